@@ -1,0 +1,1 @@
+/* shared wire format of nano-web <-> nanoweb-xdpd: see xdp/ */

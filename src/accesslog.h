@@ -1,0 +1,3 @@
+#ifndef NW_ACCESSLOG_H
+#define NW_ACCESSLOG_H
+#endif

@@ -1,0 +1,34 @@
+/* Command-line parsing. Pure: writes messages only into the err buffer. */
+#ifndef NW_CLI_H
+#define NW_CLI_H
+#include "config.h"
+
+enum nw_command {
+	NW_CMD_SERVE = 0,
+	NW_CMD_VERSION,
+	NW_CMD_HELP,
+	NW_CMD_ERROR
+};
+
+/*
+ * nano-web serve [DIR] [--port/-p N] [--spa] [--dev/-d] [--config-prefix P]
+ *   [--log-level L] [--log-format console|json] [--log-requests]
+ *   [--listen ADDR] [--config FILE] [--threads N] [--xdp auto|on|off]
+ *   [--xdp-iface NAME[,NAME...]]
+ * nano-web version | --version | -V
+ * nano-web --help | -h | help     (also "nano-web serve --help")
+ * Options also work before the subcommand (as in the original nano-web).
+ * "--opt=value" and "--opt value" are both accepted.
+ *
+ * The config file (--config, else $NANOWEB_CONFIG) is loaded into cfg first,
+ * then the flags are applied over it, so flags win. Returns the command;
+ * NW_CMD_ERROR with a message in err (unknown flag, bad value, bad file).
+ * *config_path is set to the file used (or NULL).
+ */
+enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
+			     const char **config_path, char *err, size_t errlen);
+
+/* The --help text. */
+const char *nw_cli_usage(void);
+
+#endif

@@ -1,0 +1,3 @@
+#ifndef NW_PRIVDROP_H
+#define NW_PRIVDROP_H
+#endif

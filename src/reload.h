@@ -1,0 +1,3 @@
+#ifndef NW_RELOAD_H
+#define NW_RELOAD_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef NW_RESPONSES_H
+#define NW_RESPONSES_H
+#endif

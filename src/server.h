@@ -1,0 +1,3 @@
+#ifndef NW_SERVER_H
+#define NW_SERVER_H
+#endif

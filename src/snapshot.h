@@ -1,0 +1,99 @@
+/*
+ * The content snapshot: every file under the root, loaded, rendered
+ * (env injection into HTML), pre-compressed, with its validators, looked up by
+ * canonical URL path. A snapshot is immutable once loaded; reload builds a
+ * new one and swaps it in. The HTTP layer attaches its prebuilt response
+ * objects through the `server_*` fields; the kernel fast path reads the
+ * same resources to push them to nanoweb-xdpd.
+ */
+#ifndef NW_SNAPSHOT_H
+#define NW_SNAPSHOT_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "config.h"
+#include "conditional.h"
+#include "encoding.h"
+
+#define NW_ETAG_MAX 40
+
+struct nw_variant {
+	const uint8_t *body; /* NULL when absent, or for an on-disk identity body */
+	uint64_t len;
+	void *server_resp;   /* HTTP layer: the prebuilt 200 response */
+};
+
+struct nw_resource {
+	char *path;             /* canonical URL path of the file: "/a/index.html" */
+	char *file;             /* path on disk */
+	const char *content_type;
+	const char *cache_control;      /* points into the config */
+	char etag[NW_ETAG_MAX];         /* strong, quoted: "\"1f3a...\"" */
+	char last_modified[NW_HTTP_DATE_LEN];
+	time_t mtime;
+	uint64_t size;          /* identity length */
+	bool on_disk;           /* larger than max_memory_file: served from the file */
+	bool is_html;
+	bool templated;         /* env placeholders were filled in */
+	unsigned enc_mask;      /* NW_ENC_BIT()s of the variants present (identity always) */
+	struct nw_variant var[NW_ENC_COUNT];
+	void *server_data;      /* HTTP layer: 304 response etc. */
+};
+
+struct nw_snapshot_stats {
+	size_t files;           /* resources loaded */
+	size_t skipped;         /* unreadable files, symlinks outside the root, ... */
+	uint64_t bytes;         /* identity bytes */
+	uint64_t compressed_bytes; /* bytes of all compressed variants kept */
+	uint64_t memory_bytes;  /* bytes held in memory (bodies) */
+	double load_seconds;
+};
+
+struct nw_snapshot {
+	atomic_uint refs;
+	uint64_t generation;
+	char *root;             /* real path of the root */
+	struct nw_resource *res;
+	size_t n_res;
+	/* Hash index: canonical URL path -> resource. "/a/index.html" is also
+	 * reachable as "/a/" (and "/index.html" as "/"). */
+	uint32_t *slots;        /* index into res + 1; 0 = empty */
+	const char **slot_keys;
+	size_t n_slots;         /* power of two */
+	const struct nw_resource *index_html; /* "/index.html" or NULL */
+	const struct nw_resource *not_found;  /* "/404.html" or NULL */
+	struct nw_snapshot_stats stats;
+	/* Set by the HTTP layer; called once before the snapshot is freed. */
+	void (*server_release)(struct nw_snapshot *s);
+};
+
+/*
+ * Loads cfg->root. Walks the tree (not following symlinked directories out of
+ * the root unless cfg->follow_symlinks), skips unreadable files with a
+ * warning naming them (through nw_log), maps MIME types, renders templates
+ * in HTML with the cfg->config_prefix variables from `envp`, compresses
+ * compressible types with gzip/brotli/zstd in parallel on `threads` workers
+ * (0: one per core), using sibling .gz/.br/.zst files instead when present
+ * and newer or equal in mtime. Keeps a variant only when smaller.
+ * `progress`: show a progress line on stderr while compressing.
+ * Returns NULL with a message in err when the root is missing or not a
+ * directory, or on memory exhaustion.
+ */
+struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
+				     char *const *envp, unsigned threads,
+				     bool progress, char *err, size_t errlen);
+
+/* Exact lookup of a canonical path (len bytes); NULL when absent. */
+const struct nw_resource *nw_snapshot_lookup(const struct nw_snapshot *s,
+					     const char *path, size_t len);
+
+/* Reference counting: a snapshot is freed when the last reference goes. */
+void nw_snapshot_ref(struct nw_snapshot *s);
+void nw_snapshot_unref(struct nw_snapshot *s);
+
+/* Opens the identity body of an on-disk resource (O_RDONLY|O_CLOEXEC). */
+int nw_resource_open(const struct nw_resource *r);
+
+#endif

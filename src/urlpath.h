@@ -1,0 +1,30 @@
+/* Request-target path normalisation. Pure: no I/O. */
+#ifndef NW_URLPATH_H
+#define NW_URLPATH_H
+#include <stddef.h>
+
+enum nw_path_status {
+	NW_PATH_OK = 0,
+	NW_PATH_BAD = 400,     /* bad escape, NUL, "..", backslash, control char, not starting with '/' */
+	NW_PATH_HIDDEN = 404,  /* a segment starting with '.', other than a leading "/.well-known/" */
+	NW_PATH_TOO_LONG = 414 /* raw target longer than max_len */
+};
+
+/*
+ * Turns the raw path of a request target (no query string: the caller cuts
+ * at '?') into the canonical path used as the snapshot key.
+ * Percent-decodes exactly once; collapses repeated '/'; drops "." segments;
+ * keeps a trailing '/'. Rejects (NW_PATH_BAD): NUL or control bytes (raw or
+ * decoded), '\\' (raw or decoded), a ".." segment (raw or decoded),
+ * malformed %-escapes. Hidden segments give NW_PATH_HIDDEN.
+ * `out` must hold out_size bytes; a result that does not fit is
+ * NW_PATH_TOO_LONG, as is raw_len > max_len.
+ */
+enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
+				      size_t max_len, char *out,
+				      size_t out_size, size_t *out_len);
+
+/* True when the last segment of a canonical path has a file extension. */
+int nw_path_has_extension(const char *path);
+
+#endif

@@ -1,0 +1,1 @@
+#include "xdp_client.h"
