@@ -5,7 +5,7 @@
 
 /*
  * Content-Type for a file name or path, by its extension (case-insensitive),
- * with "; charset=utf-8" on text types (text/*, JavaScript, JSON, XML, SVG,
+ * with "; charset=utf-8" on text types (text/..., JavaScript, JSON, XML, SVG,
  * webmanifest, source maps). Unknown: "application/octet-stream".
  */
 const char *nw_mime_type(const char *path);

@@ -1,0 +1,1 @@
+# fuzz targets (built by scripts/fuzz.sh; see tests/fuzz/)
