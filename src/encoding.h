@@ -25,6 +25,15 @@ const char *nw_enc_token(enum nw_enc e);
  * Returns the chosen encoding, or -1 when nothing available is acceptable
  * (the caller answers 406).
  * A malformed field (bad q-value, garbage) is treated as absent.
+ *
+ * Details: tokens are case-insensitive and "x-gzip" means gzip. The only
+ * parameter allowed is the weight (";q=", "Q=" too, no spaces around '=');
+ * any other parameter is malformed. A qvalue is "0", "0.", "0.d", "0.dd",
+ * "0.ddd", "1", "1." or "1.0".."1.000". Empty list elements are skipped.
+ * A coding named twice gets the highest of its weights. Identity that is
+ * neither named nor covered by "*" is acceptable only as a last resort: it
+ * loses to any coding with a positive weight. An empty field value ("")
+ * therefore selects identity. Single pass, no allocation.
  */
 int nw_negotiate_encoding(const char *accept, unsigned available);
 
