@@ -23,6 +23,15 @@ enum nw_range_result {
  * multipart/byteranges is not produced); if none is satisfiable,
  * NW_RANGE_UNSATISFIABLE. A syntactically invalid value is NW_RANGE_IGNORE.
  * "bytes=-0" and first > last are unsatisfiable / invalid per the RFC.
+ *
+ * Details: the unit is case-insensitive ("Bytes="); no whitespace around
+ * '=' or '-'; empty list elements are skipped; one malformed element makes
+ * the whole field NW_RANGE_IGNORE. Numbers of any length are accepted and
+ * compared exactly (no overflow): a first-pos beyond 2^64-1 is simply
+ * unsatisfiable, a huge last-pos is clamped, a huge suffix-length means the
+ * whole representation. Several ranges of which only some are satisfiable
+ * give NW_RANGE_IGNORE. A zero-length representation always gives
+ * NW_RANGE_IGNORE (the empty 200 is sent; never 416). `out` may be NULL.
  */
 enum nw_range_result nw_parse_range(const char *value, uint64_t length,
 				    struct nw_range *out);
