@@ -6,15 +6,24 @@
 
 #define NW_HTTP_DATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
 
-/* Formats t as an IMF-fixdate into out (NW_HTTP_DATE_LEN bytes). */
+/* Formats t as an IMF-fixdate into out (NW_HTTP_DATE_LEN bytes, NUL
+ * terminated). Times outside years 0000..9999 are clamped. */
 void nw_http_date_format(time_t t, char *out);
 
-/* Parses IMF-fixdate, RFC 850 and asctime forms. Returns false on garbage. */
+/*
+ * Parses IMF-fixdate, RFC 850 and asctime forms. Returns false on garbage.
+ * Names are matched case-insensitively, surrounding OWS is skipped, the
+ * weekday is not cross-checked, fields are range-checked (Feb 29 only in
+ * leap years; second 60 allowed). RFC 850 two-digit years: 70..99 mean
+ * 19xx, 00..69 mean 20xx. *out is only written on success (out may be NULL).
+ */
 bool nw_http_date_parse(const char *s, time_t *out);
 
 /*
  * If-None-Match: true when the field value (a list of entity tags, or "*")
  * matches `etag` (a quoted strong tag such as "\"abc\"") by weak comparison.
+ * "*" matches anything (even a NULL etag) but must stand alone. A malformed
+ * field (an unquoted tag, junk between tags) never matches.
  */
 bool nw_if_none_match_matches(const char *field, const char *etag);
 
