@@ -19,12 +19,25 @@ enum nw_path_status {
  * malformed %-escapes. Hidden segments give NW_PATH_HIDDEN.
  * `out` must hold out_size bytes; a result that does not fit is
  * NW_PATH_TOO_LONG, as is raw_len > max_len.
+ *
+ * Details: the result is NUL-terminated (the NUL must fit out_size too) and
+ * *out_len (out_len may be NULL) excludes it. raw need not be NUL-terminated.
+ * An encoded '/' ("%2F") or '\\' ("%5C") is NW_PATH_BAD, never a separator.
+ * A final "." segment leaves a trailing '/' ("/a/." -> "/a/"); an empty
+ * result is "/". Only a ".well-known" first segment (after "." segments are
+ * dropped, matched case-sensitively) may start with '.'. Bytes >= 0x80 are
+ * passed through as they are (no UTF-8 validation). Precedence when several
+ * apply: raw_len > max_len, then NW_PATH_BAD, then NW_PATH_HIDDEN, then an
+ * output that does not fit. Other than on NW_PATH_OK, out holds "" (when
+ * out_size > 0) and *out_len is 0.
  */
 enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
 				      size_t max_len, char *out,
 				      size_t out_size, size_t *out_len);
 
-/* True when the last segment of a canonical path has a file extension. */
+/* True when the last segment of a canonical path has a file extension:
+ * a '.' that is neither its first nor its last byte ("/a.b/c", "/.x", "/a."
+ * have none). */
 int nw_path_has_extension(const char *path);
 
 #endif
