@@ -1,1 +1,76 @@
 #include "accesslog.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include "log.h"
+
+static FILE *out;
+static bool json;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen)
+{
+	json = cfg->log_format == NW_LOG_JSON;
+	if (!cfg->access_log || !cfg->access_log[0] ||
+	    strcmp(cfg->access_log, "-") == 0) {
+		out = stdout;
+		return true;
+	}
+	out = fopen(cfg->access_log, "ae");
+	if (!out) {
+		snprintf(err, errlen, "access log %s: %s", cfg->access_log,
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static void timestamp(char *buf, size_t len)
+{
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+}
+
+void nw_accesslog_write(const struct nw_access_entry *e)
+{
+	char ts[64], path[1024], method[64];
+
+	if (!out)
+		return;
+	timestamp(ts, sizeof ts);
+	pthread_mutex_lock(&lock);
+	if (json) {
+		nw_json_escape(e->path, path, sizeof path);
+		nw_json_escape(e->method, method, sizeof method);
+		fprintf(out,
+			"{\"time\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%u,"
+			"\"bytes\":%llu,\"duration_ms\":%.3f,\"client\":\"%s\",\"encoding\":\"%s\"}\n",
+			ts, method, path, e->status, (unsigned long long)e->bytes,
+			e->duration_ms, e->client, e->encoding);
+	} else {
+		/* Escape controls so a request cannot forge log lines. */
+		nw_json_escape(e->path, path, sizeof path);
+		nw_json_escape(e->method, method, sizeof method);
+		fprintf(out, "%s %s %s %u %llu %.3fms %s %s\n", ts, method,
+			path, e->status, (unsigned long long)e->bytes,
+			e->duration_ms, e->client, e->encoding);
+	}
+	fflush(out);
+	pthread_mutex_unlock(&lock);
+}
+
+void nw_accesslog_close(void)
+{
+	if (out && out != stdout)
+		fclose(out);
+	out = NULL;
+}

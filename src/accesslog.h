@@ -1,3 +1,23 @@
+/* The access log: one line per request, console or JSON. */
 #ifndef NW_ACCESSLOG_H
 #define NW_ACCESSLOG_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "config.h"
+
+struct nw_access_entry {
+	const char *method;
+	const char *path;     /* raw request path */
+	unsigned status;
+	uint64_t bytes;       /* body bytes of the response */
+	double duration_ms;
+	const char *client;   /* address text */
+	const char *encoding; /* "identity", "br", ... */
+};
+
+/* Opens the log (cfg->access_log: NULL, "" or "-" means stdout). */
+bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen);
+void nw_accesslog_write(const struct nw_access_entry *e);
+void nw_accesslog_close(void);
+
 #endif

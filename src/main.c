@@ -1,1 +1,286 @@
-int main(void){return 0;}
+/* nano-web: start-up, signals, reloads and shutdown. */
+#include "build-config.h" /* autoconf: PACKAGE_VERSION */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "accesslog.h"
+#include "cli.h"
+#include "log.h"
+#include "privdrop.h"
+#include "reload.h"
+#include "responses.h"
+#include "server.h"
+#include "snapshot.h"
+#include "xdp_client.h"
+
+extern char **environ;
+
+#define SHUTDOWN_GRACE_MS 30000
+#define DEV_DEBOUNCE_MS 150
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The bundled site: next to the binary (build tree), the source tree, then
+ * the installed copy. */
+static char *bundled_www(void)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 8];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand, sizeof cand, "%s/www", exe);
+			if (is_dir(cand) && strcmp(exe, NW_BINDIR) != 0)
+				return strdup(cand);
+		}
+	}
+	snprintf(cand, sizeof cand, "%s/www", NW_SRCDIR);
+	if (n > 0 && strncmp(exe, NW_BINDIR, strlen(NW_BINDIR)) != 0 && is_dir(cand))
+		return strdup(cand);
+	return strdup(NW_PKGDATADIR "/www");
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static unsigned ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static void log_snapshot(const char *what, const struct nw_snapshot *s)
+{
+	const struct nw_snapshot_stats *st = &s->stats;
+
+	nw_info("%s %zu files from %s (%llu bytes, %llu bytes compressed, "
+		"%llu bytes in memory, %zu skipped) in %.0f ms, generation %llu",
+		what, st->files, s->root, (unsigned long long)st->bytes,
+		(unsigned long long)st->compressed_bytes,
+		(unsigned long long)st->memory_bytes, st->skipped,
+		st->load_seconds * 1000.0, (unsigned long long)s->generation);
+}
+
+static struct nw_snapshot *load(const struct nw_config *cfg, unsigned threads,
+				char *err, size_t errlen)
+{
+	struct nw_snapshot *s;
+
+	s = nw_snapshot_load(cfg, environ, threads, isatty(2), err, errlen);
+	if (!s)
+		return NULL;
+	if (!nw_responses_build(s, cfg)) {
+		snprintf(err, errlen, "out of memory building responses");
+		nw_snapshot_unref(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Builds a new snapshot and swaps it in; on failure the old one stays. */
+static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
+		   const struct nw_config *cfg, unsigned threads,
+		   const char *why)
+{
+	struct nw_snapshot *s, *cur;
+	char err[512];
+
+	s = load(cfg, threads, err, sizeof err);
+	if (!s) {
+		cur = nw_server_current(srv);
+		nw_error("reload (%s) failed: %s; still serving generation %llu",
+			 why, err, (unsigned long long)cur->generation);
+		nw_snapshot_unref(cur);
+		return;
+	}
+	nw_server_swap(srv, s);
+	if (xdp)
+		nw_xdp_client_publish(xdp, s);
+	log_snapshot("reloaded", s);
+}
+
+static int serve(struct nw_config *cfg, const char *argv0)
+{
+	struct nw_server *srv;
+	struct nw_snapshot *s;
+	struct nw_xdp_client *xdp = NULL;
+	struct nw_watch *watch = NULL;
+	unsigned threads = cfg->threads ? cfg->threads : ncpu();
+	struct pollfd pfd[2];
+	sigset_t mask;
+	bool running = true, pending = false;
+	char err[512];
+	int sfd, rc = 0;
+
+	if (!cfg->root) {
+		cfg->root = bundled_www();
+		if (!cfg->root) {
+			nw_error("out of memory");
+			return 1;
+		}
+	}
+	raise_fd_limit();
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		nw_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	srv = nw_server_new(cfg, err, sizeof err);
+	if (!srv) {
+		nw_error("%s", err);
+		return 1;
+	}
+	if ((cfg->log_requests && !nw_accesslog_open(cfg, err, sizeof err))) {
+		nw_error("%s", err);
+		nw_server_free(srv);
+		return 1;
+	}
+	s = load(cfg, threads, err, sizeof err);
+	if (!s) {
+		nw_error("%s", err);
+		nw_server_free(srv);
+		return 1;
+	}
+	log_snapshot("loaded", s);
+	if (!nw_xdp_prepare(cfg, argv0, nw_server_port(srv), err, sizeof err)) {
+		nw_error("kernel path: %s", err);
+		nw_snapshot_unref(s);
+		nw_server_free(srv);
+		return 1;
+	}
+	if (!nw_drop_privileges(cfg->user, err, sizeof err)) {
+		nw_error("%s", err);
+		nw_snapshot_unref(s);
+		nw_server_free(srv);
+		return 1;
+	}
+	if (!nw_server_start(srv, s, threads, err, sizeof err)) {
+		nw_error("%s", err);
+		nw_snapshot_unref(s);
+		nw_server_free(srv);
+		return 1;
+	}
+	if (cfg->xdp != NW_XDP_OFF) {
+		xdp = nw_xdp_client_new(cfg, nw_server_port(srv));
+		nw_server_set_xdp(srv, xdp);
+		if (xdp)
+			nw_xdp_client_publish(xdp, s);
+	}
+	if (cfg->dev) {
+		watch = nw_watch_new(s->root);
+		if (!watch)
+			nw_warn("dev: cannot watch %s; reload with SIGHUP", s->root);
+	}
+	nw_info("nano-web %s listening on %s (%u threads%s%s)", PACKAGE_VERSION,
+		nw_server_url(srv), threads, cfg->spa ? ", spa" : "",
+		cfg->dev ? ", dev" : "");
+
+	while (running) {
+		int nfds = 1, timeout = pending ? DEV_DEBOUNCE_MS : -1, n;
+
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (watch) {
+			pfd[1] = (struct pollfd){ .fd = nw_watch_fd(watch), .events = POLLIN };
+			nfds = 2;
+		}
+		n = poll(pfd, (nfds_t)nfds, timeout);
+		if (n < 0 && errno != EINTR) {
+			nw_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (n == 0 && pending) {
+			/* Quiet for DEV_DEBOUNCE_MS after a change: reload once. */
+			pending = false;
+			reload(srv, xdp, cfg, threads, "file change");
+			nw_watch_rescan(watch);
+			continue;
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(srv, xdp, cfg, threads, "SIGHUP");
+				} else {
+					nw_info("received %s: finishing in-flight requests",
+						strsignal((int)si.ssi_signo));
+					running = false;
+				}
+			}
+		}
+		if (n > 0 && nfds == 2 && (pfd[1].revents & POLLIN) &&
+		    nw_watch_drain(watch))
+			pending = true;
+	}
+	nw_server_shutdown(srv, SHUTDOWN_GRACE_MS);
+	nw_xdp_client_free(xdp);
+	nw_watch_free(watch);
+	nw_server_free(srv);
+	nw_accesslog_close();
+	close(sfd);
+	nw_info("stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct nw_config cfg;
+	const char *config_path = NULL;
+	char err[1024];
+	int rc = 0;
+
+	nw_config_init(&cfg);
+	switch (nw_cli_parse(argc, argv, &cfg, &config_path, err, sizeof err)) {
+	case NW_CMD_HELP:
+		fputs(nw_cli_usage(), stdout);
+		break;
+	case NW_CMD_VERSION:
+		printf("nano-web %s\n", PACKAGE_VERSION);
+		break;
+	case NW_CMD_ERROR:
+		fprintf(stderr, "nano-web: %s\n(see 'nano-web --help')\n", err);
+		rc = 2;
+		break;
+	case NW_CMD_SERVE:
+		nw_log_setup(cfg.log_level, cfg.log_format);
+		if (config_path)
+			nw_info("configuration from %s", config_path);
+		rc = serve(&cfg, argv[0]);
+		break;
+	}
+	nw_config_free(&cfg);
+	return rc;
+}

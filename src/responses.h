@@ -7,10 +7,36 @@
 #ifndef NW_RESPONSES_H
 #define NW_RESPONSES_H
 #include <stdbool.h>
+#include <stdint.h>
+#include <microhttpd.h>
 #include "config.h"
 #include "encoding.h"
 #include "snapshot.h"
 #include "strbuf.h"
+
+/* Per-resource data the HTTP layer hangs on nw_resource.server_data. */
+struct nw_resource_responses {
+	struct MHD_Response *not_modified;          /* 304 */
+	struct MHD_Response *not_found[NW_ENC_COUNT]; /* only for the 404.html resource */
+};
+
+/*
+ * Builds every prebuilt response of s and sets s->server_release.
+ * Returns false (with nothing left allocated) when out of memory.
+ */
+bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg);
+
+/* Adds the security headers (and configured extra headers) to resp. */
+bool nw_add_security_headers(struct MHD_Response *resp,
+			     const struct nw_config *cfg);
+
+/*
+ * Adds the representation headers of variant enc of r (Content-Type,
+ * Content-Encoding, Vary, ETag, Last-Modified, Cache-Control) to resp.
+ * with_encoding=false leaves out Content-Encoding (ranges of identity).
+ */
+bool nw_add_resource_headers(struct MHD_Response *resp,
+			     const struct nw_resource *r, enum nw_enc enc);
 
 /*
  * Appends to `out` the exact status line and header block (ending with the

@@ -1,1 +1,887 @@
 #include "server.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include "accesslog.h"
+#include "conditional.h"
+#include "encoding.h"
+#include "log.h"
+#include "range.h"
+#include "responses.h"
+#include "strbuf.h"
+#include "urlpath.h"
+#include "xdp_client.h"
+
+#define ALLOW_METHODS "GET, HEAD, OPTIONS"
+
+struct nw_server {
+	const struct nw_config *cfg;
+	int listen_fd;
+	uint16_t port;
+	char url[128];
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t snap_lock;
+	struct nw_snapshot *current;
+	struct nw_xdp_client *xdp;
+	time_t started;
+	/* Prebuilt responses that do not depend on the snapshot. */
+	struct MHD_Response *bad_request, *not_found, *not_allowed,
+		*not_acceptable, *uri_too_long, *options, *server_error;
+	atomic_uint inflight;
+	atomic_ullong requests, bytes_sent, status_2xx, status_3xx, status_4xx,
+		status_5xx;
+};
+
+/* Per-request state, only allocated when requests are logged. */
+struct req_log {
+	struct nw_snapshot *snap;
+	struct timespec start;
+	unsigned status;
+	uint64_t bytes;
+	enum nw_enc enc;
+	char client[INET6_ADDRSTRLEN + 8];
+	char method[16];
+	char path[];
+};
+
+/* con_cls after the first callback when no log entry is kept. */
+static char first_call;
+
+static double elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static struct MHD_Response *text_response(const struct nw_config *cfg,
+					  const char *body)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+					    MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return NULL;
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	nw_add_security_headers(r, cfg);
+	return r;
+}
+
+static bool build_static_responses(struct nw_server *srv)
+{
+	const struct nw_config *cfg = srv->cfg;
+
+	srv->bad_request = text_response(cfg, "Bad Request\n");
+	srv->not_found = text_response(cfg, "Not Found\n");
+	srv->not_allowed = text_response(cfg, "Method Not Allowed\n");
+	srv->not_acceptable = text_response(cfg, "Not Acceptable\n");
+	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
+	srv->server_error = text_response(cfg, "Internal Server Error\n");
+	srv->options = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
+	if (!srv->bad_request || !srv->not_found || !srv->not_allowed ||
+	    !srv->not_acceptable || !srv->uri_too_long || !srv->server_error ||
+	    !srv->options)
+		return false;
+	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
+	MHD_add_response_header(srv->options, "Allow", ALLOW_METHODS);
+	nw_add_security_headers(srv->options, cfg);
+	return true;
+}
+
+static void destroy_static_responses(struct nw_server *srv)
+{
+	struct MHD_Response **all[] = {
+		&srv->bad_request, &srv->not_found, &srv->not_allowed,
+		&srv->not_acceptable, &srv->uri_too_long, &srv->options,
+		&srv->server_error,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+		if (*all[i])
+			MHD_destroy_response(*all[i]);
+		*all[i] = NULL;
+	}
+}
+
+static struct nw_snapshot *acquire(struct nw_server *srv)
+{
+	struct nw_snapshot *s;
+
+	pthread_mutex_lock(&srv->snap_lock);
+	s = srv->current;
+	nw_snapshot_ref(s);
+	pthread_mutex_unlock(&srv->snap_lock);
+	return s;
+}
+
+struct nw_snapshot *nw_server_current(struct nw_server *srv)
+{
+	return acquire(srv);
+}
+
+void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s)
+{
+	struct nw_snapshot *old;
+
+	pthread_mutex_lock(&srv->snap_lock);
+	old = srv->current;
+	srv->current = s;
+	pthread_mutex_unlock(&srv->snap_lock);
+	if (old)
+		nw_snapshot_unref(old);
+}
+
+void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp)
+{
+	srv->xdp = xdp;
+}
+
+/* What one request is answered with. */
+struct answer {
+	unsigned status;
+	struct MHD_Response *resp;
+	bool owned;      /* destroy after queueing */
+	uint64_t bytes;  /* body bytes, for the log */
+	enum nw_enc enc;
+};
+
+static void count_status(struct nw_server *srv, unsigned status, uint64_t bytes)
+{
+	atomic_fetch_add_explicit(&srv->requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&srv->bytes_sent, bytes, memory_order_relaxed);
+	if (status < 300)
+		atomic_fetch_add_explicit(&srv->status_2xx, 1, memory_order_relaxed);
+	else if (status < 400)
+		atomic_fetch_add_explicit(&srv->status_3xx, 1, memory_order_relaxed);
+	else if (status < 500)
+		atomic_fetch_add_explicit(&srv->status_4xx, 1, memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&srv->status_5xx, 1, memory_order_relaxed);
+}
+
+static void fixed(struct answer *a, unsigned status, struct MHD_Response *resp,
+		  const char *body)
+{
+	a->status = status;
+	a->resp = resp;
+	a->owned = false;
+	a->bytes = body ? strlen(body) : 0;
+	a->enc = NW_ENC_IDENTITY;
+}
+
+static void json_answer(struct nw_server *srv, struct answer *a,
+			struct strbuf *sb)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(sb->len, sb->buf,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r) {
+		fixed(a, 500, srv->server_error, "Internal Server Error\n");
+		return;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	nw_add_security_headers(r, srv->cfg);
+	a->status = 200;
+	a->resp = r;
+	a->owned = true;
+	a->bytes = sb->len;
+	a->enc = NW_ENC_IDENTITY;
+}
+
+static void iso_time(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void health(struct nw_server *srv, struct nw_snapshot *s,
+		   struct answer *a)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char ts[32];
+
+	iso_time(ts, sizeof ts);
+	sb_printf(&sb,
+		  "{\"status\":\"ok\",\"time\":\"%s\",\"uptime_seconds\":%lld,"
+		  "\"generation\":%llu,\"files\":%zu}\n",
+		  ts, (long long)(time(NULL) - srv->started),
+		  (unsigned long long)s->generation, s->stats.files);
+	json_answer(srv, a, &sb);
+	sb_free(&sb);
+}
+
+static void stats(struct nw_server *srv, struct nw_snapshot *s,
+		  struct answer *a)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char ts[32];
+
+	iso_time(ts, sizeof ts);
+	sb_printf(&sb,
+		  "{\"time\":\"%s\",\"uptime_seconds\":%lld,"
+		  "\"requests\":%llu,\"bytes_sent\":%llu,\"status\":{\"2xx\":%llu,"
+		  "\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},\"in_flight\":%u,"
+		  "\"snapshot\":{\"generation\":%llu,\"files\":%zu,\"skipped\":%zu,"
+		  "\"bytes\":%llu,\"compressed_bytes\":%llu,\"memory_bytes\":%llu,"
+		  "\"load_seconds\":%.3f},\"xdp\":",
+		  ts, (long long)(time(NULL) - srv->started),
+		  (unsigned long long)srv->requests,
+		  (unsigned long long)srv->bytes_sent,
+		  (unsigned long long)srv->status_2xx,
+		  (unsigned long long)srv->status_3xx,
+		  (unsigned long long)srv->status_4xx,
+		  (unsigned long long)srv->status_5xx, (unsigned)srv->inflight,
+		  (unsigned long long)s->generation, s->stats.files,
+		  s->stats.skipped, (unsigned long long)s->stats.bytes,
+		  (unsigned long long)s->stats.compressed_bytes,
+		  (unsigned long long)s->stats.memory_bytes,
+		  s->stats.load_seconds);
+	if (srv->xdp)
+		nw_xdp_client_stats_json(srv->xdp, &sb);
+	else
+		sb_puts(&sb, "null");
+	sb_puts(&sb, "}\n");
+	json_answer(srv, a, &sb);
+	sb_free(&sb);
+}
+
+/* Percent-encodes a canonical path for a Location header. */
+static void encode_path(struct strbuf *sb, const char *p)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("/-._~!$&'()*+,;=:@", c)) {
+			sb_putc(sb, (char)c);
+		} else {
+			sb_putc(sb, '%');
+			sb_putc(sb, hex[c >> 4]);
+			sb_putc(sb, hex[c & 15]);
+		}
+	}
+}
+
+struct query_ctx {
+	struct strbuf *sb;
+	bool first;
+};
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	struct query_ctx *q = cls;
+
+	(void)kind;
+	sb_putc(q->sb, q->first ? '?' : '&');
+	q->first = false;
+	sb_puts(q->sb, key);
+	if (value) {
+		sb_putc(q->sb, '=');
+		sb_puts(q->sb, value);
+	}
+	return MHD_YES;
+}
+
+static void redirect_to_dir(struct nw_server *srv, struct MHD_Connection *c,
+			    const char *path, struct answer *a)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct query_ctx q = { &sb, true };
+	struct MHD_Response *r;
+
+	encode_path(&sb, path);
+	sb_putc(&sb, '/');
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+	r = MHD_create_response_from_buffer(0, (void *)"",
+					    MHD_RESPMEM_PERSISTENT);
+	if (!r || !sb.buf ||
+	    MHD_add_response_header(r, "Location", sb.buf) != MHD_YES) {
+		if (r)
+			MHD_destroy_response(r);
+		fixed(a, 500, srv->server_error, "Internal Server Error\n");
+	} else {
+		MHD_add_response_header(r, "Cache-Control", "public, max-age=3600");
+		nw_add_security_headers(r, srv->cfg);
+		a->status = 301;
+		a->resp = r;
+		a->owned = true;
+		a->bytes = 0;
+		a->enc = NW_ENC_IDENTITY;
+	}
+	sb_free(&sb);
+}
+
+static void not_found(struct nw_server *srv, struct nw_snapshot *s,
+		      const char *accept, struct answer *a)
+{
+	const struct nw_resource *nf = s->not_found;
+	const struct nw_resource_responses *rr;
+	int enc;
+
+	if (nf && !nf->on_disk && (rr = nf->server_data)) {
+		enc = nw_negotiate_encoding(accept, nf->enc_mask);
+		if (enc < 0)
+			enc = NW_ENC_IDENTITY;
+		if (rr->not_found[enc]) {
+			a->status = 404;
+			a->resp = rr->not_found[enc];
+			a->owned = false;
+			a->bytes = nf->var[enc].len;
+			a->enc = (enum nw_enc)enc;
+			return;
+		}
+	}
+	fixed(a, 404, srv->not_found, "Not Found\n");
+}
+
+/* A response built for this request only: 206, 416, on-disk bodies. */
+static bool per_request(struct nw_server *srv, const struct nw_resource *r,
+			unsigned status, const struct nw_range *range,
+			struct answer *a)
+{
+	struct MHD_Response *resp = NULL;
+	uint64_t first = range ? range->first : 0;
+	uint64_t len = range ? range->last - range->first + 1 : r->size;
+	char buf[96];
+
+	if (status == 416) {
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
+		len = 0;
+	} else if (r->on_disk) {
+		int fd = nw_resource_open(r);
+
+		if (fd < 0) {
+			nw_warn("cannot open %s: %s", r->file, strerror(errno));
+			return false;
+		}
+		resp = MHD_create_response_from_fd_at_offset64(len, fd,
+							       (int64_t)first);
+		if (!resp)
+			close(fd);
+	} else {
+		resp = MHD_create_response_from_buffer(
+			(size_t)len, (void *)(r->var[NW_ENC_IDENTITY].body + first),
+			MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp)
+		return false;
+	nw_add_resource_headers(resp, r, NW_ENC_IDENTITY);
+	if (status == 206) {
+		snprintf(buf, sizeof buf, "bytes %llu-%llu/%llu",
+			 (unsigned long long)range->first,
+			 (unsigned long long)range->last,
+			 (unsigned long long)r->size);
+		MHD_add_response_header(resp, "Content-Range", buf);
+	} else if (status == 416) {
+		snprintf(buf, sizeof buf, "bytes */%llu",
+			 (unsigned long long)r->size);
+		MHD_add_response_header(resp, "Content-Range", buf);
+	} else {
+		MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+	}
+	nw_add_security_headers(resp, srv->cfg);
+	a->status = status;
+	a->resp = resp;
+	a->owned = true;
+	a->bytes = len;
+	a->enc = NW_ENC_IDENTITY;
+	return true;
+}
+
+static void serve_resource(struct nw_server *srv, struct MHD_Connection *c,
+			   const struct nw_resource *r, bool is_get,
+			   struct answer *a)
+{
+	const char *accept, *range_hdr;
+	const struct nw_resource_responses *rr = r->server_data;
+	struct nw_range range;
+	int enc;
+
+	if (nw_not_modified(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match"),
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Modified-Since"),
+			    r->etag, r->mtime)) {
+		a->status = 304;
+		a->resp = rr->not_modified;
+		a->owned = false;
+		a->bytes = 0;
+		a->enc = NW_ENC_IDENTITY;
+		return;
+	}
+	range_hdr = is_get ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range") : NULL;
+	if (range_hdr &&
+	    nw_if_range_allows(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range"),
+			       r->etag, r->mtime)) {
+		switch (nw_parse_range(range_hdr, r->size, &range)) {
+		case NW_RANGE_SINGLE:
+			if (per_request(srv, r, 206, &range, a))
+				return;
+			goto fail;
+		case NW_RANGE_UNSATISFIABLE:
+			if (per_request(srv, r, 416, NULL, a))
+				return;
+			goto fail;
+		case NW_RANGE_IGNORE:
+			break;
+		}
+	}
+	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+	enc = nw_negotiate_encoding(accept, r->enc_mask);
+	if (enc < 0) {
+		fixed(a, 406, srv->not_acceptable, "Not Acceptable\n");
+		return;
+	}
+	if (r->on_disk) {
+		if (per_request(srv, r, 200, NULL, a))
+			return;
+		goto fail;
+	}
+	a->status = 200;
+	a->resp = r->var[enc].server_resp;
+	a->owned = false;
+	a->bytes = is_get ? r->var[enc].len : 0;
+	a->enc = (enum nw_enc)enc;
+	return;
+fail:
+	fixed(a, 500, srv->server_error, "Internal Server Error\n");
+}
+
+static void route(struct nw_server *srv, struct MHD_Connection *c,
+		  struct nw_snapshot *s, const char *method, const char *url,
+		  struct answer *a)
+{
+	const struct nw_config *cfg = srv->cfg;
+	bool is_get = strcmp(method, "GET") == 0;
+	const struct nw_resource *r;
+	size_t url_len = strlen(url), plen;
+	char path[8192 + 2];
+	enum nw_path_status st;
+
+	if (!is_get && strcmp(method, "HEAD") != 0) {
+		if (strcmp(method, "OPTIONS") == 0)
+			fixed(a, 204, srv->options, NULL);
+		else
+			fixed(a, 405, srv->not_allowed, "Method Not Allowed\n");
+		return;
+	}
+	st = nw_normalize_path(url, url_len, cfg->max_url_length, path,
+			       sizeof path - 1, &plen);
+	if (st == NW_PATH_TOO_LONG) {
+		fixed(a, 414, srv->uri_too_long, "URI Too Long\n");
+		return;
+	}
+	if (st == NW_PATH_BAD) {
+		fixed(a, 400, srv->bad_request, "Bad Request\n");
+		return;
+	}
+	if (st == NW_PATH_HIDDEN) {
+		not_found(srv, s, NULL, a);
+		return;
+	}
+	if (path[0] == '/' && path[1] == '_') {
+		if (cfg->health && strcmp(path, "/_health") == 0) {
+			health(srv, s, a);
+			return;
+		}
+		if (cfg->health && strcmp(path, "/_stats") == 0) {
+			stats(srv, s, a);
+			return;
+		}
+	}
+	r = nw_snapshot_lookup(s, path, plen);
+	if (!r && plen > 0 && path[plen - 1] != '/') {
+		path[plen] = '/';
+		path[plen + 1] = '\0';
+		if (nw_snapshot_lookup(s, path, plen + 1)) {
+			path[plen] = '\0';
+			redirect_to_dir(srv, c, path, a);
+			return;
+		}
+		path[plen] = '\0';
+	}
+	if (!r && cfg->spa && s->index_html && !nw_path_has_extension(path))
+		r = s->index_html;
+	if (!r) {
+		not_found(srv, s,
+			  MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"),
+			  a);
+		return;
+	}
+	serve_resource(srv, c, r, is_get, a);
+}
+
+static void log_start(struct MHD_Connection *c, const char *method,
+		      const char *url, void **con_cls)
+{
+	const union MHD_ConnectionInfo *ci;
+	size_t ulen = strlen(url);
+	struct req_log *rl;
+
+	if (ulen > 1000)
+		ulen = 1000;
+	rl = calloc(1, sizeof *rl + ulen + 1);
+	if (!rl) {
+		*con_cls = &first_call;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &rl->start);
+	snprintf(rl->method, sizeof rl->method, "%s", method);
+	memcpy(rl->path, url, ulen);
+	strcpy(rl->client, "-");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		char tmp[INET6_ADDRSTRLEN];
+
+		if (sa->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const void *)sa;
+
+			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+				inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
+					  tmp, sizeof tmp);
+			else
+				inet_ntop(AF_INET6, &s6->sin6_addr, tmp, sizeof tmp);
+		} else {
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  tmp, sizeof tmp);
+		}
+		snprintf(rl->client, sizeof rl->client, "%s", tmp);
+	}
+	*con_cls = rl;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct nw_server *srv = cls;
+	struct answer a;
+	struct nw_snapshot *s;
+	struct req_log *rl = NULL;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	if (!*con_cls) {
+		/* Answering on the first callback makes libmicrohttpd close
+		 * the connection: wait for the second one. */
+		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
+		if (srv->cfg->log_requests)
+			log_start(c, method, url, con_cls);
+		else
+			*con_cls = &first_call;
+		return MHD_YES;
+	}
+	if (*con_cls != &first_call)
+		rl = *con_cls;
+	if (rl && rl->snap) {
+		/* Already answered; discard any request body. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	s = acquire(srv);
+	route(srv, c, s, method, url, &a);
+	if (rl) {
+		rl->snap = s;
+		rl->status = a.status;
+		rl->bytes = strcmp(method, "HEAD") == 0 ? 0 : a.bytes;
+		rl->enc = a.enc;
+	} else {
+		/* Keeps the snapshot alive until the response is sent. */
+		*con_cls = s;
+	}
+	count_status(srv, a.status, a.bytes);
+	ret = MHD_queue_response(c, a.status, a.resp);
+	if (a.owned)
+		MHD_destroy_response(a.resp);
+	*upload_data_size = 0;
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct nw_server *srv = cls;
+	void *p = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!p)
+		return;
+	if (srv->cfg->log_requests && p != &first_call) {
+		struct req_log *rl = p;
+
+		if (rl->snap) {
+			struct nw_access_entry e = {
+				.method = rl->method,
+				.path = rl->path,
+				.status = rl->status,
+				.bytes = rl->bytes,
+				.duration_ms = elapsed_ms(&rl->start),
+				.client = rl->client,
+				.encoding = nw_enc_token(rl->enc) ? nw_enc_token(rl->enc) : "identity",
+			};
+			nw_accesslog_write(&e);
+			nw_snapshot_unref(rl->snap);
+		}
+		free(rl);
+	} else if (p != &first_call) {
+		nw_snapshot_unref(p);
+	}
+	*con_cls = NULL;
+	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
+}
+
+/* libmicrohttpd hands us the raw path: nw_normalize_path decodes it once. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	nw_debug("libmicrohttpd: %s", msg);
+}
+
+static int open_listener(const struct nw_config *cfg, uint16_t *port_out,
+			 char *url, size_t urllen, char *err, size_t errlen)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char host[256], portstr[8], addr[INET6_ADDRSTRLEN];
+	const char *h = cfg->listen;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = -1, one = 1, zero = 0, rc;
+	bool any6 = false;
+
+	if (!h || !*h || strcmp(h, "::") == 0 || strcmp(h, "[::]") == 0) {
+		h = "::";
+		any6 = true;
+	}
+	snprintf(host, sizeof host, "%s", h);
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+
+		if (n > 2 && host[n - 1] == ']') {
+			memmove(host, host + 1, n - 2);
+			host[n - 2] = '\0';
+		}
+	}
+	snprintf(portstr, sizeof portstr, "%u", cfg->port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen address %s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 && any6 && errno == EAFNOSUPPORT) {
+		/* No IPv6 on this host: fall back to IPv4 any. */
+		struct sockaddr_in *sin;
+
+		freeaddrinfo(res);
+		res = NULL;
+		hints.ai_family = AF_INET;
+		if (getaddrinfo("0.0.0.0", portstr, &hints, &res) != 0) {
+			snprintf(err, errlen, "cannot resolve 0.0.0.0");
+			return -1;
+		}
+		sin = (struct sockaddr_in *)(void *)res->ai_addr;
+		(void)sin;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any6 ? &zero : &one,
+			   sizeof one);
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		snprintf(err, errlen, "bind %s port %u: %s", host, cfg->port,
+			 strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, 4096) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		goto fail;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&ss;
+
+		*port_out = ntohs(s6->sin6_port);
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr);
+		snprintf(url, urllen, "http://[%s]:%u", addr, *port_out);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)&ss;
+
+		*port_out = ntohs(s4->sin_port);
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr);
+		snprintf(url, urllen, "http://%s:%u", addr, *port_out);
+	}
+	freeaddrinfo(res);
+	return fd;
+fail:
+	close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+struct nw_server *nw_server_new(const struct nw_config *cfg, char *err,
+				size_t errlen)
+{
+	struct nw_server *srv = calloc(1, sizeof *srv);
+
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->cfg = cfg;
+	pthread_mutex_init(&srv->snap_lock, NULL);
+	srv->listen_fd = open_listener(cfg, &srv->port, srv->url,
+				       sizeof srv->url, err, errlen);
+	if (srv->listen_fd < 0) {
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+uint16_t nw_server_port(const struct nw_server *srv)
+{
+	return srv->port;
+}
+
+const char *nw_server_url(const struct nw_server *srv)
+{
+	return srv->url;
+}
+
+bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
+		     unsigned threads, char *err, size_t errlen)
+{
+	const struct nw_config *cfg = srv->cfg;
+	size_t mem_limit = cfg->max_header_size + 16384;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+
+	if (!build_static_responses(srv)) {
+		snprintf(err, errlen, "out of memory");
+		destroy_static_responses(srv);
+		return false;
+	}
+	srv->current = s;
+	srv->started = time(NULL);
+#define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) }
+	OPT(MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
+	OPT(MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit, NULL);
+	if (cfg->max_connections)
+		OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL);
+	if (cfg->per_ip_connections)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_connections, NULL);
+	if (threads > 1)
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+				       MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!srv->daemon) {
+		snprintf(err, errlen, "cannot start the HTTP daemon");
+		srv->current = NULL;
+		destroy_static_responses(srv);
+		return false;
+	}
+	return true;
+}
+
+void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms)
+{
+	struct timespec t0;
+	int fd;
+
+	if (!srv->daemon)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = MHD_quiesce_daemon(srv->daemon);
+	if (fd >= 0) {
+		close(fd);
+		srv->listen_fd = -1;
+	}
+	/* Requests in flight finish; idle keep-alive connections are closed
+	 * by MHD_stop_daemon. */
+	while (atomic_load(&srv->inflight) > 0 && elapsed_ms(&t0) < grace_ms) {
+		struct timespec d = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&d, NULL);
+	}
+	if (atomic_load(&srv->inflight) > 0)
+		nw_warn("shutdown: %u requests still in flight after %u ms",
+			(unsigned)atomic_load(&srv->inflight), grace_ms);
+	MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+}
+
+void nw_server_free(struct nw_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->daemon)
+		nw_server_shutdown(srv, 0);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	destroy_static_responses(srv);
+	if (srv->current)
+		nw_snapshot_unref(srv->current);
+	pthread_mutex_destroy(&srv->snap_lock);
+	free(srv);
+}
