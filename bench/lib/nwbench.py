@@ -1,0 +1,1169 @@
+#!/usr/bin/python3
+"""nano-web benchmark orchestrator (Python 3 standard library only).
+
+Runs every scenario against every server, interleaved, for several rounds,
+and writes results.json, results.md and chart.png under bench/results/.
+Normally started by bench/run; `nwbench.py --help` lists the options.
+
+Also has small helper subcommands that bench itself runs inside the client
+network namespace: `probe`, `idle`, `pyload`, `health`.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(HERE)
+CONFIGS = os.path.join(BENCH, "configs")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+sys.path.insert(0, HERE)
+
+BROWSER_AE = "gzip, deflate, br, zstd"
+
+# name: (method, path, headers, expected status, notes)
+SCENARIOS = [
+    ("html_identity", "GET", "/index.html", {}, 200),
+    ("html_gzip", "GET", "/index.html", {"Accept-Encoding": "gzip"}, 200),
+    ("html_br", "GET", "/index.html", {"Accept-Encoding": "br, gzip"}, 200),
+    ("js_compressed", "GET", "/assets/app.js", {"Accept-Encoding": BROWSER_AE}, 200),
+    ("css_compressed", "GET", "/assets/style.css", {"Accept-Encoding": BROWSER_AE}, 200),
+    ("blob_1m", "GET", "/blob.bin", {}, 200),
+    ("head", "HEAD", "/index.html", {}, 200),
+    ("not_found", "GET", "/no/such/page.html", {}, 404),
+    ("revalidate_304", "GET", "/index.html", {"If-None-Match": "@ETAG@"}, 304),
+    ("fresh_conn", "GET", "/index.html", {"Connection": "close"}, 200),
+    ("many_files", "GET", "@SITE@", {}, 200),
+    ("idle_1k", "GET", "/index.html", {}, 200),
+]
+SCENARIO_NAMES = [s[0] for s in SCENARIOS]
+SCEN = {s[0]: s for s in SCENARIOS}
+PEERS = ["nginx", "h2o", "lighttpd"]
+ALL_SERVERS = ["nano-web", "nano-web+xdp"] + PEERS
+
+SRV_NS_ADDR = "10.77.0.1"
+CLI_NS_ADDR = "10.77.0.2"
+
+
+def log(*a):
+    print("[bench]", *a, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# client-side helpers (also run as subcommands inside the client namespace)
+
+def http_once(host, port, method, path, headers, timeout=5.0):
+    """One request on a fresh connection; returns a dict (never raises)."""
+    import http.client
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=timeout)
+        c.request(method, path, headers=headers)
+        r = c.getresponse()
+        body = r.read()
+        out = {"status": r.status,
+               "encoding": r.getheader("Content-Encoding") or "identity",
+               "content_length": r.getheader("Content-Length"),
+               "body_bytes": len(body),
+               "etag": r.getheader("ETag"),
+               "last_modified": r.getheader("Last-Modified"),
+               "keep_alive": not r.will_close,
+               "server": r.getheader("Server")}
+        c.close()
+        return out
+    except Exception as e:  # noqa: BLE001
+        return {"status": 0, "error": "%s: %s" % (type(e).__name__, e)}
+
+
+def health_wait(host, port, path, timeout, proc=None):
+    """Polls until `path` answers 200. Returns seconds waited or None."""
+    t0 = time.monotonic()
+    req = ("GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path).encode()
+    while time.monotonic() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            return None
+        try:
+            s = socket.create_connection((host, port), timeout=1.0)
+            s.sendall(req)
+            data = s.recv(64)
+            s.close()
+            if data.startswith(b"HTTP/1.") and data[9:12] == b"200":
+                return time.monotonic() - t0
+        except OSError:
+            pass
+        time.sleep(0.005)
+    return None
+
+
+def pyload(host, port, method, path, headers, duration, paths=None):
+    """Tiny keep-alive load generator (smoke mode): one connection, as many
+    requests as fit in `duration` seconds; reconnects when the server closes."""
+    import http.client
+    lat = []
+    errors = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
+    nbytes = 0
+    c = None
+    t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < duration:
+        p = paths[i % len(paths)] if paths else path
+        i += 1
+        try:
+            if c is None:
+                c = http.client.HTTPConnection(host, port, timeout=5)
+            t1 = time.monotonic()
+            c.request(method, p, headers=headers)
+            r = c.getresponse()
+            body = r.read()
+            lat.append((time.monotonic() - t1) * 1e6)
+            nbytes += len(body)
+            if r.status >= 400:
+                errors["status"] += 1
+            if r.will_close:
+                c.close()
+                c = None
+        except (OSError, http.client.HTTPException):
+            errors["read"] += 1
+            if c is not None:
+                c.close()
+            c = None
+    dur = time.monotonic() - t0
+    lat.sort()
+
+    def pct(q):
+        return lat[min(len(lat) - 1, int(len(lat) * q))] if lat else 0
+    return {"requests": len(lat), "duration_us": int(dur * 1e6), "bytes": nbytes,
+            "errors": errors,
+            "lat_us": {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99),
+                       "max": lat[-1] if lat else 0,
+                       "mean": statistics.fmean(lat) if lat else 0}}
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def idle_main(host, port, n, path):
+    """Opens n keep-alive connections, completes one request on each, prints
+    READY {json}, waits for a line on stdin, then prints how many are still
+    open."""
+    limit = raise_nofile()
+    n = min(n, max(0, limit - 64))
+    req = ("GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path).encode()
+    socks = []
+    failed = 0
+    t0 = time.monotonic()
+    for _ in range(n):
+        try:
+            s = socket.create_connection((host, port), timeout=5)
+            s.sendall(req)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                d = s.recv(65536)
+                if not d:
+                    raise OSError("closed")
+                buf += d
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+            need = int(m.group(1)) if m else 0
+            while len(rest) < need:
+                d = s.recv(65536)
+                if not d:
+                    raise OSError("closed")
+                rest += d
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise OSError("status " + head[:20].decode("latin1"))
+            socks.append(s)
+        except OSError:
+            failed += 1
+    print("READY " + json.dumps({"opened": len(socks), "failed": failed,
+                                 "open_s": round(time.monotonic() - t0, 3)}), flush=True)
+    sys.stdin.readline()
+    alive = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            d = s.recv(1)
+            if d:
+                alive += 1
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            pass
+        s.close()
+    print("DONE " + json.dumps({"opened": len(socks), "failed": failed, "alive_at_end": alive}),
+          flush=True)
+
+
+# --------------------------------------------------------------------------
+# /proc accounting
+
+def proc_tree(root):
+    """root pid and all its descendants."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def proc_cpu_ticks(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return None
+    f = st[st.rindex(")") + 2:].split()
+    return int(f[11]) + int(f[12])  # utime + stime
+
+
+def proc_status_kb(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def reset_hwm(pids):
+    for p in pids:
+        try:
+            with open("/proc/%d/clear_refs" % p, "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+
+def machine_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v[:8]) - idle
+
+
+class Meter:
+    """CPU (machine, server tree) and peak RSS around one load run."""
+
+    def __init__(self, root_pid):
+        self.root = root_pid
+
+    def start(self):
+        self.pids = proc_tree(self.root)
+        reset_hwm(self.pids)
+        self.p0 = {p: proc_cpu_ticks(p) for p in self.pids}
+        self.m0 = machine_ticks()
+        self.t0 = time.monotonic()
+
+    def stop(self):
+        m1 = machine_ticks()
+        pids = proc_tree(self.root)
+        srv = 0
+        for p in pids:
+            t = proc_cpu_ticks(p)
+            if t is None:
+                continue
+            srv += t - (self.p0.get(p) or 0)
+        hwm = sum(proc_status_kb(p, "VmHWM") for p in pids)
+        rss = sum(proc_status_kb(p, "VmRSS") for p in pids)
+        return {"machine_cpu_s": (m1 - self.m0) / CLK_TCK, "server_cpu_s": srv / CLK_TCK,
+                "peak_rss_kb": hwm, "rss_kb": rss, "nprocs": len(pids),
+                "wall_s": time.monotonic() - self.t0}
+
+
+def xdp_prog_stats():
+    """{prog id: (run_time_ns, run_cnt)} for every loaded XDP program."""
+    bt = shutil.which("bpftool")
+    if not bt:
+        return {}
+    try:
+        out = subprocess.run([bt, "-j", "prog", "show"], capture_output=True, text=True,
+                             timeout=10).stdout
+        progs = json.loads(out or "[]")
+    except (subprocess.SubprocessError, ValueError):
+        return {}
+    return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0), p.get("name", ""))
+            for p in progs if p.get("type") == "xdp"}
+
+
+# --------------------------------------------------------------------------
+# environment
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def version_of(name, nano_web):
+    try:
+        if name == "nginx":
+            return sh(["nginx", "-v"]).stderr.strip().replace("nginx version: ", "")
+        if name == "h2o":
+            return sh(["h2o", "--version"]).stdout.splitlines()[0]
+        if name == "lighttpd":
+            return sh(["lighttpd", "-v"]).stdout.splitlines()[0]
+        if name == "wrk":
+            r = sh(["wrk", "-v"])
+            return (r.stdout + r.stderr).splitlines()[0]
+        if name.startswith("nano-web"):
+            r = sh([nano_web, "version"])
+            return (r.stdout + r.stderr).strip().splitlines()[0] if (r.stdout + r.stderr).strip() else "?"
+    except (OSError, IndexError):
+        return None
+    return None
+
+
+def machine_info():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = proc_status_kb  # silence linters
+    memtotal = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                memtotal = int(line.split()[1])
+    osname = "?"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    del mem
+    return {"cpu_model": model, "cores": os.cpu_count(), "kernel": platform.release(),
+            "mem_gib": round(memtotal / 1048576, 1), "os": osname,
+            "loadavg_at_start": open("/proc/loadavg").read().split()[:3]}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def fill(template, out, values):
+    with open(os.path.join(CONFIGS, template)) as f:
+        text = f.read()
+    for k, v in values.items():
+        text = text.replace("@%s@" % k, str(v))
+    with open(out, "w") as f:
+        f.write(text)
+    return out
+
+
+# --------------------------------------------------------------------------
+# network namespaces for the veth transport
+
+class Netns:
+    def __init__(self):
+        tag = "%d" % (os.getpid() % 100000)
+        self.srv, self.cli = "nwb-srv-" + tag, "nwb-cli-" + tag
+        self.sif, self.cif = "nwbs" + tag, "nwbc" + tag
+        self.up = False
+
+    def setup(self):
+        cmds = [
+            ["ip", "netns", "add", self.srv], ["ip", "netns", "add", self.cli],
+            ["ip", "link", "add", self.sif, "type", "veth", "peer", "name", self.cif],
+            ["ip", "link", "set", self.sif, "netns", self.srv],
+            ["ip", "link", "set", self.cif, "netns", self.cli],
+            ["ip", "-n", self.srv, "addr", "add", SRV_NS_ADDR + "/24", "dev", self.sif],
+            ["ip", "-n", self.cli, "addr", "add", CLI_NS_ADDR + "/24", "dev", self.cif],
+            ["ip", "-n", self.srv, "link", "set", "lo", "up"],
+            ["ip", "-n", self.cli, "link", "set", "lo", "up"],
+            ["ip", "-n", self.srv, "link", "set", self.sif, "up"],
+            ["ip", "-n", self.cli, "link", "set", self.cif, "up"],
+        ]
+        self.up = True
+        for c in cmds:
+            r = sh(c)
+            if r.returncode != 0:
+                raise RuntimeError("%s: %s" % (" ".join(c), r.stderr.strip()))
+        # XDP_TX on veth needs NAPI on the peer: GRO on enables it without a
+        # second XDP program.
+        if shutil.which("ethtool"):
+            sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
+            sh(["ip", "netns", "exec", self.srv, "ethtool", "-K", self.sif, "gro", "on"])
+        sh(["ip", "netns", "exec", self.srv, "sysctl", "-qw", "net.ipv4.tcp_syncookies=1"])
+
+    def cleanup(self):
+        if self.up:
+            sh(["ip", "netns", "del", self.srv])
+            sh(["ip", "netns", "del", self.cli])
+            self.up = False
+
+
+# --------------------------------------------------------------------------
+# servers
+
+class Server:
+    def __init__(self, name, transport, opts, work, netns):
+        self.name, self.transport, self.opts, self.netns = name, transport, opts, netns
+        self.id = name if transport == "lo" else "%s@%s" % (name, transport)
+        self.prefix = os.path.join(work, "srv-" + self.id.replace("@", "-").replace("+", "-"))
+        os.makedirs(os.path.join(self.prefix, "tmp"), exist_ok=True)
+        os.chmod(self.prefix, 0o755)
+        self.host = SRV_NS_ADDR if transport == "veth" else "127.0.0.1"
+        self.port = free_port()
+        self.proc = None
+        self.xdp_ids = []
+        self.start_s = None
+        self.health_path = "/_health" if name.startswith("nano-web") else "/index.html"
+
+    def ns_prefix(self):
+        return ["ip", "netns", "exec", self.netns.srv] if self.transport == "veth" else []
+
+    def command(self, root):
+        o, t = self.opts, self.opts.threads
+        v = {"ROOT": root, "LISTEN": self.host, "PORT": self.port, "THREADS": t,
+             "PREFIX": self.prefix}
+        root_user = os.geteuid() == 0
+        if self.name == "nginx":
+            v["USER"] = "user nobody nogroup;" if root_user else ""
+            v["LOAD_MODULES"] = ""
+            v["BROTLI"] = ""
+            mod = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"
+            if os.path.exists(mod):
+                v["LOAD_MODULES"] = "load_module %s;" % mod
+                v["BROTLI"] = "    brotli_static on;"
+            conf = fill("nginx.conf.in", os.path.join(self.prefix, "nginx.conf"), v)
+            return ["nginx", "-p", self.prefix + "/", "-e", self.prefix + "/error.log", "-c", conf]
+        if self.name == "h2o":
+            v["USER"] = "user: nobody" if root_user else ""
+            if root_user:  # h2o writes its pid file after dropping to nobody
+                import pwd
+                pw = pwd.getpwnam("nobody")
+                os.chown(self.prefix, pw.pw_uid, pw.pw_gid)
+            conf = fill("h2o.conf.in", os.path.join(self.prefix, "h2o.conf"), v)
+            return ["h2o", "-c", conf]
+        if self.name == "lighttpd":
+            v["WORKERS"] = "server.max-worker = %d" % t if t > 1 else ""
+            os.makedirs(os.path.join(self.prefix, "deflate-cache"), exist_ok=True)
+            conf = fill("lighttpd.conf.in", os.path.join(self.prefix, "lighttpd.conf"), v)
+            return ["lighttpd", "-D", "-f", conf]
+        cmd = [o.nano_web, "serve", root, "--port", str(self.port), "--listen", self.host,
+               "--threads", str(t)]
+        if self.name == "nano-web":
+            return cmd + ["--xdp", "off"]
+        # nano-web+xdp
+        iface = self.netns.sif if self.transport == "veth" else "lo"
+        attach = "native" if self.transport == "veth" else "generic"
+        ini = fill("nano-web-xdp.ini.in", os.path.join(self.prefix, "nanoweb.ini"),
+                   {"IFACE": iface, "ATTACH": attach, "PREFIX": self.prefix,
+                    "PIN_DIR": "/sys/fs/bpf/nanoweb-bench-%d-%s" % (os.getpid(), self.transport)})
+        return cmd + ["--config", ini, "--xdp", "on", "--xdp-iface", iface]
+
+    def start(self, root, timeout):
+        before = xdp_prog_stats() if self.name == "nano-web+xdp" else {}
+        cmd = self.ns_prefix() + self.command(root)
+        self.logf = open(os.path.join(self.prefix, "stdout.log"), "ab")
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.start_s = client_health(self, timeout)
+        if self.start_s is None:
+            err = self.tail_log()
+            self.stop()
+            raise RuntimeError("%s did not become ready (%s)%s" % (
+                self.id, " ".join(cmd), ("\n" + err) if err else ""))
+        self.start_s = time.monotonic() - t0
+        if self.name == "nano-web+xdp":
+            time.sleep(0.3)  # let the helper publish the snapshot
+            after = xdp_prog_stats()
+            self.xdp_ids = [i for i in after if i not in before]
+        return self.start_s
+
+    def tail_log(self):
+        out = []
+        for n in ("stdout.log", "error.log"):
+            p = os.path.join(self.prefix, n)
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    data = f.read()[-1500:].decode("utf8", "replace").strip()
+                if data:
+                    out.append("%s:\n%s" % (n, data))
+        return "\n".join(out)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                self.proc.wait(5)
+        # nginx workers may outlive a killed master by a moment
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.proc = None
+        self.logf.close()
+
+
+def client_prefix(srv):
+    return ["ip", "netns", "exec", srv.netns.cli] if srv.transport == "veth" else []
+
+
+def client_health(srv, timeout):
+    if srv.transport == "lo":
+        return health_wait(srv.host, srv.port, srv.health_path, timeout, srv.proc)
+    t0 = time.monotonic()
+    r = sh(client_prefix(srv) + [sys.executable, __file__, "health", srv.host, str(srv.port),
+                                 srv.health_path, str(timeout)], timeout=timeout + 30)
+    try:
+        return json.loads(r.stdout)["s"]
+    except (ValueError, KeyError):
+        return None if time.monotonic() - t0 >= timeout else None
+
+
+def client_probe(srv, method, path, headers):
+    if srv.transport == "lo":
+        return http_once(srv.host, srv.port, method, path, headers)
+    r = sh(client_prefix(srv) + [sys.executable, __file__, "probe", srv.host, str(srv.port),
+                                 method, path, json.dumps(headers)], timeout=30)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return {"status": 0, "error": r.stderr.strip()[-300:]}
+
+
+# --------------------------------------------------------------------------
+# one measurement
+
+def request_for(scn, probe_etag, site_paths):
+    name, method, path, headers, expect = SCEN[scn]
+    headers = dict(headers)
+    if path == "@SITE@":
+        path = site_paths[0]
+    for k, v in list(headers.items()):
+        if v == "@ETAG@":
+            headers[k] = probe_etag or '"none"'
+    return method, path, headers, expect
+
+
+def run_load(srv, scn, o, method, path, headers, pathlist, conns):
+    """Runs the load generator; returns the parsed NWBENCH dict or raises."""
+    if o.loadgen == "py":
+        if srv.transport == "lo":
+            paths = None
+            if pathlist:
+                with open(pathlist) as f:
+                    paths = [x for x in f.read().split() if x]
+            return pyload(srv.host, srv.port, method, path, headers, o.duration, paths)
+        cmd = client_prefix(srv) + [sys.executable, __file__, "pyload", srv.host, str(srv.port),
+                                    method, path, json.dumps(headers), str(o.duration),
+                                    pathlist or ""]
+        r = sh(cmd, timeout=o.duration + 60)
+        return json.loads(r.stdout)
+    env = dict(os.environ, NWB_METHOD=method, NWB_PATH=path,
+               NWB_HEADERS="|".join("%s: %s" % kv for kv in headers.items()),
+               NWB_PATHLIST=pathlist or "")
+    dur = max(1, int(round(o.duration)))
+    cmd = client_prefix(srv) + ["wrk", "-t", str(o.wrk_threads), "-c", str(conns),
+                                "-d", "%ds" % dur, "--timeout", "5s",
+                                "-s", os.path.join(HERE, "wrk.lua"),
+                                "http://%s:%d%s" % (srv.host, srv.port, path)]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=dur + 60)
+    for line in r.stdout.splitlines():
+        if line.startswith("NWBENCH "):
+            return json.loads(line[8:])
+    raise RuntimeError("wrk failed (rc %d): %s %s" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
+
+
+def measure(srv, scn, o, site_paths, pathlist):
+    rec = {"server": srv.id, "scenario": scn, "transport": srv.transport}
+    if not srv.alive():
+        rec["error"] = "server not running"
+        return rec
+    base = client_probe(srv, "GET", "/index.html", {})
+    method, path, headers, expect = request_for(scn, base.get("etag"), site_paths)
+    probe = client_probe(srv, method, path, {k: v for k, v in headers.items() if k != "Connection"})
+    rec["probe"] = probe
+    rec["expect_status"] = expect
+    if probe.get("status") != expect:
+        rec["probe_mismatch"] = "%s %s %s: expected %d, got %s" % (
+            method, path, json.dumps(headers), expect, probe.get("status") or probe.get("error"))
+    conns = o.connections
+    idle = None
+    if scn == "idle_1k":
+        conns = o.busy_connections
+        idle = subprocess.Popen(client_prefix(srv) + [
+            sys.executable, __file__, "idle", srv.host, str(srv.port), str(o.idle_connections),
+            "/index.html"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = idle.stdout.readline()
+        rec["idle"] = json.loads(line[6:]) if line.startswith("READY ") else {"error": line}
+    meter = Meter(srv.proc.pid)
+    xdp0 = xdp_prog_stats() if srv.xdp_ids else {}
+    meter.start()
+    try:
+        res = run_load(srv, scn, o, method, path, headers,
+                       pathlist if scn == "many_files" else None, conns)
+    except (RuntimeError, ValueError, subprocess.SubprocessError) as e:
+        rec["error"] = str(e)
+        res = None
+    m = meter.stop()
+    if idle is not None:
+        try:
+            idle.stdin.write("\n")
+            idle.stdin.flush()
+            line = idle.stdout.readline()
+            if line.startswith("DONE "):
+                rec["idle"] = json.loads(line[5:])
+            idle.wait(10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            idle.kill()
+    if res is None:
+        return rec
+    n = res["requests"]
+    dur = res["duration_us"] / 1e6
+    rec.update({
+        "requests": n, "duration_s": round(dur, 3),
+        "rps": round(n / dur, 1) if dur > 0 else 0,
+        "p50_ms": res["lat_us"]["p50"] / 1000, "p99_ms": res["lat_us"]["p99"] / 1000,
+        "bytes": res["bytes"], "errors": res["errors"],
+        "machine_cpu_s_per_1k": round(m["machine_cpu_s"] / n * 1000, 5) if n else None,
+        "server_cpu_s_per_1k": round(m["server_cpu_s"] / n * 1000, 5) if n else None,
+        "peak_rss_kb": m["peak_rss_kb"], "server_procs": m["nprocs"],
+    })
+    if srv.xdp_ids:
+        xdp1 = xdp_prog_stats()
+        ns = cnt = 0
+        for i in srv.xdp_ids:
+            if i in xdp0 and i in xdp1:
+                ns += xdp1[i][0] - xdp0[i][0]
+                cnt += xdp1[i][1] - xdp0[i][1]
+        rec["xdp_packets"] = cnt
+        rec["xdp_ns_per_packet"] = round(ns / cnt, 1) if cnt else None
+    if not srv.alive():
+        rec["error"] = "server died during the run"
+    return rec
+
+
+def startup_probe(o, root, label, timeout):
+    """nano-web's time from exec to the first 200 on /_health, and its memory."""
+    port = free_port()
+    prefix = tempfile.mkdtemp(prefix="startup-", dir=o.work)
+    logf = open(os.path.join(prefix, "stdout.log"), "wb")
+    cmd = [o.nano_web, "serve", root, "--port", str(port), "--listen", "127.0.0.1",
+           "--threads", str(o.threads), "--xdp", "off"]
+    m0 = machine_ticks()
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    s = health_wait("127.0.0.1", port, "/_health", timeout, p)
+    out = {"site": label, "root": root}
+    if s is None:
+        out["error"] = "not ready after %ds (exit %s)" % (timeout, p.poll())
+    else:
+        out["startup_s"] = round(time.monotonic() - t0, 4)
+        out["cpu_s"] = proc_cpu_ticks(p.pid) / CLK_TCK
+        out["machine_cpu_s"] = (machine_ticks() - m0) / CLK_TCK
+        out["rss_kb"] = proc_status_kb(p.pid, "VmRSS")
+        out["peak_rss_kb"] = proc_status_kb(p.pid, "VmHWM")
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(10)
+    except (OSError, subprocess.TimeoutExpired):
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    logf.close()
+    return out
+
+
+def tree_stats(root):
+    n = size = 0
+    for d, _, files in os.walk(root):
+        for f in files:
+            n += 1
+            size += os.path.getsize(os.path.join(d, f))
+    return n, size
+
+
+# --------------------------------------------------------------------------
+# reporting
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def summarize(records):
+    groups = {}
+    for r in records:
+        groups.setdefault((r["server"], r["scenario"]), []).append(r)
+    out = {}
+    for k, rs in groups.items():
+        ok = [r for r in rs if "rps" in r]
+        s = {"rounds": len(rs), "ok_rounds": len(ok)}
+        for f in ("rps", "p50_ms", "p99_ms", "machine_cpu_s_per_1k", "server_cpu_s_per_1k",
+                  "peak_rss_kb", "xdp_ns_per_packet", "requests"):
+            s[f] = median([r.get(f) for r in ok])
+        s["errors"] = sorted({r["error"] for r in rs if r.get("error")})
+        mism = sorted({r["probe_mismatch"] for r in rs if r.get("probe_mismatch")})
+        if mism:
+            s["probe_mismatch"] = mism
+        p = next((r["probe"] for r in rs if r.get("probe")), {})
+        s["status"] = p.get("status")
+        s["encoding"] = p.get("encoding")
+        s["body_bytes"] = p.get("body_bytes")
+        idle = [r["idle"] for r in rs if r.get("idle")]
+        if idle:
+            s["idle_opened"] = median([i.get("opened") for i in idle])
+            s["idle_alive_at_end"] = median([i.get("alive_at_end") for i in idle])
+        st = [r.get("status_errors") for r in rs]
+        del st
+        out["%s|%s" % k] = s
+    return out
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "–"
+    if nd == 0:
+        return "{:,}".format(int(round(v)))
+    return ("{:.%df}" % nd).format(v)
+
+
+def ratio(v, ref, lower_better=False):
+    if v is None or not ref:
+        return ""
+    return " (%.2f×)" % (v / ref)
+
+
+def write_markdown(path, res):
+    S = res["summary"]
+    L = []
+    L.append("# nano-web benchmark — %s%s" % (res["started"], " (SMOKE: not a measurement)" if res["options"]["smoke"] else ""))
+    L.append("")
+    mi = res["machine"]
+    L.append("Machine: %s, %d cores, %.1f GiB, kernel %s, %s; load average at start %s." % (
+        mi["cpu_model"], mi["cores"], mi["mem_gib"], mi["kernel"], mi["os"],
+        " ".join(mi["loadavg_at_start"])))
+    L.append("Versions: " + "; ".join("%s: %s" % (k, v) for k, v in res["versions"].items() if v))
+    o = res["options"]
+    L.append("Run: %d round(s), %s s per scenario, %d server thread(s)/worker(s), load generator %s "
+             "(%d thread(s), %d connections; idle_1k: %d idle + %d busy), transports %s. "
+             "Figures are medians over rounds; (×) is the ratio to nginx on the same transport "
+             "(for CPU and memory, lower is better)." % (
+                 o["rounds"], o["duration"], o["threads"], o["loadgen"], o["wrk_threads"],
+                 o["connections"], o["idle_connections"], o["busy_connections"],
+                 ",".join(o["transports"])))
+    L.append("")
+    for tr in res["options"]["transports"]:
+        servers = [s for s in res["servers"] if s["transport"] == tr]
+        if not servers:
+            continue
+        L.append("## Transport: %s" % ("loopback (127.0.0.1)" if tr == "lo" else
+                                       "veth between two network namespaces"))
+        L.append("")
+        L.append("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k req (machine) | "
+                 "CPU s/1k req (server) | peak RSS MiB | answer | notes |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
+        for scn in res["options"]["scenarios"]:
+            ref = S.get("%s|%s" % ("nginx" if tr == "lo" else "nginx@" + tr, scn), {})
+            for sv in servers:
+                sid = sv["id"]
+                if not sv.get("available", True):
+                    L.append("| %s | %s | not available | | | | | | | %s |" % (
+                        scn, sid, sv.get("reason", "")))
+                    continue
+                s = S.get("%s|%s" % (sid, scn))
+                if not s:
+                    continue
+                notes = []
+                if s.get("probe_mismatch"):
+                    notes.append("WRONG STATUS: " + "; ".join(s["probe_mismatch"]))
+                notes.extend(s.get("errors", []))
+                if s.get("xdp_ns_per_packet") is not None:
+                    notes.append("XDP %.0f ns/packet" % s["xdp_ns_per_packet"])
+                if "idle_opened" in s:
+                    notes.append("idle: %s opened, %s alive at end" % (
+                        fmt(s["idle_opened"]), fmt(s["idle_alive_at_end"])))
+                ans = "%s %s %sB" % (s.get("status"), s.get("encoding") or "",
+                                     fmt(s.get("body_bytes")))
+                rss = s["peak_rss_kb"] / 1024 if s.get("peak_rss_kb") is not None else None
+                rrss = ref.get("peak_rss_kb") / 1024 if ref.get("peak_rss_kb") else None
+                L.append("| %s | %s | %s%s | %s%s | %s%s | %s%s | %s%s | %s%s | %s | %s |" % (
+                    scn, sid,
+                    fmt(s.get("rps")), ratio(s.get("rps"), ref.get("rps")),
+                    fmt(s.get("p50_ms"), 3), ratio(s.get("p50_ms"), ref.get("p50_ms")),
+                    fmt(s.get("p99_ms"), 3), ratio(s.get("p99_ms"), ref.get("p99_ms")),
+                    fmt(s.get("machine_cpu_s_per_1k"), 4),
+                    ratio(s.get("machine_cpu_s_per_1k"), ref.get("machine_cpu_s_per_1k")),
+                    fmt(s.get("server_cpu_s_per_1k"), 4),
+                    ratio(s.get("server_cpu_s_per_1k"), ref.get("server_cpu_s_per_1k")),
+                    fmt(rss, 1), ratio(rss, rrss), ans, "; ".join(notes).replace("|", "/")))
+        L.append("")
+    L.append("## nano-web start-up")
+    L.append("")
+    L.append("| site | files | size MiB | start-up s (exec → first 200 on /_health) | CPU s | RSS MiB after start | peak RSS MiB |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for st in res["startup"]:
+        L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            st["site"], fmt(st.get("files")), fmt((st.get("bytes") or 0) / 1048576, 1),
+            fmt(st.get("startup_s"), 3) if "error" not in st else st["error"],
+            fmt(st.get("cpu_s"), 2), fmt((st.get("rss_kb") or 0) / 1024, 1),
+            fmt((st.get("peak_rss_kb") or 0) / 1024, 1)))
+    L.append("")
+    if res.get("notes"):
+        L.append("## Notes")
+        L.append("")
+        for n in res["notes"]:
+            L.append("- " + n)
+        L.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def write_chart(outdir, res):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return "gnuplot not installed (apt-get install gnuplot-nox): no chart"
+    S = res["summary"]
+    scens = res["options"]["scenarios"]
+    plots = []
+    for tr in res["options"]["transports"]:
+        servers = [s["id"] for s in res["servers"] if s["transport"] == tr and s.get("available", True)]
+        if not servers:
+            continue
+        dat = os.path.join(outdir, "chart-%s.dat" % tr)
+        with open(dat, "w") as f:
+            f.write("scenario " + " ".join('"%s"' % s for s in servers) + "\n")
+            for scn in scens:
+                vals = []
+                for s in servers:
+                    v = S.get("%s|%s" % (s, scn), {}).get("rps")
+                    vals.append("%.1f" % v if v is not None else "0")
+                f.write("%s %s\n" % (scn, " ".join(vals)))
+        cols = ", ".join("'%s' using %d%s title columnheader(%d)" % (
+            dat, i + 2, ":xtic(1)" if i == 0 else "", i + 2) for i in range(len(servers)))
+        plots.append((tr, cols))
+    if not plots:
+        return "no data for a chart"
+    script = os.path.join(outdir, "chart.gp")
+    with open(script, "w") as f:
+        f.write("set terminal pngcairo size 1400,%d font 'sans,10'\n" % (520 * len(plots)))
+        f.write("set output '%s'\n" % os.path.join(outdir, "chart.png"))
+        f.write("set multiplot layout %d,1\n" % len(plots))
+        f.write("set style data histogram\nset style histogram clustered gap 1\n"
+                "set style fill solid 0.85 border -1\nset xtics rotate by -25 nomirror\n"
+                "set ylabel 'requests/s (median)'\nset grid ytics\nset key outside right top\n"
+                "set yrange [0:*]\n")
+        for tr, cols in plots:
+            f.write("set title 'nano-web benchmark, %s, %s: requests/s per scenario'\n" % (
+                "loopback" if tr == "lo" else "veth", res["started"]))
+            f.write("plot %s\n" % cols)
+        f.write("unset multiplot\n")
+    r = sh([gp, script])
+    if r.returncode != 0:
+        return "gnuplot failed: " + r.stderr.strip()[-300:]
+    return None
+
+
+# --------------------------------------------------------------------------
+# main
+
+CLEANUP = []
+
+
+def cleanup(*_):
+    while CLEANUP:
+        f = CLEANUP.pop()
+        try:
+            f()
+        except Exception as e:  # noqa: BLE001
+            log("cleanup:", e)
+
+
+def on_signal(signum, _frame):
+    cleanup()
+    sys.exit(128 + signum)
+
+
+def main_bench(argv):
+    ap = argparse.ArgumentParser(prog="bench/run", description="nano-web vs nginx, h2o, lighttpd")
+    ap.add_argument("--smoke", action="store_true", help="a few seconds in total, for make check")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--duration", type=float, help="seconds per scenario (wrk: whole seconds)")
+    ap.add_argument("--servers", default=",".join(ALL_SERVERS))
+    ap.add_argument("--scenarios", default=",".join(SCENARIO_NAMES))
+    ap.add_argument("--transports", help="lo,veth (default: lo, plus veth when root)")
+    ap.add_argument("--threads", type=int, default=1, help="worker threads/processes per server")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--idle-connections", type=int, default=1000)
+    ap.add_argument("--busy-connections", type=int, default=4)
+    ap.add_argument("--site-files", type=int)
+    ap.add_argument("--loadgen", choices=["wrk", "py"])
+    ap.add_argument("--no-xdp", action="store_true")
+    ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--nano-web", required=True, help="path to the built nano-web")
+    ap.add_argument("--results", default=os.path.join(BENCH, "results"))
+    ap.add_argument("--keep-work", action="store_true", help="keep the temp tree and server logs")
+    o = ap.parse_args(argv)
+    o.rounds = o.rounds or (1 if o.smoke else 3)
+    o.duration = o.duration or (0.12 if o.smoke else 5.0)
+    o.site_files = o.site_files if o.site_files is not None else (300 if o.smoke else 10000)
+    o.loadgen = o.loadgen or ("py" if o.smoke else "wrk")
+    if o.smoke and o.idle_connections == 1000:
+        o.idle_connections = 100
+    is_root = os.geteuid() == 0
+    o.transports = (o.transports or ("lo,veth" if is_root and not o.smoke else "lo")).split(",")
+    servers = [s for s in o.servers.split(",") if s]
+    scenarios = [s for s in o.scenarios.split(",") if s]
+    for s in servers:
+        if s not in ALL_SERVERS:
+            ap.error("unknown server %s (known: %s)" % (s, ", ".join(ALL_SERVERS)))
+    for s in scenarios:
+        if s not in SCEN:
+            ap.error("unknown scenario %s (known: %s)" % (s, ", ".join(SCENARIO_NAMES)))
+    if "veth" in o.transports and not is_root:
+        log("veth transport needs root: dropped")
+        o.transports = [t for t in o.transports if t != "veth"]
+    o.nano_web = os.path.abspath(o.nano_web)
+    raise_nofile()
+
+    started = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    outdir = os.path.join(o.results, started + ("-smoke" if o.smoke else ""))
+    os.makedirs(outdir, exist_ok=True)
+    o.work = tempfile.mkdtemp(prefix="nwbench-")
+    os.chmod(o.work, 0o755)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    if not o.keep_work:
+        CLEANUP.append(lambda: shutil.rmtree(o.work, ignore_errors=True))
+    notes = []
+    try:
+        return run_all(o, servers, scenarios, started, outdir, notes)
+    finally:
+        cleanup()
+
+
+def run_all(o, servers, scenarios, started, outdir, notes):
+    import fixtures
+    t0 = time.monotonic()
+    root = os.path.join(o.work, "tree")
+    fixtures.make_main(root, o.site_files, log=lambda m: notes.append(m))
+    pathlist = os.path.join(o.work, "site-paths.txt")
+    with open(pathlist) as f:
+        site_paths = [x for x in f.read().split() if x]
+    log("fixtures: %d files in %.1fs under %s" % (tree_stats(root)[0], time.monotonic() - t0, o.work))
+
+    versions = {n: version_of(n, o.nano_web) for n in ["nano-web", "nginx", "h2o", "lighttpd", "wrk"]}
+    xdpd = os.path.join(os.path.dirname(o.nano_web), "nanoweb-xdpd")
+    xdp_reason = None
+    if o.no_xdp:
+        xdp_reason = "--no-xdp"
+    elif not os.access(xdpd, os.X_OK):
+        xdp_reason = "nanoweb-xdpd not built next to nano-web"
+    elif os.geteuid() != 0:
+        xdp_reason = "needs root"
+    netns = None
+    if "veth" in o.transports:
+        netns = Netns()
+        CLEANUP.append(netns.cleanup)
+        try:
+            netns.setup()
+        except RuntimeError as e:
+            notes.append("veth transport unavailable: %s" % e)
+            netns.cleanup()
+            o.transports = [t for t in o.transports if t != "veth"]
+    bpf_stats_old = None
+    if xdp_reason is None and "nano-web+xdp" in servers:
+        try:
+            with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+                bpf_stats_old = f.read().strip()
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write("1")
+
+            def restore():
+                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                    f.write(bpf_stats_old)
+            CLEANUP.append(restore)
+        except OSError as e:
+            notes.append("could not enable kernel.bpf_stats_enabled: %s" % e)
+
+    # which server instances run
+    insts, unavailable = [], []
+    for tr in o.transports:
+        for name in servers:
+            sid = name if tr == "lo" else "%s@%s" % (name, tr)
+            reason = None
+            if name in PEERS and not shutil.which(name):
+                reason = "not installed"
+            if name == "nano-web+xdp" and xdp_reason:
+                reason = xdp_reason
+            if name.startswith("nano-web") and not os.access(o.nano_web, os.X_OK):
+                reason = "nano-web not built (%s)" % o.nano_web
+            if reason:
+                unavailable.append({"id": sid, "name": name, "transport": tr, "available": False,
+                                    "reason": reason})
+                if name in PEERS and reason == "not installed":
+                    print("SKIP: %s is not installed; its rows are missing" % name, file=sys.stderr)
+                continue
+            insts.append(Server(name, tr, o, o.work, netns))
+    if o.loadgen == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk), or use --loadgen py")
+
+    records = []
+    failed_start = {}
+    for rnd in range(o.rounds):
+        order = insts[rnd % len(insts):] + insts[:rnd % len(insts)] if insts else []
+        running = []
+        for srv in order:
+            if srv.id in failed_start:
+                continue
+            try:
+                s = srv.start(root, 300)
+                running.append(srv)
+                CLEANUP.append(srv.stop)
+                log("round %d: %s ready in %.3fs on %s:%d" % (rnd + 1, srv.id, s, srv.host, srv.port))
+            except (RuntimeError, OSError) as e:
+                failed_start[srv.id] = str(e)
+                log("round %d: %s failed to start: %s" % (rnd + 1, srv.id, e))
+        for scn in scenarios:
+            for srv in running:
+                rec = measure(srv, scn, o, site_paths, pathlist)
+                rec["round"] = rnd + 1
+                records.append(rec)
+                log("round %d %-14s %-22s %10s req/s  p99 %s ms%s" % (
+                    rnd + 1, scn, srv.id, fmt(rec.get("rps")), fmt(rec.get("p99_ms"), 2),
+                    ("  ERROR " + rec["error"]) if rec.get("error") else
+                    ("  " + rec["probe_mismatch"]) if rec.get("probe_mismatch") else ""))
+        for srv in running:
+            srv.stop()
+            if srv.stop in CLEANUP:
+                CLEANUP.remove(srv.stop)
+
+    startup = []
+    if not o.no_startup and os.access(o.nano_web, os.X_OK):
+        sites = [("site-%d-files" % o.site_files, os.path.join(root, "site"), 120)]
+        if not o.smoke:
+            big = os.path.join(o.work, "big")
+            fixtures.make_big(big)
+            sites.append(("site-100MB", big, 600))
+        for label, d, to in sites:
+            runs = [startup_probe(o, d, label, to) for _ in range(1 if o.smoke or "100MB" in label else o.rounds)]
+            ok = [r for r in runs if "startup_s" in r]
+            st = dict(runs[0])
+            if ok:
+                for f in ("startup_s", "cpu_s", "rss_kb", "peak_rss_kb", "machine_cpu_s"):
+                    st[f] = median([r.get(f) for r in ok])
+            st["files"], st["bytes"] = tree_stats(d)
+            st.pop("root", None)
+            startup.append(st)
+            log("start-up %s: %s" % (label, st.get("startup_s", st.get("error"))))
+
+    for sid, err in failed_start.items():
+        notes.append("%s failed to start: %s" % (sid, err.splitlines()[0]))
+    for u in unavailable:
+        notes.append("%s: not available (%s)" % (u["id"], u["reason"]))
+    res = {
+        "started": started, "machine": machine_info(), "versions": versions,
+        "options": {"smoke": o.smoke, "rounds": o.rounds, "duration": o.duration,
+                    "threads": o.threads, "connections": o.connections,
+                    "wrk_threads": o.wrk_threads, "idle_connections": o.idle_connections,
+                    "busy_connections": o.busy_connections, "site_files": o.site_files,
+                    "loadgen": o.loadgen, "transports": o.transports, "scenarios": scenarios,
+                    "servers": servers},
+        "servers": [{"id": s.id, "name": s.name, "transport": s.transport,
+                     "available": s.id not in failed_start,
+                     "reason": failed_start.get(s.id, "").split("\n")[0]} for s in insts] + unavailable,
+        "records": records, "summary": summarize(records), "startup": startup, "notes": notes,
+        "elapsed_s": round(time.monotonic() - t0, 1),
+    }
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=False)
+    err = write_chart(outdir, res)
+    if err:
+        res["notes"].append(err)
+    write_markdown(os.path.join(outdir, "results.md"), res)
+    if err:
+        with open(os.path.join(outdir, "results.json"), "w") as f:
+            json.dump(res, f, indent=1)
+    latest = os.path.join(o.results, "latest")
+    try:
+        if os.path.islink(latest) or os.path.exists(latest):
+            os.remove(latest)
+        os.symlink(os.path.basename(outdir), latest)
+    except OSError:
+        pass
+    log("results: %s (%.1fs)" % (outdir, time.monotonic() - t0))
+    print(outdir)
+    return 0
+
+
+def main(argv):
+    if argv and argv[0] == "probe":
+        h, p, m, path, hd = argv[1:6]
+        print(json.dumps(http_once(h, int(p), m, path, json.loads(hd))))
+        return 0
+    if argv and argv[0] == "health":
+        h, p, path, to = argv[1:5]
+        print(json.dumps({"s": health_wait(h, int(p), path, float(to))}))
+        return 0
+    if argv and argv[0] == "idle":
+        h, p, n, path = argv[1:5]
+        idle_main(h, int(p), int(n), path)
+        return 0
+    if argv and argv[0] == "pyload":
+        h, p, m, path, hd, dur = argv[1:7]
+        plist = argv[7] if len(argv) > 7 and argv[7] else None
+        paths = None
+        if plist:
+            with open(plist) as f:
+                paths = [x for x in f.read().split() if x]
+        print(json.dumps(pyload(h, int(p), m, path, json.loads(hd), float(dur), paths)))
+        return 0
+    return main_bench(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
