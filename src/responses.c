@@ -212,9 +212,9 @@ static bool head_header(void *ctx, const char *name, const char *value)
 }
 
 /*
- * libmicrohttpd writes the status line, then the application's headers in
- * the order they were added, then Date and Content-Length (HEAD included),
- * then the empty line. tests/integration pins this against the real server.
+ * libmicrohttpd writes the status line, Date, the application's headers in
+ * the order they were added, then Content-Length (HEAD included) and the
+ * empty line. tests/integration pins this against the real server.
  */
 bool nw_response_head(const struct nw_config *cfg, const struct nw_resource *r,
 		      enum nw_enc enc, bool head, const char *date,
@@ -225,9 +225,9 @@ bool nw_response_head(const struct nw_config *cfg, const struct nw_resource *r,
 	(void)head; /* HEAD carries exactly the headers of GET */
 	if (!(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk)
 		return false;
-	return sb_puts(out, "HTTP/1.1 200 OK\r\n") &&
+	return sb_printf(out, "HTTP/1.1 200 OK\r\nDate: %s\r\n", date) &&
 	       emit_resource_headers(r, enc, true, head_header, &h) &&
 	       emit_security_headers(cfg, head_header, &h) &&
-	       sb_printf(out, "Date: %s\r\nContent-Length: %llu\r\n\r\n", date,
+	       sb_printf(out, "Content-Length: %llu\r\n\r\n",
 			 (unsigned long long)r->var[enc].len);
 }

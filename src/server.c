@@ -55,8 +55,15 @@ struct req_log {
 	char path[];
 };
 
-/* con_cls after the first callback when no log entry is kept. */
-static char first_call;
+/*
+ * con_cls: &first_call after the first callback when no log entry is kept;
+ * then the snapshot that answered, tagged in its low bit (snapshots are
+ * aligned), or, when requests are logged, a struct req_log.
+ */
+static long first_call; /* aligned: its low bit is clear */
+#define TAG_ANSWERED(s) ((void *)((uintptr_t)(s) | 1u))
+#define ANSWERED(p) (((uintptr_t)(p) & 1u) != 0)
+#define UNTAG(p) ((struct nw_snapshot *)((uintptr_t)(p) & ~(uintptr_t)1u))
 
 static double elapsed_ms(const struct timespec *t0)
 {
@@ -575,6 +582,14 @@ static void log_start(struct MHD_Connection *c, const char *method,
 	*con_cls = rl;
 }
 
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+	return (cl && strcmp(cl, "0") != 0) ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -589,13 +604,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	(void)version;
 	(void)upload_data;
 	if (!*con_cls) {
-		/* Answering on the first callback makes libmicrohttpd close
-		 * the connection: wait for the second one. */
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
 		if (srv->cfg->log_requests)
 			log_start(c, method, url, con_cls);
 		else
 			*con_cls = &first_call;
+		/* Answering on the first callback makes libmicrohttpd close
+		 * the connection: wait for the second one, unless the request
+		 * has a body, which cannot be answered once it is being read. */
+		if (!has_body(c))
+			return MHD_YES;
+	}
+	if (ANSWERED(*con_cls)) {
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*con_cls != &first_call)
@@ -614,7 +635,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		rl->enc = a.enc;
 	} else {
 		/* Keeps the snapshot alive until the response is sent. */
-		*con_cls = s;
+		*con_cls = TAG_ANSWERED(s);
 	}
 	count_status(srv, a.status, a.bytes);
 	ret = MHD_queue_response(c, a.status, a.resp);
@@ -634,7 +655,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!p)
 		return;
-	if (srv->cfg->log_requests && p != &first_call) {
+	if (ANSWERED(p)) {
+		nw_snapshot_unref(UNTAG(p));
+	} else if (p != &first_call) {
 		struct req_log *rl = p;
 
 		if (rl->snap) {
@@ -651,8 +674,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			nw_snapshot_unref(rl->snap);
 		}
 		free(rl);
-	} else if (p != &first_call) {
-		nw_snapshot_unref(p);
 	}
 	*con_cls = NULL;
 	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
