@@ -1,0 +1,165 @@
+# Shared by the kernel fast path's end-to-end tests (sourced by bash).
+#
+# Namespaces, veth pair, test BPF programs and clean-up. Every name is unique
+# per run; everything is removed by the EXIT trap, whatever happens.
+
+set -u
+
+NW_BUILDDIR=${NW_BUILDDIR:-$(pwd)}
+NW_SRCDIR=${NW_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+XT_DIR="$NW_SRCDIR/tests/xdp"
+XT_NAME=$(basename "$0" .sh)
+
+xt_log() { printf '[%s] %s\n' "$XT_NAME" "$*" >&2; }
+xt_fail() { xt_log "FAIL: $*"; exit 1; }
+
+# Exit 77 (skip) loudly, unless CI=true, where a skip is a failure.
+xt_skip() {
+	if [ "${CI:-}" = true ]; then
+		xt_fail "would skip under CI, which is not allowed: $*"
+	fi
+	echo "" >&2
+	echo "**************************************************************" >&2
+	echo "*** SKIP $XT_NAME: $*" >&2
+	echo "**************************************************************" >&2
+	exit 77
+}
+
+xt_require_root() {
+	[ "$(id -u)" = 0 ] || xt_skip "needs root (network namespaces, BPF)"
+	local t
+	for t in ip tc bpftool python3 curl; do
+		command -v "$t" >/dev/null 2>&1 || xt_skip "needs $t"
+	done
+}
+
+# Unique suffix: short enough for 15-character interface names.
+XT_ID=$(printf '%x%04x' $(( $$ % 4096 )) $(( RANDOM )))
+XT_NS_S="nwx-$XT_ID-s"
+XT_NS_C="nwx-$XT_ID-c"
+XT_VS="vs$XT_ID"
+XT_VC="vc$XT_ID"
+# Addresses live only inside our own namespaces.
+XT_A4S=10.231.0.1
+XT_A4C=10.231.0.2
+XT_A6S=fd00:231::1
+XT_A6C=fd00:231::2
+XT_WORK=
+XT_PIN_DIR=
+XT_NAMESPACES=()
+XT_PIDFILE=
+
+xt_cleanup() {
+	local rc=$? pid ns
+	set +e
+	if [ -n "$XT_PIDFILE" ] && [ -f "$XT_PIDFILE" ]; then
+		# processes the Python driver started and recorded (our own only)
+		while read -r pid; do
+			[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+		done < "$XT_PIDFILE"
+		sleep 0.5
+		while read -r pid; do
+			[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+		done < "$XT_PIDFILE"
+	fi
+	for ns in "${XT_NAMESPACES[@]}"; do
+		ip -n "$ns" link set dev lo xdpgeneric off 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$XT_PIN_DIR" ] && [ -d "$XT_PIN_DIR" ]; then
+		rm -rf "$XT_PIN_DIR"
+	fi
+	if [ -n "$XT_WORK" ] && [ -d "$XT_WORK" ]; then
+		if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -z "${XT_KEEP_LOGS:-}" ]; then
+			local f
+			for f in "$XT_WORK"/*.log; do
+				[ -f "$f" ] || continue
+				echo "----- $(basename "$f") (last 60 lines) -----" >&2
+				tail -n 60 "$f" >&2
+			done
+		fi
+		rm -rf "$XT_WORK"
+	fi
+	exit "$rc"
+}
+
+xt_setup_common() {
+	XT_WORK=$(mktemp -d /tmp/nwx-$XT_ID.XXXXXX)
+	XT_PIDFILE="$XT_WORK/pids"
+	: > "$XT_PIDFILE"
+	XT_PIN_DIR="/sys/fs/bpf/nwx-$XT_ID"
+	trap xt_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+xt_add_ns() {
+	ip netns add "$1" || xt_fail "ip netns add $1"
+	XT_NAMESPACES+=("$1")
+	ip -n "$1" link set lo up
+	# the kernel path needs SYN cookies enabled (never 0)
+	ip netns exec "$1" sysctl -qw net.ipv4.tcp_syncookies=1
+}
+
+# Compiles a test BPF object from tests/xdp/NAME.bpf.c into $XT_WORK, unless
+# the build already made it (make check builds them in tests/xdp/).
+xt_bpf_obj() {
+	local name=$1; shift
+	local out="$NW_BUILDDIR/tests/xdp/$name.bpf.o"
+	if [ -f "$out" ] && [ $# = 0 ]; then
+		echo "$out"
+		return
+	fi
+	out="$XT_WORK/$name${1:+-$(echo "$*" | tr -c 'a-zA-Z0-9' _)}.bpf.o"
+	command -v clang >/dev/null 2>&1 || xt_skip "needs clang for the test BPF programs"
+	clang -O2 -g -Wall -target bpf -I/usr/include/$(uname -m)-linux-gnu \
+		"$@" -c "$XT_DIR/$name.bpf.c" -o "$out" || xt_fail "compiling $name.bpf.c"
+	echo "$out"
+}
+
+# Two namespaces joined by a veth pair; the client's end gets a pass-through
+# XDP program so native XDP_TX on the server's end delivers.
+xt_setup_veth() {
+	xt_add_ns "$XT_NS_S"
+	xt_add_ns "$XT_NS_C"
+	ip link add "$XT_VS" netns "$XT_NS_S" type veth peer name "$XT_VC" netns "$XT_NS_C" \
+		|| xt_fail "creating the veth pair"
+	ip -n "$XT_NS_S" addr add "$XT_A4S/24" dev "$XT_VS"
+	ip -n "$XT_NS_C" addr add "$XT_A4C/24" dev "$XT_VC"
+	ip -n "$XT_NS_S" -6 addr add "$XT_A6S/64" dev "$XT_VS" nodad
+	ip -n "$XT_NS_C" -6 addr add "$XT_A6C/64" dev "$XT_VC" nodad
+	ip -n "$XT_NS_S" link set "$XT_VS" up
+	ip -n "$XT_NS_C" link set "$XT_VC" up
+	XT_PASS_OBJ=$(xt_bpf_obj pass)
+	XT_LOSS_OBJ=$(xt_bpf_obj loss)
+	xt_client_pass
+	# prime neighbour entries both ways
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if ip netns exec "$XT_NS_C" python3 -c "
+import socket,sys
+for a in ('$XT_A4S','$XT_A6S'):
+    s=socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b'x',(a,9))
+" 2>/dev/null; then break; fi
+		sleep 0.2
+	done
+}
+
+# Client side: pass-through XDP only (no loss).
+xt_client_pass() {
+	ip netns exec "$XT_NS_C" tc qdisc del dev "$XT_VC" clsact 2>/dev/null
+	ip -force -n "$XT_NS_C" link set dev "$XT_VC" xdpdrv obj "$XT_PASS_OBJ" sec xdp \
+		|| xt_fail "attaching the pass-through XDP program on $XT_VC"
+}
+
+# Client side: drop TCP at random both ways (XDP ingress + TC egress).
+xt_client_loss() {
+	local obj=$XT_LOSS_OBJ
+	[ $# -gt 0 ] && obj=$(xt_bpf_obj loss "-DLOSS_PERMILLE=$1")
+	ip -force -n "$XT_NS_C" link set dev "$XT_VC" xdpdrv obj "$obj" sec xdp \
+		|| xt_fail "attaching the loss XDP program on $XT_VC"
+	ip netns exec "$XT_NS_C" tc qdisc replace dev "$XT_VC" clsact || xt_fail "clsact on $XT_VC"
+	ip netns exec "$XT_NS_C" tc filter replace dev "$XT_VC" egress pref 1 handle 1 \
+		bpf da obj "$obj" sec tc || xt_fail "attaching the loss TC program on $XT_VC"
+}
