@@ -1,1 +1,16 @@
-# owned by its area; see README
+# Integration tests: start the real nano-web binary on a loopback port and
+# talk to it with http.client, raw sockets and curl (Python 3 stdlib only).
+# Each script exits 0 (pass), 1 (fail) or 77 (skip; never under CI=true).
+IT_TESTS = \
+	tests/integration/test_basic.py \
+	tests/integration/test_negotiation.py \
+	tests/integration/test_conditional_range.py \
+	tests/integration/test_paths.py \
+	tests/integration/test_spa_404.py \
+	tests/integration/test_config_cli.py \
+	tests/integration/test_reload.py \
+	tests/integration/test_limits_shutdown.py \
+	tests/integration/test_logging.py
+TESTS += $(IT_TESTS)
+EXTRA_DIST += $(IT_TESTS) tests/integration/nwtest.py tests/integration/local.mk \
+	tests/integration/README.md

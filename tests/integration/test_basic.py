@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Basic serving: paths, MIME types, headers, methods, HEAD, hidden files,
+templates, health, keep-alive, pre-compressed siblings."""
+import gzip
+import io
+import json
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nwtest  # noqa: E402
+from nwtest import Server, Site, compressible_text  # noqa: E402
+
+t = nwtest.Tests("basic")
+MTIME = 1700000000  # Tue, 14 Nov 2023 22:13:20 GMT
+
+INDEX = ("<!doctype html><html><head><title>nano</title></head><body>\n"
+         + compressible_text(2000, "index") + "\n</body></html>\n")
+TEMPLATE = ("<!doctype html><html><body>\n"
+            "<p id=foo>[{{env.FOO}}]</p>\n"
+            "<p id=full>[{{env.VITE_FOO}}]</p>\n"
+            "<p id=html>[{{env.HTML}}]</p>\n"
+            "<p id=unset>[{{env.NOPE}}]</p>\n"
+            "<script>window.A=@@J@@{{Json}}@@J@@;</script>\n"
+            "<script>window.B=JSON.parse(\"@@E@@{{EscapedJson}}@@E@@\");</script>\n"
+            "<script>window.C=@@S@@{{ Json }}@@S@@;</script>\n"
+            + compressible_text(600, "tpl") + "</body></html>\n")
+XSS = "</script><b>&\u2028\u2029\"'"
+CSS = compressible_text(5000, "css")
+JS = compressible_text(4000, "js")
+JSON_BODY = json.dumps({"k": [compressible_text(50, str(i)) for i in range(40)]})
+SVG = ("<svg xmlns=\"http://www.w3.org/2000/svg\">"
+       + "".join("<rect x=\"%d\" y=\"1\" width=\"2\" height=\"3\"/>" % i for i in range(100))
+       + "</svg>\n")
+PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(3000)
+SMALL = "tiny text file\n"
+PRE = compressible_text(3000, "pre")
+PRE_GZ = None  # built at fixture time (distinct gzip header so we can recognise it)
+
+
+def make_pre_gz():
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="sibling-marker.txt", mode="wb", fileobj=buf,
+                       mtime=1234567, compresslevel=1) as g:
+        g.write(PRE.encode())
+    return buf.getvalue()
+
+
+def site():
+    global PRE_GZ
+    s = Site()
+    PRE_GZ = make_pre_gz()
+    files = {
+        "index.html": INDEX,
+        "tpl.html": TEMPLATE,
+        "a/index.html": "<html>A " + compressible_text(500, "a") + "</html>",
+        "a/b/index.html": "<html>AB</html>",
+        "style.css": CSS,
+        "app.3f9a1c2b.js": JS,
+        "plain.js": JS,
+        "data.json": JSON_BODY,
+        "logo.svg": SVG,
+        "image.png": PNG,
+        "small.txt": SMALL,
+        "pre.txt": PRE,
+        "pre.txt.gz": PRE_GZ,
+        ".env": "SECRET=1\n",
+        ".git/config": "[core]\n",
+        "a/.hidden": "hidden\n",
+        ".well-known/security.txt": "Contact: mailto:x@example.org\n",
+    }
+    for k, v in files.items():
+        s.write(k, v, mtime=MTIME)
+    return s
+
+
+ENV = {"VITE_FOO": "bar", "VITE_HTML": "<i>&", "VITE_XSS": XSS, "OTHER": "secret-other"}
+
+
+def start():
+    s = site()
+    return s, Server(s.root, env=ENV)
+
+
+@t.case
+def paths_and_mime():
+    s, srv = start()
+    r = srv.get("/")
+    t.eq("GET / status", r.status, 200)
+    t.eq("GET / body is index.html", r.body, INDEX.encode())
+    t.eq("GET / content-type", r.h("Content-Type"), "text/html; charset=utf-8")
+    r = srv.get("/index.html")
+    t.eq("GET /index.html status", r.status, 200)
+    t.eq("GET /index.html body", r.body, INDEX.encode())
+    r = srv.get("/a/")
+    t.eq("GET /a/ status", r.status, 200)
+    t.check("GET /a/ body is a/index.html", r.body.startswith(b"<html>A "), r.body[:40])
+    r = srv.get("/a/index.html")
+    t.eq("GET /a/index.html status", r.status, 200)
+    r = srv.get("/a/b/")
+    t.eq("GET /a/b/ body", (r.status, r.body), (200, b"<html>AB</html>"))
+    for path, loc in (("/a", "/a/"), ("/a?x=1", "/a/?x=1"), ("/a/b", "/a/b/"),
+                      ("/a/b?q=1&r=2", "/a/b/?q=1&r=2")):
+        r = srv.get(path)
+        t.eq("GET %s -> 301" % path, r.status, 301)
+        got = r.h("Location") or ""
+        # Accept an absolute URL as long as path+query match.
+        m = re.match(r"^https?://[^/]+(/.*)$", got)
+        t.eq("GET %s Location" % path, m.group(1) if m else got, loc)
+    expect = {
+        "/style.css": ["text/css; charset=utf-8"],
+        "/app.3f9a1c2b.js": ["application/javascript; charset=utf-8",
+                             "text/javascript; charset=utf-8"],
+        "/data.json": ["application/json; charset=utf-8"],
+        "/logo.svg": ["image/svg+xml; charset=utf-8"],
+        "/image.png": ["image/png"],
+        "/small.txt": ["text/plain; charset=utf-8"],
+        "/tpl.html": ["text/html; charset=utf-8"],
+    }
+    for path, ctypes in expect.items():
+        r = srv.get(path)
+        t.eq("GET %s status" % path, r.status, 200)
+        t.check("GET %s content-type in %s" % (path, ctypes),
+                (r.h("Content-Type") or "").replace(" ;", ";") in ctypes,
+                "got %r" % r.h("Content-Type"))
+    t.eq("png body byte-exact", srv.get("/image.png").body, PNG)
+    t.eq("css body byte-exact", srv.get("/style.css").body, CSS.encode())
+    t.eq("json body byte-exact", srv.get("/data.json").body, JSON_BODY.encode())
+    srv.stop_checked(t)
+
+
+@t.case
+def headers():
+    s, srv = start()
+    r = srv.get("/style.css")
+    etag = r.h("ETag") or ""
+    t.check("ETag is strong quoted hex", re.fullmatch(r'"[0-9a-fA-F]+"', etag), etag)
+    t.eq("Last-Modified is file mtime", r.h("Last-Modified"), nwtest.http_date(MTIME))
+    t.eq("Accept-Ranges", r.h("Accept-Ranges"), "bytes")
+    t.check("Vary: Accept-Encoding on compressible resource",
+            "accept-encoding" in (r.h("Vary") or "").lower(), r.h("Vary"))
+    t.eq("Content-Length matches body", r.h("Content-Length"), str(len(r.body)))
+    t.check("no Connection: close on normal response",
+            "close" not in (r.h("Connection") or "").lower(), r.h("Connection"))
+    cc = {
+        "/app.3f9a1c2b.js": "public, max-age=31536000, immutable",
+        "/index.html": "public, max-age=900",
+        "/": "public, max-age=900",
+        "/tpl.html": "public, max-age=900",
+        "/style.css": "public, max-age=3600",
+        "/plain.js": "public, max-age=3600",
+        "/image.png": "public, max-age=3600",
+    }
+    for path, v in cc.items():
+        t.eq("Cache-Control %s" % path, srv.get(path).h("Cache-Control"), v)
+    sec = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+        "X-DNS-Prefetch-Control": "off",
+    }
+    for path in ("/", "/image.png"):
+        r = srv.get(path)
+        for k, v in sec.items():
+            t.eq("security header %s on %s" % (k, path), r.h(k), v)
+        t.check("Permissions-Policy present on %s" % path, r.h("Permissions-Policy"),
+                r.header_list)
+    r2 = srv.get("/style.css")
+    t.eq("ETag stable across requests", r2.h("ETag"), etag)
+    t.check("ETag differs between different files",
+            srv.get("/plain.js").h("ETag") not in (None, etag) or JS == CSS, "")
+    # curl as a real client
+    p = nwtest.curl(["-D", "-", "-o", "/dev/null", srv.url("/style.css")])
+    t.check("curl GET /style.css 200", p.returncode == 0 and b" 200" in p.stdout.split(b"\r\n")[0],
+            p.stdout[:200] + p.stderr)
+    srv.stop_checked(t)
+
+
+@t.case
+def head_and_methods():
+    s, srv = start()
+    for path in ("/", "/style.css", "/image.png", "/a/", "/small.txt"):
+        g = srv.get(path)
+        h = srv.head(path)
+        t.eq("HEAD %s status" % path, h.status, g.status)
+        t.eq("HEAD %s body empty" % path, h.body, b"")
+        gd, hd = g.headers_dict(), h.headers_dict()
+        t.eq("HEAD %s headers identical to GET" % path, hd, gd)
+        t.eq("HEAD %s Content-Length = GET body length" % path,
+             h.h("Content-Length"), str(len(g.body)))
+    # HEAD on the wire: nothing after the header block.
+    raw = srv.raw(b"HEAD /style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    st, hdrs, body = nwtest.parse_raw(raw)
+    t.eq("raw HEAD status", st, 200)
+    t.eq("raw HEAD sends no body bytes", body, b"")
+    t.check("raw HEAD has Content-Length of the full body",
+            ("Content-Length", str(len(CSS))) in hdrs, hdrs)
+    for m in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"):
+        target = "/style.css"
+        raw = srv.raw(("%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                       "Connection: close\r\n\r\n" % (m, target)).encode())
+        st, hdrs, body = nwtest.parse_raw(raw)
+        t.eq("%s -> 405" % m, st, 405)
+        allow = ",".join(v for k, v in hdrs if k.lower() == "allow")
+        toks = {x.strip().upper() for x in allow.split(",")}
+        t.check("%s 405 Allow lists GET and HEAD" % m, {"GET", "HEAD"} <= toks, allow)
+    r = srv.request("POST", "/style.css", body=b"x=1",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    t.eq("POST with body -> 405", r.status, 405)
+    r = srv.request("OPTIONS", "/style.css")
+    t.eq("OPTIONS -> 204", r.status, 204)
+    toks = {x.strip().upper() for x in (r.h("Allow") or "").split(",")}
+    t.check("OPTIONS Allow lists GET and HEAD", {"GET", "HEAD"} <= toks, r.h("Allow"))
+    t.eq("OPTIONS no body", r.body, b"")
+    t.eq("server still healthy after methods", srv.get("/_health").status, 200)
+    srv.stop_checked(t)
+
+
+@t.case
+def hidden_and_well_known():
+    s, srv = start()
+    for p in ("/.env", "/.git/config", "/.git/", "/a/.hidden", "/%2eenv", "/.git"):
+        r = srv.get(p)
+        t.eq("hidden %s -> 404" % p, r.status, 404)
+        t.check("hidden %s does not leak content" % p,
+                b"SECRET" not in r.body and b"[core]" not in r.body and b"hidden\n" != r.body, r.body[:80])
+    r = srv.get("/.well-known/security.txt")
+    t.eq("/.well-known/security.txt 200", (r.status, r.body),
+         (200, b"Contact: mailto:x@example.org\n"))
+    srv.stop_checked(t)
+
+
+@t.case
+def templates():
+    s, srv = start()
+    r = srv.get("/tpl.html")
+    t.eq("template page 200", r.status, 200)
+    body = r.body.decode("utf-8")
+    t.check("{{env.FOO}} -> bar", "<p id=foo>[bar]</p>" in body, body[:300])
+    t.check("{{env.VITE_FOO}} (full name) -> bar", "<p id=full>[bar]</p>" in body, body[:400])
+    t.check("{{env.HTML}} HTML-escaped", "<i>" not in body.split("<p id=html>")[1][:20]
+            and "&lt;i&gt;&amp;" in body, body[:500])
+    t.check("{{env.NOPE}} unset -> empty", "<p id=unset>[]</p>" in body, body[:600])
+
+    def between(tag):
+        parts = body.split(tag)
+        return parts[1] if len(parts) >= 3 else None
+
+    j = between("@@J@@")
+    t.check("{{Json}} replaced", j is not None and "{{" not in j, j)
+    expected = {"FOO": "bar", "HTML": "<i>&", "XSS": XSS}
+    try:
+        got = json.loads(j)
+    except Exception as e:
+        got = "not JSON: %s: %r" % (e, j)
+    t.eq("{{Json}} is the prefixed env as JSON", got, expected)
+    bad = [c for c in ("<", ">", "&", "\u2028", "\u2029") if j is not None and c in j]
+    t.check("{{Json}} safe in <script> (no raw < > & U+2028 U+2029)", not bad, "%r in %r" % (bad, j))
+    t.check("{{Json}} escapes < as \\u003c", j is not None and "\\u003c" in j.lower(), j)
+    t.check("non-prefixed env not exposed", "secret-other" not in body, "")
+    e = between("@@E@@")
+    try:
+        got = json.loads(json.loads('"' + e + '"'))
+    except Exception as ex:
+        got = "not a JS-string-escaped JSON: %s: %r" % (ex, e)
+    t.eq("{{EscapedJson}} decodes (string literal -> JSON) to env", got, expected)
+    t.check("{{EscapedJson}} has no raw < > &", e is not None and not any(c in e for c in "<>&"), e)
+    sj = between("@@S@@")
+    t.check("{{ Json }} with spaces replaced", sj == j, sj)
+    t.eq("Content-Length matches rendered body", r.h("Content-Length"), str(len(r.body)))
+    # compressed variants of templated HTML decode to the rendered body
+    for enc in ("gzip", "br", "zstd"):
+        g = srv.get("/tpl.html", headers={"Accept-Encoding": enc})
+        ce = g.h("Content-Encoding")
+        try:
+            dec = nwtest.decode(g.body, ce)
+        except Exception as ex:
+            dec = "decode error %s" % ex
+        t.eq("templated html %s variant decodes to rendered body" % enc, dec, r.body)
+    srv.stop_checked(t)
+
+
+@t.case
+def health_and_stats():
+    s, srv = start()
+    r = srv.get("/_health")
+    t.eq("/_health 200", r.status, 200)
+    t.check("/_health content-type json", "json" in (r.h("Content-Type") or ""), r.h("Content-Type"))
+    try:
+        j = json.loads(r.body)
+    except Exception as e:
+        j = {"error": str(e), "body": r.body[:200]}
+    t.eq("/_health status ok", j.get("status"), "ok")
+    t.check("/_health has time string", isinstance(j.get("time"), str) and j.get("time"), j)
+    r = srv.get("/_stats")
+    t.eq("/_stats 200", r.status, 200)
+    try:
+        j = json.loads(r.body)
+    except Exception as e:
+        j = "not JSON: %s %r" % (e, r.body[:200])
+    t.check("/_stats is a JSON object", isinstance(j, dict) and len(j) > 0, j)
+    srv.stop_checked(t)
+
+
+@t.case
+def keep_alive():
+    s, srv = start()
+    c = srv.conn()
+    ports = set()
+    ok = 0
+    closes = []
+    paths = ["/", "/style.css", "/image.png", "/nope", "/a", "/small.txt", "/_health", "/style.css"]
+    for p in paths:
+        c.request("GET", p, headers={"Accept-Encoding": "gzip"})
+        r = c.getresponse()
+        r.read()
+        ports.add(c.sock.getsockname()[1] if c.sock else None)
+        if r.status in (200, 301, 404):
+            ok += 1
+        if "close" in (r.getheader("Connection") or "").lower():
+            closes.append(p)
+        # HEAD on the same connection too
+        c.request("HEAD", p)
+        r = c.getresponse()
+        r.read()
+        ports.add(c.sock.getsockname()[1] if c.sock else None)
+        if "close" in (r.getheader("Connection") or "").lower():
+            closes.append("HEAD " + p)
+    c.close()
+    t.eq("keep-alive: all requests answered", ok, len(paths))
+    t.eq("keep-alive: one socket reused for all requests", len(ports), 1)
+    t.eq("keep-alive: no Connection: close", closes, [])
+    # HTTP/1.0 with keep-alive still works and HTTP/1.0 without Host is served
+    raw = srv.raw(b"GET /small.txt HTTP/1.0\r\n\r\n")
+    st, _, body = nwtest.parse_raw(raw)
+    t.eq("HTTP/1.0 GET", (st, body), (200, SMALL.encode()))
+    # pipelined requests on one socket
+    raw = srv.raw(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    t.eq("pipelined: two responses", raw.count(b"HTTP/1.1 200"), 2)
+    srv.stop_checked(t)
+
+
+@t.case
+def precompressed_and_small():
+    s, srv = start()
+    r = srv.get("/pre.txt", headers={"Accept-Encoding": "gzip"})
+    t.eq("sibling .gz used as gzip variant: Content-Encoding", r.h("Content-Encoding"), "gzip")
+    t.eq("sibling .gz used as gzip variant: bytes are the sibling file", r.body, PRE_GZ)
+    t.eq("sibling .gz decodes to identity", gzip.decompress(r.body), PRE.encode())
+    r = srv.get("/pre.txt")
+    t.eq("identity of pre.txt", (r.status, r.h("Content-Encoding"), r.body), (200, None, PRE.encode()))
+    r = srv.get("/small.txt", headers={"Accept-Encoding": "gzip, br, zstd"})
+    t.eq("small file (<256 B) not compressed", (r.h("Content-Encoding"), r.body), (None, SMALL.encode()))
+    r = srv.get("/image.png", headers={"Accept-Encoding": "gzip, br, zstd"})
+    t.eq("png (random) not compressed", (r.h("Content-Encoding"), r.body), (None, PNG))
+    for enc in ("gzip", "br", "zstd"):
+        r = srv.get("/style.css", headers={"Accept-Encoding": enc})
+        t.eq("css compressed with %s" % enc, r.h("Content-Encoding"), enc)
+        t.check("css %s variant smaller than identity" % enc, len(r.body) < len(CSS), len(r.body))
+    srv.stop_checked(t)
+
+
+if __name__ == "__main__":
+    nwtest.require_tools("brotli", "zstd", "curl")
+    t.main()

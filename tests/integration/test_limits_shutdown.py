@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Connection limits, idle timeout, graceful shutdown (SIGTERM/SIGINT) with
+an in-flight slow download, IPv6 listen."""
+import errno
+import hashlib
+import os
+import signal
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nwtest  # noqa: E402
+from nwtest import Server, Site  # noqa: E402
+
+t = nwtest.Tests("limits_shutdown")
+
+
+def keepalive_conn(srv, source=None):
+    """A connected socket that completed one keep-alive request, or an
+    error string."""
+    s = socket.socket(srv.family, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        if source:
+            s.bind((source, 0))
+        s.connect((srv.listen, srv.port))
+        s.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"small\n" not in data:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        if data.startswith(b"HTTP/1.1 200") and data.endswith(b"small\n"):
+            return s
+        s.close()
+        return "response %r" % data[:60]
+    except OSError as e:
+        s.close()
+        return "error %r" % e
+
+
+def rejected(srv, source=None):
+    """True when a new connection gets no 200 (refused, reset, closed, or
+    an error status)."""
+    r = keepalive_conn(srv, source)
+    if isinstance(r, socket.socket):
+        r.close()
+        return False
+    return True
+
+
+def wait_accepting(srv, source=None, timeout=8):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = keepalive_conn(srv, source)
+        if isinstance(r, socket.socket):
+            r.close()
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@t.case
+def max_connections():
+    s = Site({"small.txt": "small\n"})
+    srv = Server(s.root, config="[limits]\nmax_connections = 3\n", args=["--threads", "1"])
+    time.sleep(0.3)  # let the readiness probe's connection be reaped (not asserted)
+    conns = [keepalive_conn(srv) for _ in range(3)]
+    good = [c for c in conns if isinstance(c, socket.socket)]
+    t.eq("max_connections=3: three keep-alive connections accepted", len(good), 3)
+    t.check("max_connections=3: the 4th connection is refused/closed", rejected(srv), "4th got a 200")
+    t.check("max_connections=3: server alive", srv.alive(), srv.describe())
+    for c in good:
+        c.close()
+    t.check("after closing, new connections are served again", wait_accepting(srv), "")
+    srv.stop_checked(t)
+
+
+@t.case
+def per_ip_connections():
+    s = Site({"small.txt": "small\n"})
+    srv = Server(s.root, config="[limits]\nper_ip_connections = 2\n")
+    time.sleep(0.3)
+    conns = [keepalive_conn(srv) for _ in range(2)]
+    good = [c for c in conns if isinstance(c, socket.socket)]
+    t.eq("per_ip_connections=2: two connections accepted", len(good), 2)
+    t.check("per_ip_connections=2: 3rd from the same IP refused/closed", rejected(srv), "3rd got a 200")
+    other = keepalive_conn(srv, source="127.0.0.2")
+    t.check("per_ip_connections=2: a connection from 127.0.0.2 is served",
+            isinstance(other, socket.socket), other)
+    if isinstance(other, socket.socket):
+        other.close()
+    for c in good:
+        c.close()
+    t.check("after closing, same IP served again", wait_accepting(srv), "")
+    t.check("alive", srv.alive(), srv.describe())
+    srv.stop_checked(t)
+
+
+def closed_within(sock, bound):
+    """Waits (bounded) for the peer to close; True if it did."""
+    sock.settimeout(bound)
+    try:
+        while True:
+            b = sock.recv(4096)
+            if not b:
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@t.case
+def idle_timeout():
+    s = Site({"small.txt": "small\n"})
+    srv = Server(s.root, config="[limits]\ntimeout = 1\n")
+    c = keepalive_conn(srv)
+    t.check("timeout=1: first request served", isinstance(c, socket.socket), c)
+    if isinstance(c, socket.socket):
+        t.check("timeout=1: idle keep-alive connection closed by server (bound 8 s)",
+                closed_within(c, 8), "still open")
+        c.close()
+    c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+    t.check("timeout=1: silent connection closed (bound 8 s)", closed_within(c, 8), "still open")
+    c.close()
+    c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+    c.sendall(b"GET /small.txt HTTP/1.1\r\nHo")
+    t.check("timeout=1: half-sent request connection closed (bound 8 s)", closed_within(c, 8), "still open")
+    c.close()
+    t.eq("alive after timeouts", srv.get("/small.txt").status, 200)
+    srv.stop_checked(t)
+    # default timeout (30 s) does not close a connection idle for 2.5 s
+    srv = Server(s.root)
+    c = keepalive_conn(srv)
+    time.sleep(2.5)
+    ok = False
+    if isinstance(c, socket.socket):
+        try:
+            c.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            ok = c.recv(4096).startswith(b"HTTP/1.1 200")
+        except OSError:
+            ok = False
+        c.close()
+    t.check("default timeout: keep-alive connection reusable after 2.5 s idle", ok, "")
+    srv.stop_checked(t, "default-timeout server")
+
+
+# 24 MiB of incompressible data: more than the socket buffers hold.
+BIG = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(24 * 1024 * 1024 // 32))
+
+
+def slow_download_then_signal(sig, config):
+    s = Site({"big.bin": BIG, "small.txt": "small\n"})
+    srv = Server(s.root, config=config)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", srv.port))
+    sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while len(got) < 256 * 1024:
+        b = sock.recv(65536)
+        if not b:
+            break
+        got += b
+    name = signal.Signals(sig).name
+    srv.signal(sig)
+    # While the download is paused, the server must stop accepting.
+    refused = False
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if rejected(srv):
+            refused = True
+            break
+        time.sleep(0.1)
+    t.check("%s: new connections refused while a download is in flight" % name, refused, "")
+    t.check("%s: server still running during the in-flight download" % name, srv.alive(),
+            "exited early with %r" % srv.proc.returncode)
+    # finish the download slowly-ish
+    while True:
+        try:
+            b = sock.recv(256 * 1024)
+        except OSError as e:
+            print("   recv error %r" % e)
+            break
+        if not b:
+            break
+        got += b
+        if got.endswith(BIG) or len(got) > len(BIG) + 4096:
+            break
+    sock.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    t.check("%s: in-flight download got 200" % name, head.startswith(b"HTTP/1.1 200"), head[:40])
+    t.check("%s: in-flight download completed byte-exact (%d of %d bytes)" % (name, len(body), len(BIG)),
+            body == BIG, "")
+    rc = srv.wait_exit(timeout=15)
+    t.eq("%s: exit code 0" % name, rc, 0)
+
+
+@t.case
+def sigterm_inflight_memory():
+    slow_download_then_signal(signal.SIGTERM, "[limits]\nmax_memory_file = 64M\n")
+
+
+@t.case
+def sigterm_inflight_disk():
+    slow_download_then_signal(signal.SIGTERM, "[limits]\nmax_memory_file = 64K\n")
+
+
+@t.case
+def sigint_exit():
+    s = Site({"small.txt": "small\n"})
+    srv = Server(s.root)
+    t.eq("served before SIGINT", srv.get("/small.txt").status, 200)
+    rc = srv.stop(signal.SIGINT)
+    t.eq("SIGINT: exit code 0", rc, 0)
+    srv = Server(s.root)
+    c = keepalive_conn(srv)  # an idle keep-alive connection must not block shutdown forever
+    rc = srv.stop(signal.SIGTERM)
+    t.eq("SIGTERM with an idle keep-alive connection: exit 0 (bound 15 s)", rc, 0)
+    if isinstance(c, socket.socket):
+        c.close()
+
+
+@t.case
+def ipv6_listen():
+    if not nwtest.have_ipv6_loopback():
+        nwtest.skip_case(t, "no IPv6 loopback (::1) on this machine")
+    s = Site({"small.txt": "small\n"})
+    srv = Server(s.root, listen="::1")
+    r = srv.get("/small.txt")
+    t.eq("--listen ::1: GET over IPv6", (r.status, r.body), (200, b"small\n"))
+    p = nwtest.curl(["-g", "-s", srv.url("/small.txt")])
+    t.eq("--listen ::1: curl http://[::1]:port/", p.stdout, b"small\n")
+    c = socket.socket()
+    c.settimeout(2)
+    v4 = c.connect_ex(("127.0.0.1", srv.port))
+    c.close()
+    t.check("--listen ::1 does not listen on 127.0.0.1", v4 != 0, "connected over IPv4")
+    srv.stop_checked(t)
+
+
+if __name__ == "__main__":
+    t.main()

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Access log (--log-requests) in console and JSON formats, access_log file."""
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nwtest  # noqa: E402
+from nwtest import Server, Site, compressible_text  # noqa: E402
+
+t = nwtest.Tests("logging")
+CSS = compressible_text(5000, "css")
+FILES = {"style.css": CSS, "index.html": "<html>x</html>"}
+
+
+def traffic(srv):
+    g = srv.get("/style.css", {"Accept-Encoding": "gzip"})
+    i = srv.get("/style.css")
+    n = srv.get("/missing-file.txt")
+    srv.head("/index.html")
+    return g, i, n
+
+
+@t.case
+def console_format():
+    s = Site(FILES)
+    srv = Server(s.root, args=["--log-requests"])
+    g, i, n = traffic(srv)
+    srv.stop_checked(t)
+    out = srv.stdout().splitlines()
+    gz = [ln for ln in out if "/style.css" in ln and "gzip" in ln]
+    t.check("console: a line for GET /style.css with encoding gzip", gz, "\n".join(out[-10:]))
+    if gz:
+        ln = gz[0]
+        t.check("console: line has method GET", "GET" in ln, ln)
+        t.check("console: line has status 200", "200" in ln.split(), ln)
+        t.check("console: line has bytes sent (%d)" % len(g.body), str(len(g.body)) in ln, ln)
+        t.check("console: line has client address", "127.0.0.1" in ln, ln)
+    nf = [ln for ln in out if "/missing-file.txt" in ln]
+    t.check("console: one line for the 404", len(nf) == 1 and "404" in nf[0].split(), nf)
+    hd = [ln for ln in out if "/index.html" in ln and "HEAD" in ln]
+    t.eq("console: one line for the HEAD", len(hd), 1)
+    css = [ln for ln in out if "/style.css" in ln]
+    t.eq("console: one line per request to /style.css", len(css), 2)
+
+
+@t.case
+def json_format():
+    s = Site(FILES)
+    srv = Server(s.root, args=["--log-requests", "--log-format", "json"])
+    g, i, n = traffic(srv)
+    srv.stop_checked(t)
+    lines = [ln for ln in srv.stdout().splitlines() if ln.strip()]
+    objs, bad = [], []
+    for ln in lines:
+        try:
+            o = json.loads(ln)
+            if isinstance(o, dict):
+                objs.append(o)
+            else:
+                bad.append(ln)
+        except ValueError:
+            bad.append(ln)
+    t.eq("json: every stdout line is a JSON object", bad[:5], [])
+    reqs = [o for o in objs if "path" in o and "method" in o]
+    keys = {"method", "path", "status", "bytes", "duration_ms", "client", "encoding"}
+    t.check("json: >= 4 request lines (health probes may add more)", len(reqs) >= 4, objs[:6])
+    for o in reqs:
+        missing = keys - set(o)
+        if missing:
+            t.check("json: keys present in %r" % o, False, "missing %s" % sorted(missing))
+            break
+    else:
+        t.check("json: all request lines have the 7 keys", bool(reqs), "")
+    gz = [o for o in reqs if o.get("path") == "/style.css" and o.get("encoding") == "gzip"]
+    t.eq("json: one gzip line for /style.css", len(gz), 1)
+    if gz:
+        o = gz[0]
+        t.eq("json: method", o.get("method"), "GET")
+        t.eq("json: status is the integer 200", o.get("status"), 200)
+        t.eq("json: bytes = gzip body length", o.get("bytes"), len(g.body))
+        t.check("json: duration_ms is a number >= 0",
+                isinstance(o.get("duration_ms"), (int, float)) and o["duration_ms"] >= 0, o.get("duration_ms"))
+        t.check("json: client is 127.0.0.1", "127.0.0.1" in str(o.get("client")), o.get("client"))
+    idn = [o for o in reqs if o.get("path") == "/style.css" and o.get("encoding") != "gzip"]
+    t.check("json: identity line for /style.css with bytes = %d" % len(CSS),
+            len(idn) == 1 and idn[0].get("bytes") == len(CSS), idn)
+    if idn:
+        t.check("json: identity encoding shown as identity/empty/null",
+                idn[0].get("encoding") in ("identity", "", None, "-"), idn[0].get("encoding"))
+    nf = [o for o in reqs if o.get("path") == "/missing-file.txt"]
+    t.check("json: 404 line with status 404", len(nf) == 1 and nf[0].get("status") == 404, nf)
+
+
+@t.case
+def off_by_default_and_file():
+    s = Site(FILES)
+    srv = Server(s.root)
+    traffic(srv)
+    srv.stop_checked(t)
+    t.check("no --log-requests: no access lines on stdout",
+            "/style.css" not in srv.stdout() and "/missing-file.txt" not in srv.stdout(), srv.stdout()[-500:])
+    logfile = os.path.join(s.parent, "access.log")
+    open(logfile, "w").close()
+    os.chmod(logfile, 0o666)
+    os.chmod(s.parent, 0o777)
+    srv = Server(s.root, config="[log]\nrequests = true\naccess_log = %s\n" % logfile)
+    traffic(srv)
+    srv.stop_checked(t, "access_log server")
+    with open(logfile) as f:
+        content = f.read()
+    t.check("[log] access_log file gets the request lines",
+            "/style.css" in content and "/missing-file.txt" in content, content[-500:])
+    t.check("[log] access_log: lines not on stdout", "/missing-file.txt" not in srv.stdout(), srv.stdout()[-300:])
+
+
+if __name__ == "__main__":
+    t.main()
