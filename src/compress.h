@@ -21,4 +21,13 @@ uint8_t *nw_compress(enum nw_enc enc, const uint8_t *in, size_t len,
 uint8_t *nw_decompress(enum nw_enc enc, const uint8_t *in, size_t len,
 		       size_t max_out, size_t *out_len);
 
+/*
+ * As nw_compress, with an explicit level: gzip 1..9, brotli quality 0..11,
+ * zstd 1..19. A level out of range (e.g. -1) means the codec's best level as
+ * used by nw_compress. The snapshot uses lower levels to bound start-up time
+ * (see snapshot.h).
+ */
+uint8_t *nw_compress_level(enum nw_enc enc, const uint8_t *in, size_t len,
+			   int text, int level, size_t *out_len);
+
 #endif

@@ -67,6 +67,11 @@ struct nw_snapshot {
 	struct nw_snapshot_stats stats;
 	/* Set by the HTTP layer; called once before the snapshot is freed. */
 	void (*server_release)(struct nw_snapshot *s);
+	/* Index internals, parallel to slots (appended by snapshot.c):
+	 * nw_hash64() of each slot's key and its length. */
+	uint64_t *slot_hash;
+	size_t *slot_len;
+	char *alias_pool;       /* storage of the "/a/" directory keys */
 };
 
 /*
@@ -95,5 +100,44 @@ void nw_snapshot_unref(struct nw_snapshot *s);
 
 /* Opens the identity body of an on-disk resource (O_RDONLY|O_CLOEXEC). */
 int nw_resource_open(const struct nw_resource *r);
+
+/*
+ * The 64-bit hash used for ETags (of the identity body as served) and for
+ * the index (of the key): FNV-1a over the bytes, then the length mixed in
+ * and a splitmix64 finalizer. Inputs of equal length that differ in one byte
+ * always hash differently.
+ */
+uint64_t nw_hash64(const void *data, size_t len);
+
+/*
+ * Details of the loader (appended):
+ * - Keys are the raw (decoded) byte paths, "/" + the path below the root.
+ *   Hidden names (leading '.') are skipped except the top-level
+ *   ".well-known". "<dir>/<cfg->index>" (default index.html) is also
+ *   indexed as "<dir>/"; index_html is lookup("/" + cfg->index).
+ * - Symlinks are resolved with realpath(); targets outside the root are
+ *   skipped with a warning unless cfg->follow_symlinks. A directory that is
+ *   its own ancestor (dev/ino) is skipped, as is anything deeper than 64
+ *   levels. FIFOs, sockets and devices are ignored.
+ * - Files larger than cfg->max_memory_file are on_disk: identity only, not
+ *   templated, ETag hashed by streaming the file.
+ * - Sibling "<file>.gz/.br/.zst" is used as a variant (and then not served
+ *   under its own name) when <file> qualifies for compression, is not
+ *   templated, the sibling's mtime >= the file's, and the sibling
+ *   decompresses to exactly the identity bytes; otherwise it is an ordinary
+ *   file.
+ * - Start-up budget: gzip always uses level 9. Brotli 11 costs ~1.3-1.6 us
+ *   per byte and zstd 19 ~0.2-0.5 us per byte here, so 10,000 small pages
+ *   would take >10 s. Each compression job gets an estimated cost; going from
+ *   the largest file down, a job gets the best level (brotli 11, zstd 19)
+ *   while the total estimate, counting every remaining job at the fast
+ *   level, stays within NW_SNAPSHOT_COMPRESS_BUDGET_MS of wall time on the
+ *   worker threads (and the job alone fits it); the rest get the fast levels
+ *   below (within ~3-6% of the best sizes on small text). The choice depends
+ *   only on the tree and the thread count, never on timing.
+ */
+#define NW_SNAPSHOT_COMPRESS_BUDGET_MS 1000
+#define NW_SNAPSHOT_BR_FAST_QUALITY 6
+#define NW_SNAPSHOT_ZSTD_FAST_LEVEL 9
 
 #endif
