@@ -187,6 +187,10 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_server_free(srv);
 		return 1;
 	}
+	if (access(s->root, R_OK | X_OK) != 0)
+		nw_warn("%s is not readable as the user nano-web now runs as "
+			"(%s): reloads will fail; set [server] user",
+			s->root, cfg->user);
 	if (!nw_server_start(srv, s, threads, err, sizeof err)) {
 		nw_error("%s", err);
 		nw_snapshot_unref(s);
