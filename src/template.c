@@ -259,7 +259,8 @@ static void html_escape(struct sink *s, const char *v)
 
 static bool name_eq(const char *a, size_t alen, const char *b)
 {
-	return b && strncmp(b, a, alen) == 0 && b[alen] == '\0';
+	/* a may contain NUL bytes (it comes from the template) */
+	return b && strlen(b) == alen && memcmp(b, a, alen) == 0;
 }
 
 static const struct nw_env_var *lookup(const struct nw_env_var *vars,

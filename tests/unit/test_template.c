@@ -238,6 +238,15 @@ static void test_render(void)
 		CHECK(out[28] == '\0');
 	}
 	free(out);
+	/* a NUL inside the name never matches (and never over-reads) */
+	out = nw_template_render("{{env.HTML\0}}", 13, vars, nvars, &n);
+	CHECK(out != NULL);
+	CHECK_INT(n, 0);
+	free(out);
+	out = nw_template_render("{{env.H\0ML}}", 12, vars, nvars, &n);
+	CHECK(out != NULL);
+	CHECK_INT(n, 0);
+	free(out);
 	out = nw_template_render("{{env.HTML}}", 11, vars, nvars, &n);
 	CHECK(out == NULL);
 	CHECK_INT(n, 0);
