@@ -369,15 +369,23 @@ struct level_cost {
 	int level;
 	double per_call_us, per_byte_us;
 };
-static const struct level_cost cost_best[NW_ENC_COUNT] = {
-	[NW_ENC_GZIP] = { 9, 10, 0.08 },
-	[NW_ENC_BR] = { 11, 200, 1.6 },
-	[NW_ENC_ZSTD] = { 19, 60, 0.5 },
-};
-static const struct level_cost cost_fast[NW_ENC_COUNT] = {
-	[NW_ENC_GZIP] = { 9, 10, 0.08 },
-	[NW_ENC_BR] = { NW_SNAPSHOT_BR_FAST_QUALITY, 20, 0.04 },
-	[NW_ENC_ZSTD] = { NW_SNAPSHOT_ZSTD_FAST_LEVEL, 20, 0.04 },
+enum { TIER_BEST, TIER_MID, TIER_FAST, N_TIERS };
+static const struct level_cost tier_cost[N_TIERS][NW_ENC_COUNT] = {
+	[TIER_BEST] = {
+		[NW_ENC_GZIP] = { 9, 10, 0.08 },
+		[NW_ENC_BR] = { 11, 200, 1.6 },
+		[NW_ENC_ZSTD] = { 19, 60, 0.5 },
+	},
+	[TIER_MID] = {
+		[NW_ENC_GZIP] = { 9, 10, 0.08 },
+		[NW_ENC_BR] = { NW_SNAPSHOT_BR_MID_QUALITY, 1000, 0.12 },
+		[NW_ENC_ZSTD] = { NW_SNAPSHOT_ZSTD_MID_LEVEL, 200, 0.27 },
+	},
+	[TIER_FAST] = {
+		[NW_ENC_GZIP] = { 9, 10, 0.08 },
+		[NW_ENC_BR] = { NW_SNAPSHOT_BR_FAST_QUALITY, 20, 0.04 },
+		[NW_ENC_ZSTD] = { NW_SNAPSHOT_ZSTD_FAST_LEVEL, 20, 0.04 },
+	},
 };
 
 static double job_cost(const struct level_cost *tab, int enc, uint64_t size)
@@ -456,9 +464,9 @@ static void show_progress(size_t done, size_t total)
 }
 
 /*
- * Picks the level of each job: the best levels for the largest files as
- * long as the estimated total fits the budget, the fast levels otherwise.
- * Jobs are sorted largest first.
+ * Picks the level of each job, largest first: the best tier whose estimate
+ * fits the wall budget on its own and keeps the total (every later job
+ * counted at the fast tier) within the budget of all workers; else fast.
  */
 static void assign_levels(struct job *jobs, size_t n, unsigned threads)
 {
@@ -466,19 +474,22 @@ static void assign_levels(struct job *jobs, size_t n, unsigned threads)
 	double wall = NW_SNAPSHOT_COMPRESS_BUDGET_MS * 1000.0;
 	double fast_rest = 0;
 	for (size_t i = 0; i < n; i++)
-		fast_rest += job_cost(cost_fast, jobs[i].enc, jobs[i].size);
+		fast_rest += job_cost(tier_cost[TIER_FAST], jobs[i].enc, jobs[i].size);
 	double spent = 0;
 	for (size_t i = 0; i < n; i++) {
-		double fast = job_cost(cost_fast, jobs[i].enc, jobs[i].size);
-		double best = job_cost(cost_best, jobs[i].enc, jobs[i].size);
+		int enc = jobs[i].enc;
+		double fast = job_cost(tier_cost[TIER_FAST], enc, jobs[i].size);
+		int tier = TIER_FAST;
 		fast_rest -= fast;
-		if (best <= wall && spent + best + fast_rest <= budget) {
-			jobs[i].level = (int8_t)cost_best[jobs[i].enc].level;
-			spent += best;
-		} else {
-			jobs[i].level = (int8_t)cost_fast[jobs[i].enc].level;
-			spent += fast;
+		for (int t = TIER_BEST; t < TIER_FAST; t++) {
+			double c = job_cost(tier_cost[t], enc, jobs[i].size);
+			if (c <= wall && spent + c + fast_rest <= budget) {
+				tier = t;
+				break;
+			}
 		}
+		jobs[i].level = (int8_t)tier_cost[tier][enc].level;
+		spent += job_cost(tier_cost[tier], enc, jobs[i].size);
 	}
 }
 
@@ -827,14 +838,17 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	if (w.oom)
 		goto oom;
 
-	qsort(w.ents, w.n, sizeof(*w.ents), ent_cmp);
+	if (w.n > 1)
+		qsort(w.ents, w.n, sizeof(*w.ents), ent_cmp);
 	for (size_t i = 0; i < w.n; i++)
 		w.ents[i].content_type = nw_mime_type(w.ents[i].url);
 	render_templates(w.ents, w.n, cfg, envp);
 	if (!use_siblings(w.ents, w.n, cfg))
 		goto oom;
+	double t1 = now_seconds();
 	if (!compress_all(w.ents, w.n, cfg, threads, progress))
 		goto oom;
+	double t2 = now_seconds();
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -937,6 +951,9 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	s->stats.skipped = w.skipped;
 	s->generation = atomic_fetch_add(&nw_generation, 1) + 1;
 	s->stats.load_seconds = now_seconds() - t0;
+	nw_debug("snapshot %llu: %zu files, %zu skipped, %.3f s (read %.3f s, compress %.3f s)",
+		 (unsigned long long)s->generation, s->n_res, w.skipped,
+		 s->stats.load_seconds, t1 - t0, t2 - t1);
 	return s;
 
 oom:

@@ -126,17 +126,28 @@ uint64_t nw_hash64(const void *data, size_t len);
  *   templated, the sibling's mtime >= the file's, and the sibling
  *   decompresses to exactly the identity bytes; otherwise it is an ordinary
  *   file.
- * - Start-up budget: gzip always uses level 9. Brotli 11 costs ~1.3-1.6 us
- *   per byte and zstd 19 ~0.2-0.5 us per byte here, so 10,000 small pages
- *   would take >10 s. Each compression job gets an estimated cost; going from
- *   the largest file down, a job gets the best level (brotli 11, zstd 19)
- *   while the total estimate, counting every remaining job at the fast
- *   level, stays within NW_SNAPSHOT_COMPRESS_BUDGET_MS of wall time on the
- *   worker threads (and the job alone fits it); the rest get the fast levels
- *   below (within ~3-6% of the best sizes on small text). The choice depends
- *   only on the tree and the thread count, never on timing.
+ * - Start-up budget. gzip always uses level 9. Brotli 11 costs ~1.3-1.6 us
+ *   per byte and zstd 19 ~0.2-0.5 us per byte on this project's 2-core
+ *   machine, so 10,000 pages of 2 KB would take ~16 s to load at the best
+ *   levels. Each brotli/zstd job therefore gets an estimated cost (per call
+ *   + per byte, see tier_cost in snapshot.c) and, going from the largest
+ *   file down, the first tier that fits:
+ *     best: brotli 11, zstd 19
+ *     mid:  brotli NW_SNAPSHOT_BR_MID_QUALITY, zstd NW_SNAPSHOT_ZSTD_MID_LEVEL
+ *     fast: brotli NW_SNAPSHOT_BR_FAST_QUALITY, zstd NW_SNAPSHOT_ZSTD_FAST_LEVEL
+ *   A tier fits when the job alone stays within NW_SNAPSHOT_COMPRESS_BUDGET_MS
+ *   and the total estimate (all later jobs counted at fast) stays within
+ *   that many milliseconds on each of the worker threads. Small sites get
+ *   the best levels everywhere; big ones get them on their largest files.
+ *   The fast levels are within ~4-6% of the best sizes on small text. The
+ *   choice depends only on the tree and the thread count, never on timing,
+ *   so a reload of unchanged content gives the same bytes.
  */
+#ifndef NW_SNAPSHOT_COMPRESS_BUDGET_MS
 #define NW_SNAPSHOT_COMPRESS_BUDGET_MS 1000
+#endif
+#define NW_SNAPSHOT_BR_MID_QUALITY 9
+#define NW_SNAPSHOT_ZSTD_MID_LEVEL 15
 #define NW_SNAPSHOT_BR_FAST_QUALITY 6
 #define NW_SNAPSHOT_ZSTD_FAST_LEVEL 9
 
