@@ -23,6 +23,8 @@
 #include "template.h"
 
 #define NW_WALK_MAX_DEPTH 64
+/* Bounds the walk when symlinks make many paths to the same directories. */
+#define NW_WALK_MAX_DIRS 200000
 
 static atomic_uint_fast64_t nw_generation;
 
@@ -89,6 +91,7 @@ struct walk {
 	size_t n, cap;
 	struct dirid anc[NW_WALK_MAX_DEPTH + 1];
 	size_t skipped;
+	size_t dirs;
 	bool oom;
 };
 
@@ -237,6 +240,15 @@ static void enter_dir(struct walk *w, int fd, const char *real_dir,
 	if (depth > NW_WALK_MAX_DEPTH) {
 		nw_warn("skipping directory %s: more than %d levels deep",
 			real_dir, NW_WALK_MAX_DEPTH);
+		w->skipped++;
+		close(fd);
+		return;
+	}
+	if (++w->dirs > NW_WALK_MAX_DIRS) {
+		if (w->dirs == NW_WALK_MAX_DIRS + 1)
+			nw_warn("more than %d directories under the root (symlinks "
+				"leading to the same directories?): skipping the rest",
+				NW_WALK_MAX_DIRS);
 		w->skipped++;
 		close(fd);
 		return;

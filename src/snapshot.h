@@ -118,7 +118,8 @@ uint64_t nw_hash64(const void *data, size_t len);
  * - Symlinks are resolved with realpath(); targets outside the root are
  *   skipped with a warning unless cfg->follow_symlinks. A directory that is
  *   its own ancestor (dev/ino) is skipped, as is anything deeper than 64
- *   levels. FIFOs, sockets and devices are ignored.
+ *   levels or beyond 200,000 directories in all (symlink fan-out). FIFOs,
+ *   sockets and devices are ignored.
  * - Files larger than cfg->max_memory_file are on_disk: identity only, not
  *   templated, ETag hashed by streaming the file.
  * - Sibling "<file>.gz/.br/.zst" is used as a variant (and then not served
