@@ -18,7 +18,7 @@ import http.client
 import json
 import os
 import shutil
-import signal
+import signal as _signal
 import socket
 import subprocess
 import sys
@@ -353,7 +353,7 @@ class Server:
             Server._running.remove(self)
         return self.returncode
 
-    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    def stop(self, sig=_signal.SIGTERM, timeout=STOP_TIMEOUT):
         """Sends sig and waits; returns the exit code (None if it hung and
         had to be killed). A crash shows as a negative code."""
         if self.proc.poll() is not None:
@@ -512,6 +512,14 @@ def decode(body, encoding):
     if encoding == "zstd":
         return _pipe(["zstd", "-d", "-c", "-q"], body)
     raise ValueError("unknown encoding %r" % encoding)
+
+
+def safe_decode(body, encoding):
+    """decode() that returns an error string instead of raising."""
+    try:
+        return decode(body, encoding)
+    except Exception as e:
+        return "decode error (%s): %s" % (encoding, e)
 
 
 def _pipe(cmd, data):

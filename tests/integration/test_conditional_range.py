@@ -43,7 +43,8 @@ def conditionals(srv, path, vary):
     ref = srv.get(path)
     et = ref.h("ETag")
     lm = ref.h("Last-Modified")
-    t.check("%s has ETag and Last-Modified" % path, et and lm, ref.header_list)
+    if not t.check("%s has ETag and Last-Modified" % path, et and lm, ref.header_list):
+        return
     check_304("%s INM exact" % path, srv.get(path, {"If-None-Match": et}), ref, vary)
     check_304("%s INM list" % path, srv.get(path, {"If-None-Match": '"aaaa", %s, "bbbb"' % et}), ref, vary)
     check_304("%s INM weak W/" % path, srv.get(path, {"If-None-Match": "W/" + et}), ref, vary)
@@ -75,7 +76,7 @@ def ranges(srv, path, data, vary):
     n = len(data)
     ref = srv.get(path)
     t.eq("%s Accept-Ranges: bytes" % path, ref.h("Accept-Ranges"), "bytes")
-    et = ref.h("ETag")
+    et = ref.h("ETag") or '"missing-etag"'
     cases = [
         ("bytes=0-99", 0, 99),
         ("bytes=0-0", 0, 0),
@@ -83,7 +84,7 @@ def ranges(srv, path, data, vary):
         ("bytes=-100", n - 100, n - 1),
         ("bytes=%d-%d" % (n - 10, n + 5000), n - 10, n - 1),
         ("bytes=-%d" % (n + 50), 0, n - 1),
-        ("bytes=%d-%d" % (n // 2, n // 2 + 999), n // 2, n // 2 + 999),
+        ("bytes=%d-%d" % (n // 2, n // 2 + 999), n // 2, min(n // 2 + 999, n - 1)),
         ("bytes=%d-" % (n - 1), n - 1, n - 1),
     ]
     for spec, a, b in cases:

@@ -169,9 +169,11 @@ def malformed_requests():
         b"GET / HTTP/1.1\r\n" + b"Host: x\r\n" * 3 + b"\r\n",
     ]
     for j in junk:
-        raw = srv.raw(j, timeout=3)
+        raw = srv.raw(j, timeout=1.0)
         st = nwtest.raw_status(raw)
-        t.check("malformed %r: not a 5xx" % j[:40], st is None or st < 500, st)
+        # 505 (HTTP Version Not Supported) is a proper answer to HTTP/9.9.
+        t.check("malformed %r: not a 5xx (505 allowed for a bad version)" % j[:40],
+                st is None or st < 500 or (st == 505 and b"HTTP/9.9" in j), st)
         t.check("alive after %r" % j[:40], srv.alive() and srv.get("/_health").status == 200,
                 srv.describe() if not srv.alive() else "")
     st = nwtest.raw_status(srv.raw(b"GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
