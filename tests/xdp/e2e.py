@@ -1,0 +1,865 @@
+"""End-to-end test of nano-web's kernel fast path (run by veth.sh/loopback.sh
+inside the client network namespace; see xt.py).
+
+Starts nano-web (and nanoweb-xdpd) in the server namespace, talks real
+protocol to them from here and checks, from the helper's counters and from
+the bytes clients receive, what issue 3 asks for. Every loop is bounded in
+count and time.
+
+  e2e.py --mode veth|lo [--only NAME[,NAME...]]
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import http.client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nwx  # noqa: E402
+import xt  # noqa: E402
+
+PORT = 8080
+ENCODINGS = [  # (label, Accept-Encoding value or None, XDP must answer it)
+    ("none", None, True),
+    ("gzip", "gzip", True),
+    ("br", "br", True),
+    ("zstd", "zstd", True),
+    ("browser", "gzip, deflate, br, zstd", True),
+    ("curl", "deflate, gzip, br, zstd", True),
+    ("identity", "identity", False),
+    ("qvalues", "gzip;q=0.5, br;q=0.8", False),
+]
+
+check = xt.Checker()
+E = xt.Env()
+XDP = True   # False with --no-helper: userspace only, no counter checks
+
+
+def log(msg):
+    print("# " + msg, flush=True)
+
+
+# --------------------------------------------------------------------------
+# the site
+
+
+def text(n, seed):
+    rnd = random.Random(seed)
+    words = ["static", "kernel", "segment", "window", "cookie", "nano",
+             "web", "serve", "fast", "path", "flow", "hand", "off", "cache"]
+    out = []
+    while sum(len(w) + 1 for w in out) < n:
+        out.append(rnd.choice(words))
+    return (" ".join(out))[:n]
+
+
+def make_site(root):
+    os.makedirs(os.path.join(root, "sub"), exist_ok=True)
+    files = {
+        "index.html": "<!doctype html><html><head><title>nano-web</title>"
+                      "</head><body><p>%s</p></body></html>\n" % text(500, 1),
+        "style.css": "body { margin: 0 }\n/* %s */\n" % text(700, 2),
+        "app.js": "console.log(%r);\n" % text(900, 3),
+        "data.json": json.dumps({"k": text(400, 4)}) + "\n",
+        "logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'><!-- %s --></svg>\n"
+                    % text(300, 5),
+        "tiny.txt": "tiny\n",
+        "sub/index.html": "<html><body>%s</body></html>\n" % text(350, 6),
+        "reload.txt": "generation-0 " + text(300, 7) + "\n",
+        "big.html": "<html><body>%s</body></html>\n" % text(30000, 8),
+        "404.html": "<html><body>not here</body></html>\n",
+    }
+    for name, body in files.items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write(body)
+    rnd = random.Random(9)
+    with open(os.path.join(root, "blob.bin"), "wb") as f:
+        f.write(bytes(rnd.getrandbits(8) for _ in range(300)))
+    with open(os.path.join(root, "large.bin"), "wb") as f:
+        f.write(bytes(rnd.getrandbits(8) for _ in range(100000)))
+    os.chmod(root, 0o755)
+    for dp, dn, fn in os.walk(root):
+        for d in dn:
+            os.chmod(os.path.join(dp, d), 0o755)
+        for x in fn:
+            os.chmod(os.path.join(dp, x), 0o644)
+
+
+HIT_PATHS = ["/", "/index.html", "/style.css", "/app.js", "/data.json",
+             "/logo.svg", "/tiny.txt", "/blob.bin", "/sub/", "/sub/index.html",
+             "/reload.txt", "/index.html?v=3"]
+MISS_PATHS = ["/big.html", "/large.bin"]
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+class Servers:
+    def __init__(self, mode):
+        self.mode = mode
+        b = E.builddir
+        self.nanoweb = os.path.join(b, "nano-web")
+        self.helper_bin = None
+        for p in (os.path.join(b, "nanoweb-xdpd"),
+                  os.path.join(b, "xdp", "nanoweb-xdpd")):
+            if os.access(p, os.X_OK):
+                self.helper_bin = p
+                break
+        self.site = os.path.join(E.work, "site")
+        self.sock = os.path.join(E.work, "xdpd.sock")
+        self.ini = os.path.join(E.work, "nanoweb.ini")
+        self.iface = "lo" if mode == "lo" else E.vs
+        self.addr4 = "127.0.0.1" if mode == "lo" else E.a4s
+        self.addr6 = "::1" if mode == "lo" else E.a6s
+        self.helper = None
+        self.nw = None
+        with open(self.ini, "w") as f:
+            f.write("[server]\nuser = nobody\n[log]\nlevel = info\n"
+                    "[xdp]\niface = %s\nattach = %s\nsocket = %s\n"
+                    "pin_dir = %s\n"
+                    % (self.iface, "generic" if mode == "lo" else "native",
+                       self.sock, E.pin_dir))
+
+    def start_helper(self, name="helper"):
+        self.helper = E.spawn_s([self.helper_bin, "--config", self.ini], name)
+        ok = xt.wait_until(lambda: self._sock_ok(), 15)
+        if not ok:
+            raise RuntimeError("nanoweb-xdpd did not open %s" % self.sock)
+        return self.helper
+
+    def _sock_ok(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            return True
+        finally:
+            s.close()
+
+    def stop_helper(self, sig=signal.SIGTERM):
+        if self.helper:
+            rc = E.stop(self.helper, sig, 20)
+            self.helper = None
+            return rc
+        return None
+
+    def start_nanoweb(self, xdp="auto", extra=(), name="nanoweb"):
+        self.nw = E.spawn_s([self.nanoweb, "serve", self.site, "--port",
+                             str(PORT), "--listen", "::", "--xdp", xdp,
+                             "--xdp-iface", self.iface, "--config", self.ini]
+                            + list(extra), name)
+        ok = xt.wait_until(lambda: self.health(), 20, 0.1)
+        if not ok:
+            raise RuntimeError("nano-web did not become healthy")
+        return self.nw
+
+    def stop_nanoweb(self):
+        if self.nw:
+            rc = E.stop(self.nw, signal.SIGTERM, 20)
+            self.nw = None
+            return rc
+        return None
+
+    def health(self):
+        return nwx.fetch(self.addr4, PORT, "GET", "/_health",
+                         timeout=2).status == 200
+
+    def stats(self):
+        r = nwx.fetch(self.addr4, PORT, "GET", "/_stats", timeout=5)
+        return json.loads(r.body)
+
+    def kstats(self):
+        """The kernel path's counters (the 'xdp' object of /_stats), or None."""
+        return self.stats().get("xdp")
+
+    def wait_pushed(self, seconds=15):
+        """Waits until the helper committed nano-web's current generation."""
+        def ok():
+            st = self.stats()
+            x = st.get("xdp")
+            return x and x.get("generation") == st["snapshot"]["generation"]
+        return xt.wait_until(ok, seconds, 0.1)
+
+
+def counter(k, name):
+    return int((k or {}).get(name, 0))
+
+
+# --------------------------------------------------------------------------
+# checks
+
+
+def request_headers(ae):
+    return [] if ae is None else ["Accept-Encoding: " + ae]
+
+
+def collect_reference(S):
+    """Every (path, encoding, method) from userspace: the helper is not
+    running, so nano-web answers everything itself."""
+    ref = {}
+    for p in HIT_PATHS + MISS_PATHS:
+        for label, ae, _ in ENCODINGS:
+            for m in ("GET", "HEAD"):
+                ref[(p, label, m)] = nwx.fetch(S.addr4, PORT, m, p,
+                                               request_headers(ae))
+    return ref
+
+
+def check_hits_and_parity(S, ref, addr, tag):
+    """Each eligible response on a new connection: a hit in XDP, with the
+    bytes nano-web itself sends (except the Date value)."""
+    bad_parity, not_hit, n = [], [], 0
+    for p in HIT_PATHS:
+        for label, ae, must_hit in ENCODINGS:
+            for m in ("GET", "HEAD"):
+                k0 = S.kstats()
+                r = nwx.fetch(addr, PORT, m, p, request_headers(ae))
+                k1 = S.kstats()
+                n += 1
+                d = nwx.parity_diff(r.raw, ref[(p, label, m)].raw)
+                if d:
+                    bad_parity.append("%s %s ae=%s: %s" % (m, p, label, d))
+                hit = counter(k1, "hits") - counter(k0, "hits")
+                if must_hit and hit != 1:
+                    not_hit.append("%s %s ae=%s (hits +%d)" % (m, p, label, hit))
+    check("%s: %d responses equal userspace's except Date" % (tag, n),
+          not bad_parity, "; ".join(bad_parity[:5]))
+    if XDP:
+        check("%s: every eligible response served by XDP (GET and HEAD, "
+              "every encoding)" % tag, not not_hit, "; ".join(not_hit[:8]))
+
+
+def check_keepalive_mix(S, ref, addr, tag):
+    c = nwx.Conn(addr, PORT, 5)
+    k0 = S.kstats()
+    seq = [("GET", "/index.html", "gzip"), ("HEAD", "/style.css", "br"),
+           ("GET", "/big.html", "gzip"), ("GET", "/app.js", "zstd")]
+    errs = []
+    try:
+        for m, p, label in seq:
+            ae = dict((x[0], x[1]) for x in ENCODINGS)[label]
+            t0 = time.monotonic()
+            r = c.exchange(m, p, request_headers(ae), timeout=5)
+            dt = time.monotonic() - t0
+            d = nwx.parity_diff(r.raw, ref[(p, label, m)].raw)
+            if d:
+                errs.append("%s %s: %s" % (m, p, d))
+            if dt > 1.0:
+                errs.append("%s %s stalled %.1f s" % (m, p, dt))
+        c.sock.shutdown(socket.SHUT_WR)
+        clean = c.closed_by_peer(3)
+    except (nwx.HTTPError, OSError) as e:
+        errs.append("connection failed: %r" % e)
+        clean = False
+    finally:
+        c.close()
+    k1 = S.kstats()
+    check("%s: keep-alive hit, hit, miss, hit: all correct, no reset or stall"
+          % tag, not errs, "; ".join(errs))
+    if XDP:
+        check("%s: keep-alive mix: 2 hits in XDP, then one hand-off" % tag,
+              counter(k1, "hits") - counter(k0, "hits") == 2 and
+              counter(k1, "handoffs") - counter(k0, "handoffs") >= 1,
+              "(hits +%d, handoffs +%d)" % (
+                  counter(k1, "hits") - counter(k0, "hits"),
+                  counter(k1, "handoffs") - counter(k0, "handoffs")))
+    check("%s: keep-alive mix: clean close" % tag, clean)
+
+
+def check_clean_close_xdp_owned(S, addr, tag):
+    """A connection only XDP ever saw: hits, then FIN from the client gets a
+    FIN back, and the server's kernel never had a socket for it."""
+    c = nwx.Conn(addr, PORT, 5)
+    ok = True
+    try:
+        for _ in range(3):
+            ok &= c.exchange("GET", "/tiny.txt").status == 200
+        lport = c.sock.getsockname()[1]
+        out = E.run_s(["ss", "-Htn", "state", "established",
+                       "( dport = :%d )" % lport]).stdout.decode()
+        no_sock = out.strip() == ""
+        c.sock.shutdown(socket.SHUT_WR)
+        clean = c.closed_by_peer(3)
+    except (nwx.HTTPError, OSError):
+        ok, no_sock, clean = False, False, False
+    finally:
+        c.close()
+    if XDP:
+        check("%s: XDP-owned connection: no kernel socket on the server"
+              % tag, ok and no_sock)
+    check("%s: XDP-owned connection: FIN answered (clean close)" % tag, clean)
+
+
+def check_first_miss(S, ref, addr, tag):
+    errs = []
+    for p in MISS_PATHS:
+        for label in ("none", "gzip", "br"):
+            ae = dict((x[0], x[1]) for x in ENCODINGS)[label]
+            c = nwx.Conn(addr, PORT, 10)
+            try:
+                r = c.exchange("GET", p, request_headers(ae), timeout=10)
+                d = nwx.parity_diff(r.raw, ref[(p, label, "GET")].raw)
+                if d:
+                    errs.append("%s: %s" % (p, d))
+                r = c.exchange("GET", "/index.html", timeout=5)
+                if r.status != 200:
+                    errs.append("hit after a miss: %d" % r.status)
+            except (nwx.HTTPError, OSError) as e:
+                errs.append("%s: %r" % (p, e))
+            finally:
+                c.close()
+    check("%s: first-request misses handed off and correct" % tag, not errs,
+          "; ".join(errs[:4]))
+
+
+def check_statuses(S, addr, tag):
+    """301, 304, 206, 404, 405 through the hand-off, on a fresh connection
+    and after hits on the same one."""
+    etag = nwx.fetch(addr, PORT, "GET", "/index.html").headers.get("etag")
+    cases = [
+        ("GET", "/sub", [], 301),
+        ("GET", "/index.html", ["If-None-Match: %s" % etag], 304),
+        ("GET", "/index.html", ["Range: bytes=0-9"], 206),
+        ("GET", "/nope.html", [], 404),
+        ("DELETE", "/index.html", [], 405),
+        ("GET", "/index.html", ["Connection: close"], 200),
+    ]
+    errs = []
+    for m, p, h, want in cases:
+        for warm in (False, True):
+            c = nwx.Conn(addr, PORT, 5)
+            try:
+                if warm:
+                    c.exchange("GET", "/tiny.txt")
+                    c.exchange("GET", "/style.css", ["Accept-Encoding: gzip"])
+                r = c.exchange(m, p, h)
+                if r.status != want:
+                    errs.append("%s %s %s: %d, want %d" % (m, p, h, r.status, want))
+                if want == 206 and r.body != ref_body_index()[:10]:
+                    errs.append("206 body %r" % r.body)
+                if want != 200 and r.headers.get("connection") != "close":
+                    r2 = c.exchange("GET", "/tiny.txt")
+                    if r2.status != 200 or r2.body != b"tiny\n":
+                        errs.append("after %d: %d" % (want, r2.status))
+            except (nwx.HTTPError, OSError) as e:
+                errs.append("%s %s (warm=%s): %r" % (m, p, warm, e))
+            finally:
+                c.close()
+    # HTTP/1.0 is handed off too
+    try:
+        c = nwx.Conn(addr, PORT, 5)
+        c.sock.sendall(nwx.request_bytes("GET", "/tiny.txt", version="HTTP/1.0"))
+        r = c.read_response()
+        if r.status != 200 or r.body != b"tiny\n":
+            errs.append("HTTP/1.0: %d" % r.status)
+        c.close()
+    except (nwx.HTTPError, OSError) as e:
+        errs.append("HTTP/1.0: %r" % e)
+    check("%s: 301, 304, 206, 404, 405, Connection: close, HTTP/1.0 through "
+          "the hand-off" % tag, not errs, "; ".join(errs[:5]))
+
+
+_index = None
+
+
+def ref_body_index():
+    global _index
+    if _index is None:
+        with open(os.path.join(E.work, "site", "index.html"), "rb") as f:
+            _index = f.read()
+    return _index
+
+
+def check_split_and_pipelined(S, addr, tag):
+    errs = []
+    c = nwx.Conn(addr, PORT, 5)
+    try:
+        c.exchange("GET", "/tiny.txt")     # XDP owns the flow
+        req = nwx.request_bytes("GET", "/index.html")
+        c.sock.sendall(req[:10])
+        time.sleep(0.2)
+        c.sock.sendall(req[10:])
+        r = c.read_response()
+        if r.status != 200 or r.body != ref_body_index():
+            errs.append("split request: %d" % r.status)
+        c.sock.sendall(nwx.request_bytes("GET", "/tiny.txt") * 2)
+        for _ in range(2):
+            r = c.read_response()
+            if r.status != 200 or r.body != b"tiny\n":
+                errs.append("pipelined: %d" % r.status)
+    except (nwx.HTTPError, OSError) as e:
+        errs.append(repr(e))
+    finally:
+        c.close()
+    c = nwx.Conn(addr, PORT, 5)
+    try:   # pipelined as the very first segment
+        c.sock.sendall(nwx.request_bytes("GET", "/tiny.txt") +
+                       nwx.request_bytes("GET", "/data.json"))
+        r1, r2 = c.read_response(), c.read_response()
+        if r1.body != b"tiny\n" or r2.status != 200:
+            errs.append("pipelined first: %d %d" % (r1.status, r2.status))
+    except (nwx.HTTPError, OSError) as e:
+        errs.append(repr(e))
+    finally:
+        c.close()
+    check("%s: split and pipelined requests handed off whole" % tag, not errs,
+          "; ".join(errs))
+
+
+def check_real_clients(S, ref, addr, tag):
+    host = "[%s]" % addr if ":" in addr else addr
+    errs = []
+    for p in HIT_PATHS[:6] + MISS_PATHS[:1]:
+        # -H, not --compressed: curl then keeps the encoded bytes
+        for label, flag in (("curl", ["-H", "Accept-Encoding: deflate, gzip, br, zstd"]),
+                            ("none", [])):
+            out = subprocess.run(["curl", "-sS", "--max-time", "10", "-D", "-"]
+                                 + flag + ["http://%s:%d%s" % (host, PORT, p)],
+                                 capture_output=True, timeout=20)
+            want = ref[(p, label, "GET")].raw
+            if out.returncode != 0 or nwx.parity_diff(out.stdout, want):
+                errs.append("curl %s %s: rc %d %s" % (p, label, out.returncode,
+                                                      nwx.parity_diff(out.stdout, want)))
+    out = subprocess.run(["curl", "-sS", "-I", "--max-time", "10",
+                          "http://%s:%d/index.html" % (host, PORT)],
+                         capture_output=True, timeout=20)
+    if nwx.parity_diff(out.stdout, ref[("/index.html", "none", "HEAD")].raw):
+        errs.append("curl -I differs")
+    # curl with several URLs on one keep-alive connection
+    urls = ["http://%s:%d%s" % (host, PORT, p) for p in
+            ("/tiny.txt", "/index.html", "/big.html", "/tiny.txt")]
+    out = subprocess.run(["curl", "-sS", "--max-time", "10"] + urls,
+                         capture_output=True, timeout=20)
+    want = b"".join(ref[(p, "none", "GET")].body for p in
+                    ("/tiny.txt", "/index.html", "/big.html", "/tiny.txt"))
+    if out.returncode != 0 or out.stdout != want:
+        errs.append("curl keep-alive sequence")
+    # Python http.client, keep-alive
+    try:
+        hc = http.client.HTTPConnection(addr, PORT, timeout=5)
+        for i in range(40):
+            p = random.choice(HIT_PATHS + MISS_PATHS)
+            hc.request("GET", p, headers={"Accept-Encoding": "gzip"})
+            r = hc.getresponse()
+            body = r.read()
+            if r.status != 200 or body != ref[(p, "gzip", "GET")].body:
+                errs.append("http.client %s: %d" % (p, r.status))
+                break
+        hc.close()
+    except (OSError, http.client.HTTPException) as e:
+        errs.append("http.client: %r" % e)
+    check("%s: curl and http.client get userspace's bytes" % tag, not errs,
+          "; ".join(errs[:4]))
+
+
+def check_wrk(S, addr, tag):
+    if not shutil.which("wrk"):
+        check.skip("%s: wrk" % tag, "wrk not installed")
+        return
+    host = "[%s]" % addr if ":" in addr else addr
+    k0 = S.kstats()
+    out = subprocess.run(["wrk", "-t1", "-c8", "-d3s",
+                          "http://%s:%d/index.html" % (host, PORT)],
+                         capture_output=True, timeout=30).stdout.decode()
+    k1 = S.kstats()
+    reqs = 0
+    for ln in out.splitlines():
+        if "requests in" in ln:
+            reqs = int(ln.split()[0])
+    hits = counter(k1, "hits") - counter(k0, "hits")
+    check("%s: wrk keep-alive: no errors%s" % (tag, ", served by XDP" if XDP else ""),
+          reqs > 100 and "Socket errors" not in out and "Non-2xx" not in out
+          and (not XDP or hits >= reqs * 0.95),
+          "(%d requests, %d hits)" % (reqs, hits))
+    log(out.strip().replace("\n", "\n# "))
+
+
+def check_loss(S, ref, addr, tag):
+    if S.mode == "lo":
+        return
+    E.loss_on()
+    errs, n = [], 0
+    end = time.monotonic() + 60
+    try:
+        for i in range(120):
+            if time.monotonic() > end:
+                break
+            keep = i % 2 == 0
+            c = nwx.Conn(addr, PORT, 20)
+            try:
+                for j in range(3 if keep else 1):
+                    p = random.choice(HIT_PATHS + MISS_PATHS)
+                    label, ae, _ = random.choice(ENCODINGS)
+                    m = random.choice(("GET", "GET", "HEAD"))
+                    r = c.exchange(m, p, request_headers(ae), timeout=20)
+                    n += 1
+                    d = nwx.parity_diff(r.raw, ref[(p, label, m)].raw)
+                    if d:
+                        errs.append("%s %s %s: %s" % (m, p, label, d))
+            except (nwx.HTTPError, OSError) as e:
+                errs.append(repr(e))
+            finally:
+                c.close()
+        counts = E.loss_counters()
+    finally:
+        E.loss_off()
+    dropped = sum(v[1] for v in counts.values())
+    check("%s: 5%% loss each way: %d responses byte-correct" % (tag, n),
+          not errs and n >= 100, "; ".join(errs[:3]))
+    check("%s: loss programs dropped packets both ways" % tag,
+          all(v[1] > 0 for v in counts.values()) and len(counts) == 2,
+          "(%r, %d dropped)" % (counts, dropped))
+
+
+def check_spoof(S, tag):
+    if S.mode == "lo":
+        src, dst, dst6, src6, iface = "127.0.0.1", "127.0.0.1", "::1", "::1", "lo"
+    else:
+        src, dst, src6, dst6, iface = E.a4c, E.a4s, E.a6c, E.a6s, E.vc
+    k0 = S.kstats()
+    sn = nwx.Sniffer(iface, PORT, "from")
+    time.sleep(0.2)
+    ports = nwx.spoof_requests(src, dst, PORT, 30)
+    ports |= nwx.spoof_requests(src6, dst6, PORT, 30)
+    time.sleep(1.0)
+    seen = [x for x in sn.stop() if x[3] in ports]
+    k1 = S.kstats()
+    data = [x for x in seen if x[5] > 0 or x[4] & nwx.SYN]
+    rst = [x for x in seen if x[4] & nwx.RST]
+    check("%s: spoofed data segments (no handshake) answered with no data"
+          % tag, not data, "(%d data/SYN-ACK segments back)" % len(data))
+    log("spoof: %d RSTs back; dropped_invalid +%d" % (
+        len(rst), counter(k1, "dropped_invalid") - counter(k0, "dropped_invalid")))
+
+
+def check_syn_flood(S, ref, tag):
+    if S.mode == "lo":
+        src_fn = lambda i: "127.%d.%d.%d" % (1 + i // 62500 % 200,
+                                             i // 250 % 250, 1 + i % 250)
+        dst = "127.0.0.1"
+    else:
+        src_fn = lambda i: "10.232.%d.%d" % (i // 250 % 250, 1 + i % 250)
+        dst = E.a4s
+    k0 = S.kstats()
+    stop = threading.Event()
+    sent = [0]
+
+    def flood():
+        sent[0] = nwx.syn_flood(src_fn, dst, PORT, 100000, 15, stop)
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    errs, n = [], 0
+    end = time.monotonic() + 20
+    while t.is_alive() and time.monotonic() < end and n < 2000:
+        p = random.choice(HIT_PATHS + MISS_PATHS)
+        try:
+            r = nwx.fetch(S.addr4, PORT, "GET", p, timeout=5)
+            n += 1
+            if nwx.parity_diff(r.raw, ref[(p, "none", "GET")].raw):
+                errs.append(p)
+        except (nwx.HTTPError, OSError) as e:
+            errs.append(repr(e))
+    stop.set()
+    t.join(10)
+    k1 = S.kstats()
+    cookies = counter(k1, "syncookies") - counter(k0, "syncookies")
+    check("%s: SYN flood (%d SYNs): a client kept being served (%d requests)"
+          % (tag, sent[0], n), not errs and n > 10, "; ".join(errs[:3]))
+    if XDP:
+        check("%s: SYN flood answered with SYN cookies from XDP" % tag,
+                  cookies >= sent[0] * 0.9,
+              "(%d cookies for %d SYNs)" % (cookies, sent[0]))
+
+
+class Load:
+    """Client threads requesting in a loop, recording every result."""
+
+    def __init__(self, S, paths, threads=3, keepalive=True):
+        self.S = S
+        self.paths = paths
+        self.stop_ev = threading.Event()
+        self.results = []   # (t_sent, t_done, path, status, body, error)
+        self.lock = threading.Lock()
+        self.ts = [threading.Thread(target=self.run, args=(i, keepalive and i % 2 == 0),
+                                    daemon=True) for i in range(threads)]
+        for t in self.ts:
+            t.start()
+
+    def run(self, i, keep):
+        c = None
+        end = time.monotonic() + 60
+        while not self.stop_ev.is_set() and time.monotonic() < end:
+            p = random.choice(self.paths)
+            t0 = time.monotonic()
+            err = None
+            r = None
+            try:
+                if c is None:
+                    c = nwx.Conn(self.S.addr4, PORT, 10)
+                r = c.exchange("GET", p, timeout=10)
+                if not keep or r.headers.get("connection") == "close":
+                    c.close()
+                    c = None
+            except (nwx.HTTPError, OSError) as e:
+                err = repr(e)
+                if c:
+                    c.close()
+                c = None
+            with self.lock:
+                self.results.append((t0, time.monotonic(), p,
+                                     r.status if r else 0,
+                                     r.body if r else b"", err))
+            time.sleep(0.005)
+        if c:
+            c.close()
+
+    def finish(self):
+        self.stop_ev.set()
+        for t in self.ts:
+            t.join(15)
+        return self.results
+
+
+def check_reload(S, tag):
+    path = os.path.join(S.site, "reload.txt")
+    errs = []
+    load = Load(S, ["/reload.txt", "/reload.txt", "/tiny.txt", "/big.html"])
+    time.sleep(1)
+    for gen in range(1, 4):
+        body = ("generation-%d " % gen + text(300 + gen * 7, 7 + gen) + "\n").encode()
+        with open(path + ".tmp", "wb") as f:
+            f.write(body)
+        os.chmod(path + ".tmp", 0o644)
+        os.rename(path + ".tmp", path)
+        before = E.log_of("nanoweb").count("reloaded")
+        S.nw.send_signal(signal.SIGHUP)
+        if not xt.wait_until(lambda: E.log_of("nanoweb").count("reloaded") > before,
+                             15, 0.02):
+            errs.append("reload %d not reported" % gen)
+            break
+        done = time.monotonic()
+        time.sleep(1.0)
+        with load.lock:
+            after = [x for x in load.results if x[0] > done and x[2] == "/reload.txt"]
+        stale = [x for x in after if x[5] is None and x[4] != body]
+        if not after:
+            errs.append("no requests after reload %d" % gen)
+        if stale:
+            errs.append("reload %d: %d stale bodies of %d" % (gen, len(stale), len(after)))
+    res = load.finish()
+    failed = [x for x in res if x[5] or x[3] != 200]
+    check("%s: reload while clients run: no stale body after it" % tag,
+          not errs, "; ".join(errs))
+    check("%s: reload while clients run: no failed request (%d)" % (tag, len(res)),
+          not failed and len(res) > 50,
+          "; ".join(str(x[5] or x[3]) for x in failed[:3]))
+    if not XDP:
+        return
+    k = S.kstats()
+    r0 = counter(k, "hits")
+    nwx.fetch(S.addr4, PORT, "GET", "/reload.txt")
+    check("%s: reloaded file served by XDP again" % tag,
+          counter(S.kstats(), "hits") - r0 == 1)
+
+
+def check_helper_restart(S, tag):
+    load = Load(S, HIT_PATHS[:6] + MISS_PATHS[:1], threads=4)
+    time.sleep(1)
+    S.stop_helper(signal.SIGKILL)
+    time.sleep(1.5)
+    pins_kept = os.path.isdir(E.pin_dir) and bool(os.listdir(E.pin_dir))
+    S.start_helper("helper2")
+    pushed = S.wait_pushed(15)
+    time.sleep(1)
+    res = load.finish()
+    failed = [x for x in res if x[5] or x[3] != 200]
+    check("%s: helper SIGKILLed: programs stay attached, maps stay pinned" % tag,
+          pins_kept)
+    check("%s: helper killed and restarted while clients run: no failed "
+          "request (%d)" % (tag, len(res)), not failed and len(res) > 50,
+          "; ".join(str(x[5] or x[3]) for x in failed[:3]))
+    check("%s: nano-web reconnected and re-pushed" % tag, pushed)
+    r0 = counter(S.kstats(), "hits")
+    nwx.fetch(S.addr4, PORT, "GET", "/index.html")
+    check("%s: hits in XDP after the restart" % tag,
+          counter(S.kstats(), "hits") - r0 == 1)
+
+
+def bpf_state():
+    """Our programs: (xdp/tc program ids on the served interface)."""
+    ids = set()
+    out = E.run_s(["bpftool", "-j", "net", "show"]).stdout
+    try:
+        for sec in json.loads(out):
+            for kind in ("xdp", "tc"):
+                for x in sec.get(kind, []):
+                    if "id" in x:
+                        ids.add(int(x["id"]))
+    except ValueError:
+        pass
+    return ids
+
+
+def prog_exists(pid):
+    return subprocess.run(["bpftool", "prog", "show", "id", str(pid)],
+                          capture_output=True).returncode == 0
+
+
+def check_no_leftovers(S, ids, tag, what):
+    gone = xt.wait_until(lambda: not any(prog_exists(i) for i in ids), 10, 0.2)
+    left = [i for i in ids if prog_exists(i)]
+    check("%s: %s: no BPF programs left" % (tag, what), gone and ids,
+          "(ids %r left of %r)" % (left, sorted(ids)))
+    check("%s: %s: no pins left" % (tag, what), not os.path.exists(E.pin_dir),
+          "(%s)" % E.pin_dir)
+    check("%s: %s: nothing attached to %s" % (tag, what, S.iface),
+          not bpf_state() - passthrough_ids())
+    check("%s: %s: socket removed" % (tag, what), not os.path.exists(S.sock))
+
+
+_pass_ids = None
+
+
+def passthrough_ids():
+    # our own test programs live in the client namespace: not counted
+    return set()
+
+
+# --------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=("veth", "lo"), required=True)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--no-helper", action="store_true",
+                    help="no nanoweb-xdpd: every client check against "
+                    "userspace alone (the fallback clients must not notice)")
+    a = ap.parse_args()
+    global XDP
+    XDP = not a.no_helper
+    only = set(x for x in a.only.split(",") if x)
+
+    def want(name):
+        return not only or name in only
+
+    S = Servers(a.mode)
+    tag = a.mode
+    if XDP and not S.helper_bin:
+        print("nanoweb-xdpd not built in %s" % E.builddir, flush=True)
+        return 1
+    make_site(S.site)
+
+    # 1. nano-web alone: one log line, everything from userspace; the
+    #    reference responses for the parity check.
+    S.start_nanoweb("auto")
+    ref = collect_reference(S)
+    lines = [ln for ln in E.log_of("nanoweb").splitlines()
+             if "kernel path" in ln]
+    check("%s: helper missing: one log line, userspace serves" % tag,
+          len(lines) == 1 and S.kstats() is None, "(%r)" % lines)
+
+    if not XDP:
+        tag += "/userspace"
+        return run_client_checks(S, ref, tag, want, set())
+
+    # 2. the helper comes: nano-web connects and pushes
+    S.start_helper()
+    check("%s: nano-web connects to the helper and pushes" % tag,
+          S.wait_pushed(15))
+    ids = bpf_state()
+    log("BPF programs in the server namespace: %r" % sorted(ids))
+    log("stats: %s" % json.dumps(S.kstats()))
+
+    return run_client_checks(S, ref, tag, want, ids)
+
+
+def run_client_checks(S, ref, tag, want, ids):
+    addrs = [(S.addr4, tag + "/v4"), (S.addr6, tag + "/v6")]
+    if want("hits"):
+        for addr, t in addrs:
+            check_hits_and_parity(S, ref, addr, t)
+    if want("keepalive"):
+        for addr, t in addrs:
+            check_keepalive_mix(S, ref, addr, t)
+            check_clean_close_xdp_owned(S, addr, t)
+    if want("miss"):
+        for addr, t in addrs:
+            check_first_miss(S, ref, addr, t)
+            check_statuses(S, addr, t)
+            check_split_and_pipelined(S, addr, t)
+    if want("clients"):
+        for addr, t in addrs:
+            check_real_clients(S, ref, addr, t)
+        check_wrk(S, S.addr4, tag)
+    if want("loss"):
+        check_loss(S, ref, S.addr4, tag + "/v4")
+        check_loss(S, ref, S.addr6, tag + "/v6")
+    if want("spoof"):
+        check_spoof(S, tag)
+    if want("flood"):
+        check_syn_flood(S, ref, tag)
+    if want("reload"):
+        check_reload(S, tag)
+    if want("restart") and XDP:
+        check_helper_restart(S, tag)
+        ids |= bpf_state()
+    if not XDP:
+        rc = S.stop_nanoweb()
+        check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
+        E.stop_all()
+        return check.finish()
+
+    # clean stop of the helper: nothing left; nano-web falls back silently
+    rc = S.stop_helper(signal.SIGTERM)
+    check("%s: helper exits 0 on SIGTERM" % tag, rc == 0, "(%r)" % rc)
+    check_no_leftovers(S, ids, tag, "helper stopped")
+    try:
+        r = nwx.fetch(S.addr4, PORT, "GET", "/index.html")
+        check("%s: after the helper stopped, userspace serves" % tag,
+              not nwx.parity_diff(r.raw, ref[("/index.html", "none", "GET")].raw))
+    except (nwx.HTTPError, OSError) as e:
+        check("%s: after the helper stopped, userspace serves" % tag, False, repr(e))
+    rc = S.stop_nanoweb()
+    check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
+
+    # 3. sudo nano-web serve: nano-web starts the helper itself, and stops it
+    if want("autostart"):
+        S.start_nanoweb("on", name="nanoweb-auto")
+        ok = S.wait_pushed(15)
+        ids = bpf_state()
+        r0 = counter(S.kstats(), "hits")
+        r = nwx.fetch(S.addr4, PORT, "GET", "/index.html")
+        check("%s: xdp=on as root starts nanoweb-xdpd and serves hits" % tag,
+              ok and r.status == 200 and counter(S.kstats(), "hits") - r0 == 1)
+        rc = S.stop_nanoweb()
+        check("%s: nano-web (which started the helper) exits 0" % tag, rc == 0,
+              "(%r)" % rc)
+        check_no_leftovers(S, ids, tag, "nano-web stopped its helper")
+        out = E.run_s(["ss", "-Hltn", "( sport = :%d )" % PORT]).stdout
+        check("%s: no listening socket left" % tag, out.strip() == b"")
+
+    E.stop_all()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    try:
+        rc = main()
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        check.failed.append("exception")
+        check.finish()
+        rc = 1
+    finally:
+        E.stop_all()
+    sys.exit(rc)
