@@ -1,1 +1,310 @@
+/*
+ * Command-line parsing. Two passes: the first checks the words and finds the
+ * subcommand and --config; then the config file is loaded and the flags are
+ * applied over it, in order, through nw_config_set.
+ */
 #include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_id {
+	OPT_PORT, OPT_SPA, OPT_DEV, OPT_CONFIG_PREFIX, OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT, OPT_LOG_REQUESTS, OPT_LISTEN, OPT_CONFIG, OPT_THREADS,
+	OPT_XDP, OPT_XDP_IFACE, OPT_HELP, OPT_VERSION
+};
+
+enum opt_arg { ARG_NONE, ARG_BOOL, ARG_VALUE };
+
+struct opt_def {
+	const char *name;   /* long name, without "--" */
+	char short_name;    /* 0: none */
+	enum opt_arg arg;   /* ARG_BOOL: a flag that also takes "=false" */
+	enum opt_id id;
+	const char *section, *key; /* nw_config_set target, NULL: special */
+};
+
+static const struct opt_def opts[] = {
+	{ "port", 'p', ARG_VALUE, OPT_PORT, "server", "port" },
+	{ "spa", 0, ARG_BOOL, OPT_SPA, "server", "spa" },
+	{ "dev", 'd', ARG_BOOL, OPT_DEV, "server", "dev" },
+	{ "config-prefix", 0, ARG_VALUE, OPT_CONFIG_PREFIX, "server", "config_prefix" },
+	{ "log-level", 0, ARG_VALUE, OPT_LOG_LEVEL, "log", "level" },
+	{ "log-format", 0, ARG_VALUE, OPT_LOG_FORMAT, "log", "format" },
+	{ "log-requests", 0, ARG_BOOL, OPT_LOG_REQUESTS, "log", "requests" },
+	{ "listen", 0, ARG_VALUE, OPT_LISTEN, "server", "listen" },
+	{ "config", 'c', ARG_VALUE, OPT_CONFIG, NULL, NULL },
+	{ "threads", 't', ARG_VALUE, OPT_THREADS, "server", "threads" },
+	{ "xdp", 0, ARG_VALUE, OPT_XDP, "xdp", "mode" },
+	{ "xdp-iface", 0, ARG_VALUE, OPT_XDP_IFACE, "xdp", "iface" },
+	{ "help", 'h', ARG_NONE, OPT_HELP, NULL, NULL },
+	{ "version", 'V', ARG_NONE, OPT_VERSION, NULL, NULL },
+};
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+static const char usage_text[] =
+"nano-web - a small, fast static file server\n"
+"\n"
+"Usage:\n"
+"  nano-web serve [DIR] [OPTIONS]\n"
+"  nano-web version\n"
+"  nano-web help\n"
+"\n"
+"Commands:\n"
+"  serve [DIR]        Serve the files in DIR (default: the bundled site)\n"
+"  version            Print the version and exit (also --version, -V)\n"
+"  help               Print this help and exit (also --help, -h)\n"
+"\n"
+"Options:\n"
+"  -p, --port N              Port to listen on (1-65535) [default: 3000]\n"
+"      --listen ADDR         IP address to bind, e.g. 127.0.0.1 or ::1\n"
+"                            [default: all addresses, IPv4 and IPv6]\n"
+"      --spa                 Single-page app: unknown routes get index.html\n"
+"  -d, --dev                 Development mode: reload files when they change\n"
+"      --config-prefix P     Environment variables starting with P are\n"
+"                            injected into HTML pages [default: VITE_]\n"
+"      --log-level LEVEL     debug, info, warn or error [default: info]\n"
+"      --log-format FORMAT   console or json [default: console]\n"
+"      --log-requests        Log every request\n"
+"  -c, --config FILE         Read settings from FILE (INI, see nanoweb.ini(5))\n"
+"                            [default: $NANOWEB_CONFIG if set]\n"
+"  -t, --threads N           Worker threads, 0 = one per CPU core [default: 0]\n"
+"      --xdp MODE            Kernel fast path: auto, on or off [default: auto]\n"
+"      --xdp-iface LIST      Interfaces for the fast path, comma separated\n"
+"                            [default: every interface that is up]\n"
+"  -h, --help                Print this help\n"
+"  -V, --version             Print the version\n"
+"\n"
+"  Flags override the config file. Boolean flags also take a value\n"
+"  (--spa=false). Options may come before or after the command.\n"
+"\n"
+"Examples:\n"
+"  nano-web serve ./public --port 8080 --spa\n"
+"  nano-web serve ./dist --dev --log-requests --log-level debug\n"
+"  nano-web serve --config /usr/local/etc/nanoweb.ini\n"
+"  NANOWEB_CONFIG=./nanoweb.ini nano-web serve ./public\n"
+"\n"
+"Signals: SIGHUP reloads the configuration and files, SIGTERM stops gracefully.\n"
+"See nano-web(1) and nanoweb.ini(5) for details.\n";
+
+const char *nw_cli_usage(void)
+{
+	return usage_text;
+}
+
+__attribute__((format(printf, 3, 4)))
+static enum nw_command cli_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return NW_CMD_ERROR;
+}
+
+/* A flag to apply once the config file is loaded. */
+struct pending {
+	const struct opt_def *def;
+	const char *value;  /* NULL for a bare boolean flag */
+	const char *spelled; /* "--port" or "-p", for messages */
+};
+
+static const struct opt_def *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static const struct opt_def *find_short(char c)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opts[i].short_name && opts[i].short_name == c)
+			return &opts[i];
+	return NULL;
+}
+
+static bool is_command(const char *s, enum nw_command *cmd)
+{
+	if (strcmp(s, "serve") == 0)
+		*cmd = NW_CMD_SERVE;
+	else if (strcmp(s, "version") == 0)
+		*cmd = NW_CMD_VERSION;
+	else if (strcmp(s, "help") == 0)
+		*cmd = NW_CMD_HELP;
+	else
+		return false;
+	return true;
+}
+
+enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
+			     const char **config_path, char *err, size_t errlen)
+{
+	struct pending *pend;
+	size_t npend = 0;
+	bool have_cmd = false, only_pos = false, want_help = false, want_version = false;
+	enum nw_command cmd = NW_CMD_SERVE;
+	const char *dir = NULL, *config = NULL;
+	char msg[512];
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (config_path)
+		*config_path = NULL;
+	if (argc <= 1)
+		return NW_CMD_HELP; /* like the original: no command prints help */
+
+	pend = calloc((size_t)argc, sizeof(*pend));
+	if (!pend)
+		return cli_fail(err, errlen, "out of memory");
+
+	/* Pass 1: words, flags and their values; nothing is applied yet. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt_def *def = NULL;
+		const char *value = NULL;
+		char spelled[64];
+		bool inline_value = false;
+
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			/* Positional: the command, then serve's DIR. */
+			enum nw_command c;
+			if (!have_cmd && is_command(a, &c)) {
+				have_cmd = true;
+				cmd = c;
+			} else if (!have_cmd) {
+				free(pend);
+				return cli_fail(err, errlen,
+						"unknown command '%s' (expected serve, version or help)", a);
+			} else if (cmd == NW_CMD_SERVE && !dir) {
+				if (!*a) {
+					free(pend);
+					return cli_fail(err, errlen, "serve: empty directory name");
+				}
+				dir = a;
+			} else if (cmd == NW_CMD_HELP) {
+				/* "help serve": same help */
+			} else {
+				free(pend);
+				return cli_fail(err, errlen, "unexpected argument '%s'", a);
+			}
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *name = a + 2;
+			const char *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			def = find_long(name, len);
+			if (!def) {
+				free(pend);
+				return cli_fail(err, errlen, "unknown option --%.*s", (int)len, name);
+			}
+			if (eq) {
+				value = eq + 1;
+				inline_value = true;
+			}
+			snprintf(spelled, sizeof(spelled), "--%s", def->name);
+		} else {
+			def = find_short(a[1]);
+			if (!def) {
+				free(pend);
+				return cli_fail(err, errlen, "unknown option -%c", a[1]);
+			}
+			if (a[2]) {
+				if (def->arg != ARG_VALUE) {
+					free(pend);
+					return cli_fail(err, errlen,
+							"unknown option %s (-%c takes no value)", a, a[1]);
+				}
+				value = a + 2; /* -p8080 */
+				inline_value = true;
+			}
+			snprintf(spelled, sizeof(spelled), "-%c", def->short_name);
+		}
+		switch (def->arg) {
+		case ARG_NONE:
+			if (inline_value) {
+				free(pend);
+				return cli_fail(err, errlen, "%s takes no value", spelled);
+			}
+			break;
+		case ARG_BOOL:
+			break;
+		case ARG_VALUE:
+			if (!inline_value) {
+				if (i + 1 >= argc) {
+					free(pend);
+					return cli_fail(err, errlen, "%s: missing value", spelled);
+				}
+				value = argv[++i];
+			}
+			break;
+		}
+		if (def->id == OPT_HELP) {
+			want_help = true;
+		} else if (def->id == OPT_VERSION) {
+			want_version = true;
+		} else if (def->id == OPT_CONFIG) {
+			if (!*value) {
+				free(pend);
+				return cli_fail(err, errlen, "%s: missing file name", spelled);
+			}
+			config = value;
+		} else {
+			pend[npend].def = def;
+			pend[npend].value = value;
+			/* The long spelling reads better in messages than "-p". */
+			pend[npend].spelled = def->name;
+			npend++;
+		}
+	}
+	if (want_help || (have_cmd && cmd == NW_CMD_HELP)) {
+		free(pend);
+		return NW_CMD_HELP;
+	}
+	if (want_version || (have_cmd && cmd == NW_CMD_VERSION)) {
+		free(pend);
+		return NW_CMD_VERSION;
+	}
+
+	/* Pass 2: the config file, then the flags over it. */
+	if (!config) {
+		const char *env = getenv("NANOWEB_CONFIG");
+		if (env && *env)
+			config = env;
+	}
+	if (config) {
+		if (!nw_config_load_file(cfg, config, msg, sizeof(msg))) {
+			free(pend);
+			return cli_fail(err, errlen, "%s", msg);
+		}
+		if (config_path)
+			*config_path = config;
+	}
+	if (dir && !nw_config_set(cfg, "server", "root", dir, msg, sizeof(msg))) {
+		free(pend);
+		return cli_fail(err, errlen, "serve: %s", msg);
+	}
+	for (size_t k = 0; k < npend; k++) {
+		const struct opt_def *def = pend[k].def;
+		const char *value = pend[k].value;
+
+		if (def->arg == ARG_BOOL && !value)
+			value = "true";
+		if (!nw_config_set(cfg, def->section, def->key, value, msg, sizeof(msg))) {
+			free(pend);
+			return cli_fail(err, errlen, "--%s: %s", pend[k].spelled, msg);
+		}
+	}
+	free(pend);
+	return cmd;
+}
