@@ -1,1 +1,408 @@
-/* shared wire format of nano-web <-> nanoweb-xdpd: see xdp/ */
+/*
+ * nanoweb_xdp_proto.h — the contract between nano-web and nanoweb-xdpd, and
+ * the map layouts shared by the BPF programs (xdp/nanoweb.bpf.c) and the helper.
+ *
+ * STABILITY: once committed this header is append-only. New message types,
+ * new error codes and new fields at the END of reply bodies may be added;
+ * nothing is renumbered, resized or removed. A reader must accept a reply
+ * body longer than the struct it knows (ignore the tail).
+ *
+ * ------------------------------------------------------------------------
+ * Transport
+ * ------------------------------------------------------------------------
+ * A Unix socket of type SOCK_SEQPACKET, by default NWX_DEFAULT_SOCKET
+ * (/run/nanoweb/xdpd.sock). One message per packet (send/recv of a whole
+ * message, never split). Every message starts with struct nwx_hdr, whose
+ * `len` is the total size of the message (header + body) and must equal the
+ * size of the packet; at most NWX_MSG_MAX bytes. All integers are in host
+ * byte order (both ends run on the same machine); structs are packed by
+ * construction (explicit padding fields, no implicit holes).
+ *
+ * Every request gets exactly one reply, in order, carrying the request's
+ * `seq`: either the reply type named for it below, or NWX_MSG_ERROR.
+ * A bad message (wrong length, unknown type, invalid field) gets an
+ * NWX_MSG_ERROR reply and a log line in the helper; the connection stays
+ * open unless the framing itself is broken (then the helper closes it).
+ *
+ * Permissions (SO_PEERCRED): HELLO and STATS are allowed to anyone who can
+ * connect. Every message that changes a map (BEGIN, PUT, DELETE, COMMIT,
+ * ABORT, SET_PORTS) needs the peer uid to be 0 or one of the helper's
+ * allowed users; otherwise NWX_MSG_ERROR with NWX_E_PERM.
+ *
+ * A session (what nano-web does after each snapshot load or reload):
+ *
+ *   HELLO                      -> HELLO_REPLY (limits, may_write)
+ *   SET_PORTS {3000}           -> OK            (XDP starts answering SYNs)
+ *   BEGIN                      -> OK {generation = G (staging)}
+ *   PUT x N (path, enc, method, response bytes, date offset) -> OK each
+ *   COMMIT {G}                 -> OK {generation = G, count = entries}
+ *                                 (one write flips the active generation;
+ *                                  the previous generation's entries are
+ *                                  deleted before this reply is sent)
+ *   ... STATS                  -> STATS_REPLY
+ *
+ * The ports set with SET_PORTS belong to the connection that set them: when
+ * that connection closes, the helper removes them (XDP then passes every
+ * new SYN to the kernel). The cache entries stay until the next COMMIT.
+ * A helper that restarted (adopted pinned maps) keeps the previous ports
+ * for a grace period (NWX_ADOPT_GRACE_S seconds) so a reconnecting nano-web
+ * can claim them with SET_PORTS; after that they are removed.
+ *
+ * ------------------------------------------------------------------------
+ * What XDP serves (so the client knows what to push)
+ * ------------------------------------------------------------------------
+ * A request is answered by XDP only when ALL of these hold; everything else
+ * is handed to the kernel (and so to nano-web) unchanged:
+ *  - one TCP segment holding exactly one complete request (ends with the
+ *    first CRLFCRLF, nothing after it), at most NWX_REQ_MAX bytes;
+ *  - "GET " or "HEAD ", target starting with '/', "HTTP/1.1";
+ *  - the path (target up to '?'; the query string is ignored) is canonical:
+ *    only the characters A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ /,
+ *    no "//", no "/." (so no ".", "..", hidden segments), shorter than
+ *    NWX_PATH_MAX; the query (if any) holds only visible ASCII;
+ *  - a Host header is present; no Range, If-*, Content-Length,
+ *    Transfer-Encoding, Expect, Upgrade header; Connection absent or exactly
+ *    "keep-alive"; at most one Accept-Encoding, which XDP parses exactly
+ *    (codings br, zstd, gzip, identity, * and any other token which is
+ *    ignored; optional ";q=" weights; ties br > zstd > gzip > identity,
+ *    the same as nw_negotiate_encoding()); when the result would depend on
+ *    the implicit weight of an unnamed identity, XDP hands off;
+ *  - the path is in the cache for the active generation (full path
+ *    compared), the negotiated encoding's entry for that method exists,
+ *    and the response fits the client's MSS and receive window.
+ * So: push the key nano-web would look up after normalisation ("/" for the
+ * index, "/a/b.css"), one PUT per (encoding, method) variant that fits, and
+ * give `avail` = the mask of encodings the resource has in nano-web (bit
+ * 1<<enc, identity always set) so XDP negotiates as nano-web would even
+ * when a variant was too big to push (XDP then hands off).
+ */
+#ifndef NANOWEB_XDP_PROTO_H
+#define NANOWEB_XDP_PROTO_H
+
+#ifndef __BPF__
+#include <stdint.h>
+#include <stddef.h>
+typedef uint8_t nwx_u8;
+typedef uint16_t nwx_u16;
+typedef uint32_t nwx_u32;
+typedef uint64_t nwx_u64;
+#else
+typedef __u8 nwx_u8;
+typedef __u16 nwx_u16;
+typedef __u32 nwx_u32;
+typedef __u64 nwx_u64;
+#endif
+
+#define NWX_PROTO_VERSION 1
+#define NWX_DEFAULT_SOCKET "/run/nanoweb/xdpd.sock"
+#define NWX_DEFAULT_PIN_DIR "/sys/fs/bpf/nanoweb"
+#define NWX_MSG_MAX 16384
+
+/* Limits (also the sizes of the map values below). */
+#define NWX_PATH_MAX 256      /* canonical path, bytes, NUL excluded: < 256 */
+#define NWX_RESP_MAX 4096     /* absolute cap on one cached response */
+#define NWX_DEFAULT_MAX_RESPONSE 1400 /* default cap (INI max_response) */
+#define NWX_REQ_MAX 1536      /* longest request XDP parses */
+#define NWX_DATE_LEN 29       /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define NWX_NO_DATE 0xffff    /* date_offset: the response has no Date */
+#define NWX_MAX_PORTS 16
+#define NWX_ADOPT_GRACE_S 15
+
+/* Encoding ids: identical to nano-web's enum nw_enc. */
+#define NWX_ENC_IDENTITY 0
+#define NWX_ENC_GZIP 1
+#define NWX_ENC_BR 2
+#define NWX_ENC_ZSTD 3
+#define NWX_ENC_COUNT 4
+/* Methods. */
+#define NWX_METHOD_GET 0
+#define NWX_METHOD_HEAD 1
+
+/* ------------------------------------------------------------------------
+ * Messages
+ * ------------------------------------------------------------------------ */
+
+/* Every message begins with this 16-byte header. */
+struct nwx_hdr {
+	nwx_u32 len;   /* total length of the message in bytes, header included */
+	nwx_u16 type;  /* NWX_MSG_* */
+	nwx_u16 flags; /* 0 (reserved) */
+	nwx_u32 seq;   /* chosen by the requester, echoed in the reply */
+	nwx_u32 reserved; /* 0 */
+};
+
+enum nwx_msg_type {
+	/* requests (nano-web -> helper) */
+	NWX_MSG_HELLO = 1,     /* body: struct nwx_hello. Reply HELLO_REPLY. */
+	NWX_MSG_BEGIN = 2,     /* body: struct nwx_begin. Starts a staging
+				* generation for this connection (discarding an
+				* uncommitted one). Reply OK {generation = the
+				* staging generation, count = entries copied}. */
+	NWX_MSG_PUT = 3,       /* body: struct nwx_put + path + response.
+				* Adds or replaces one response in the staging
+				* generation. Reply OK {generation, count = 1}. */
+	NWX_MSG_DELETE = 4,    /* body: struct nwx_delete + path. Removes
+				* variants of a path from the staging generation.
+				* Reply OK {generation, count = removed}. */
+	NWX_MSG_COMMIT = 5,    /* body: struct nwx_commit. Flips the active
+				* generation to the staging one with a single
+				* map write, then deletes the old generation's
+				* entries. Reply OK {generation = now active,
+				* count = entries in it}. */
+	NWX_MSG_ABORT = 6,     /* no body. Drops the staging generation.
+				* Reply OK {generation = active, count = 0}. */
+	NWX_MSG_SET_PORTS = 7, /* body: struct nwx_set_ports + ports. Replaces
+				* the set of served TCP ports (owned by this
+				* connection). count 0: serve none. Reply OK
+				* {count = number of ports}. */
+	NWX_MSG_STATS = 8,     /* no body. Reply STATS_REPLY. */
+
+	/* replies (helper -> nano-web) */
+	NWX_MSG_OK = 0x101,          /* body: struct nwx_ok */
+	NWX_MSG_HELLO_REPLY = 0x102, /* body: struct nwx_hello_reply */
+	NWX_MSG_STATS_REPLY = 0x103, /* body: struct nwx_stats */
+	NWX_MSG_ERROR = 0x1ff,       /* body: struct nwx_error + text */
+};
+
+/* HELLO: first message on a connection (others are accepted without it). */
+struct nwx_hello {
+	nwx_u32 version; /* NWX_PROTO_VERSION; another value -> ERROR E_VERSION */
+	nwx_u32 pid;     /* the client's pid, for log lines (informational) */
+};
+
+struct nwx_hello_reply {
+	nwx_u32 version;       /* NWX_PROTO_VERSION of the helper */
+	nwx_u32 may_write;     /* 1: this peer's uid may change the maps */
+	nwx_u32 max_response;  /* cap on a PUT's resp_len (config, <= NWX_RESP_MAX) */
+	nwx_u32 path_max;      /* NWX_PATH_MAX */
+	nwx_u32 cache_entries; /* responses per generation (config) */
+	nwx_u32 flow_entries;  /* flow map size (config) */
+	nwx_u32 active_generation;
+	nwx_u32 helper_pid;
+};
+
+/* BEGIN */
+#define NWX_BEGIN_COPY_ACTIVE 1u /* start from a copy of the active generation
+				  * (then PUT/DELETE are deltas); without it
+				  * the staging generation starts empty */
+struct nwx_begin {
+	nwx_u32 flags; /* NWX_BEGIN_* */
+	nwx_u32 reserved; /* 0 */
+};
+
+/*
+ * PUT: followed by path_len bytes of canonical path (no NUL), then resp_len
+ * bytes of the complete response exactly as nano-web sends it: status line,
+ * headers, the empty line, and (for GET) the body. date_offset is the
+ * offset inside the response of the 29-byte IMF-fixdate Date value, which
+ * XDP overwrites with the current date on every answer (NWX_NO_DATE: none).
+ * len = sizeof(struct nwx_hdr) + sizeof(struct nwx_put) + path_len + resp_len.
+ */
+struct nwx_put {
+	nwx_u32 generation;  /* the staging generation from BEGIN's reply */
+	nwx_u8 method;       /* NWX_METHOD_GET or NWX_METHOD_HEAD */
+	nwx_u8 encoding;     /* NWX_ENC_*: the variant this response is */
+	nwx_u8 avail;        /* mask (1 << NWX_ENC_*) of every encoding nano-web
+			      * has for this resource, identity included, pushed
+			      * or not; must be equal for all PUTs of a path */
+	nwx_u8 reserved;     /* 0 */
+	nwx_u16 path_len;    /* 1 .. NWX_PATH_MAX-1, must be canonical */
+	nwx_u16 date_offset; /* offset of the Date value, or NWX_NO_DATE */
+	nwx_u32 resp_len;    /* 1 .. max_response */
+};
+
+/* DELETE: followed by path_len bytes of path. */
+#define NWX_ALL 0xff
+struct nwx_delete {
+	nwx_u32 generation; /* the staging generation */
+	nwx_u8 method;      /* NWX_METHOD_* or NWX_ALL */
+	nwx_u8 encoding;    /* NWX_ENC_* or NWX_ALL */
+	nwx_u16 path_len;
+};
+
+/* COMMIT */
+struct nwx_commit {
+	nwx_u32 generation; /* must be this connection's staging generation */
+	nwx_u32 reserved;   /* 0 */
+};
+
+/* SET_PORTS: followed by count u16 ports (host byte order, non-zero). */
+struct nwx_set_ports {
+	nwx_u16 count; /* 0 .. NWX_MAX_PORTS */
+	nwx_u16 reserved; /* 0 */
+};
+
+/* OK reply. */
+struct nwx_ok {
+	nwx_u32 generation;
+	nwx_u32 count;
+};
+
+/* STATS reply: every counter since the maps were created (adopted maps keep
+ * counting). Append-only. */
+struct nwx_stats {
+	nwx_u64 hits;            /* requests answered by XDP */
+	nwx_u64 hit_bytes;       /* response bytes (TCP payload) sent by XDP */
+	nwx_u64 handoffs;        /* connections handed to the kernel */
+	nwx_u64 handoff_failed;  /* hand-offs the kfunc or socket lookup refused */
+	nwx_u64 syn_cookies;     /* SYN-ACKs with a cookie sent */
+	nwx_u64 cookies_ok;      /* handshakes validated (flows created) */
+	nwx_u64 invalid_dropped; /* segments without a valid flow or cookie, dropped */
+	nwx_u64 retransmits;     /* retransmitted requests answered again */
+	nwx_u64 fins;            /* FINs answered by XDP */
+	nwx_u64 rsts;            /* RSTs that removed an XDP flow */
+	nwx_u64 passed;          /* packets of handed-off flows passed */
+	nwx_u64 misses;          /* requests handed off because not cached */
+	nwx_u64 cache_entries;   /* responses in the active generation */
+	nwx_u64 cache_capacity;  /* max responses per generation */
+	nwx_u64 map_memory;      /* bytes of memory used by all maps */
+	nwx_u64 flow_entries;    /* flows in the flow map now */
+	nwx_u64 flow_capacity;   /* size of the flow map */
+	nwx_u64 active_generation;
+	nwx_u64 ports;           /* number of served ports */
+	nwx_u64 interfaces;      /* interfaces the programs are attached to */
+};
+
+enum nwx_error_code {
+	NWX_E_PROTO = 1,     /* framing: len mismatch, unknown type, short body */
+	NWX_E_VERSION = 2,   /* unsupported protocol version */
+	NWX_E_PERM = 3,      /* peer uid may not change the maps */
+	NWX_E_INVAL = 4,     /* a field is invalid (path not canonical, bad enc,
+			      * date offset out of range, ...) */
+	NWX_E_TOOBIG = 5,    /* response larger than max_response */
+	NWX_E_NOSPC = 6,     /* cache full (cache_entries) */
+	NWX_E_COLLISION = 7, /* another path with the same hash is cached in this
+			      * generation: this path is not cached (XDP hands
+			      * it off), the session goes on */
+	NWX_E_NOGEN = 8,     /* no staging generation / wrong generation */
+	NWX_E_INTERNAL = 9,  /* a map operation failed */
+};
+
+/* ERROR reply: followed by text_len bytes of text (no NUL), a one-line
+ * human-readable reason. */
+struct nwx_error {
+	nwx_u32 code;     /* enum nwx_error_code */
+	nwx_u32 text_len;
+};
+
+/* ------------------------------------------------------------------------
+ * Maps shared by the BPF programs and the helper (pinned in pin_dir under
+ * these names). Nano-web never touches them.
+ * ------------------------------------------------------------------------ */
+
+/* nwx_ctl: ARRAY of u64, indexes: */
+#define NWX_CTL_GEN 0       /* active generation (0: nothing cached) */
+#define NWX_CTL_DATE_IDX 1  /* which nwx_date slot is current (0/1) */
+#define NWX_CTL_WSCALE 2    /* our receive window scale announced (7) */
+#define NWX_CTL_COUNT 8
+
+/* nwx_secret: ARRAY, 1 entry: SipHash key of the SYN cookies. */
+struct nwx_secret {
+	nwx_u64 k0, k1;
+};
+
+/* nwx_date: ARRAY, 2 entries (double buffered, see NWX_CTL_DATE_IDX).
+ * sum_even/sum_odd: 16-bit one's-complement partial sums (unfolded) of the
+ * 29 date bytes placed at an even / odd offset of the TCP payload. */
+struct nwx_date {
+	char s[32];     /* 29 bytes + padding */
+	nwx_u32 sum_even;
+	nwx_u32 sum_odd;
+};
+
+/* nwx_ports: HASH port (host order) -> u32 (1). */
+
+/* nwx_paths: HASH, one entry per (generation, path). */
+struct nwx_path_key {
+	nwx_u32 gen;
+	nwx_u32 pad;  /* 0 */
+	nwx_u64 hash; /* nwx_path_hash() of the path */
+};
+struct nwx_path_val {
+	nwx_u16 len;       /* path length */
+	nwx_u8 avail;      /* encodings the resource has (mask) */
+	nwx_u8 pushed[2];  /* per method: mask of encodings in nwx_resp */
+	nwx_u8 pad[3];
+	char path[NWX_PATH_MAX];
+};
+
+/* nwx_resp: HASH (no prealloc), one entry per variant. */
+struct nwx_resp_key {
+	nwx_u32 gen;
+	nwx_u8 method;
+	nwx_u8 enc;
+	nwx_u16 pad; /* 0 */
+	nwx_u64 hash;
+};
+struct nwx_resp_val {
+	nwx_u16 len;       /* response bytes */
+	nwx_u16 date_off;  /* or NWX_NO_DATE */
+	nwx_u32 csum;      /* unfolded 16-bit sum of data with the Date bytes
+			    * counted as zero, as TCP payload (offset 0 even) */
+	nwx_u8 data[NWX_RESP_MAX];
+};
+
+/* nwx_flows: LRU_HASH keyed by the connection as the client sends it. IPv4
+ * addresses are stored as ::ffff:a.b.c.d. */
+struct nwx_flow_key {
+	nwx_u32 saddr[4];
+	nwx_u32 daddr[4];
+	nwx_u16 sport;   /* network order */
+	nwx_u16 dport;   /* network order */
+	nwx_u32 pad;     /* 0 */
+};
+enum nwx_flow_state {
+	NWX_FLOW_OWNED = 1,     /* XDP answers */
+	NWX_FLOW_HANDOFF = 2,   /* XDP passed a segment for TC to hand off */
+	NWX_FLOW_KERNEL = 3,    /* handed off: every packet passes */
+};
+struct nwx_flow {
+	nwx_u32 rcv_nxt;     /* next client sequence number expected (host) */
+	nwx_u32 snd_nxt;     /* our next sequence number (host) */
+	nwx_u32 last_seq;    /* seq of the last request answered */
+	nwx_u32 last_ack;    /* ack of the last request answered */
+	nwx_u16 last_len;    /* its payload length */
+	nwx_u16 mss;         /* MSS from the cookie (client's, rounded down) */
+	nwx_u8 state;        /* enum nwx_flow_state */
+	nwx_u8 snd_wscale;   /* client's window scale (valid if wscale_ok) */
+	nwx_u8 rcv_wscale;   /* ours, as announced */
+	nwx_u8 wscale_ok;
+	nwx_u8 sack_ok;
+	nwx_u8 v6;
+	nwx_u8 pad[6];
+};
+
+/* nwx_stats: PERCPU_ARRAY of u64, indexes: */
+enum nwx_counter {
+	NWX_C_HITS = 0,
+	NWX_C_HIT_BYTES,
+	NWX_C_HANDOFFS,
+	NWX_C_HANDOFF_FAILED,
+	NWX_C_SYN_COOKIES,
+	NWX_C_COOKIES_OK,
+	NWX_C_INVALID,
+	NWX_C_RETRANSMITS,
+	NWX_C_FINS,
+	NWX_C_RSTS,
+	NWX_C_PASSED,
+	NWX_C_MISSES,
+	NWX_C_COUNT_ = 16 /* size of the array */
+};
+
+/* FNV-1a 64 of the path bytes: the hash in nwx_path_key / nwx_resp_key. */
+#define NWX_FNV_OFFSET 0xcbf29ce484222325ULL
+#define NWX_FNV_PRIME 0x100000001b3ULL
+
+#ifndef __BPF__
+static inline uint64_t nwx_path_hash(const char *p, size_t n)
+{
+	uint64_t h = NWX_FNV_OFFSET;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= NWX_FNV_PRIME;
+	}
+	return h;
+}
+#endif
+
+#endif /* NANOWEB_XDP_PROTO_H */
