@@ -110,7 +110,6 @@ static enum nw_command cli_fail(char *err, size_t errlen, const char *fmt, ...)
 struct pending {
 	const struct opt_def *def;
 	const char *value;  /* NULL for a bare boolean flag */
-	const char *spelled; /* "--port" or "-p", for messages */
 };
 
 static const struct opt_def *find_long(const char *name, size_t len)
@@ -262,8 +261,6 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		} else {
 			pend[npend].def = def;
 			pend[npend].value = value;
-			/* The long spelling reads better in messages than "-p". */
-			pend[npend].spelled = def->name;
 			npend++;
 		}
 	}
@@ -276,7 +273,8 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		return NW_CMD_VERSION;
 	}
 
-	/* Pass 2: the config file, then the flags over it. */
+	/* Pass 2: the config file, then the flags over it. Messages use the
+	 * long spelling ("--port" also for -p). */
 	if (!config) {
 		const char *env = getenv("NANOWEB_CONFIG");
 		if (env && *env)
@@ -302,7 +300,7 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 			value = "true";
 		if (!nw_config_set(cfg, def->section, def->key, value, msg, sizeof(msg))) {
 			free(pend);
-			return cli_fail(err, errlen, "--%s: %s", pend[k].spelled, msg);
+			return cli_fail(err, errlen, "--%s: %s", def->name, msg);
 		}
 	}
 	free(pend);

@@ -145,6 +145,7 @@ bool nw_parse_size(const char *s, uint64_t *out)
 	case 'K': shift = 10; end++; break;
 	case 'M': shift = 20; end++; break;
 	case 'G': shift = 30; end++; break;
+	case 'B': break;
 	default: return false;
 	}
 	if (shift) {
@@ -745,7 +746,7 @@ struct ini_ctx {
 	FILE *fp;          /* nw_config_load_file */
 	int line;          /* line last handed to inih */
 	int err_line;      /* first line with an error, 0: none */
-	char msg[512];
+	char msg[600];
 };
 
 /* Hands inih one line at a time so ctx->line is the line being parsed. */
@@ -810,7 +811,7 @@ static int ini_handler_cb(void *user, const char *section, const char *name,
 {
 	struct ini_ctx *ctx = user;
 	char err[400];
-	char sec[32], key[128];
+	char sec[24], key[128];
 	size_t i;
 
 	if (ctx->err_line)
