@@ -123,7 +123,7 @@ static bool parse_u64(const char *s, const char **end, uint64_t *out)
 bool nw_parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	const char *end;
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (!s || !parse_u64(s, &end, &v) || *end || v > max)
 		return false;
@@ -135,7 +135,7 @@ bool nw_parse_uint(const char *s, unsigned long max, unsigned long *out)
 bool nw_parse_size(const char *s, uint64_t *out)
 {
 	const char *end;
-	uint64_t v;
+	uint64_t v = 0;
 	unsigned shift = 0;
 
 	if (!s || !parse_u64(s, &end, &v))
@@ -262,7 +262,7 @@ static bool val_bool(const char *v, bool *out, char *err, size_t errlen)
 static bool val_uint(const char *v, unsigned long min, unsigned long max,
 		     unsigned *out, char *err, size_t errlen)
 {
-	unsigned long n;
+	unsigned long n = 0;
 
 	if (!nw_parse_uint(v, max, &n) || n < min)
 		return fail(err, errlen, "invalid number '%s' (expected %lu-%lu)",
@@ -421,14 +421,14 @@ static bool val_user(const char *v, char **dst, char *err, size_t errlen)
 static bool set_server(struct nw_config *cfg, const char *key, const char *v,
 		       char *err, size_t errlen)
 {
-	unsigned n;
+	unsigned n = 0;
 
 	if (strcmp(key, "root") == 0)
 		return val_path(v, &cfg->root, true, err, errlen);
 	if (strcmp(key, "listen") == 0)
 		return val_listen(cfg, v, err, errlen);
 	if (strcmp(key, "port") == 0) {
-		unsigned long p;
+		unsigned long p = 0;
 		if (!nw_parse_uint(v, 65535, &p) || p == 0)
 			return fail(err, errlen, "invalid port '%s' (expected 1-65535)", v);
 		cfg->port = (uint16_t)p;
@@ -474,7 +474,7 @@ static bool set_log(struct nw_config *cfg, const char *key, const char *v,
 {
 	if (strcmp(key, "level") == 0) {
 		static const char *const names[] = { "debug", "info", "warn", "error", NULL };
-		int x;
+		int x = 0;
 		if (strcasecmp(v, "warning") == 0)
 			v = "warn";
 		if (!val_enum(v, "log level", names, &x, err, errlen))
@@ -484,7 +484,7 @@ static bool set_log(struct nw_config *cfg, const char *key, const char *v,
 	}
 	if (strcmp(key, "format") == 0) {
 		static const char *const names[] = { "console", "json", NULL };
-		int x;
+		int x = 0;
 		if (!val_enum(v, "log format", names, &x, err, errlen))
 			return false;
 		cfg->log_format = (enum nw_log_format)x;
@@ -643,7 +643,7 @@ static bool set_compression(struct nw_config *cfg, const char *key, const char *
 static bool set_limits(struct nw_config *cfg, const char *key, const char *v,
 		       char *err, size_t errlen)
 {
-	uint64_t sz;
+	uint64_t sz = 0;
 
 	if (strcmp(key, "max_memory_file") == 0)
 		return val_size(v, 0, UINT64_C(1) << 40, &cfg->max_memory_file, err, errlen);
@@ -671,7 +671,7 @@ static bool set_limits(struct nw_config *cfg, const char *key, const char *v,
 static bool set_xdp(struct nw_config *cfg, const char *key, const char *v,
 		    char *err, size_t errlen)
 {
-	int x;
+	int x = 0;
 
 	if (strcmp(key, "mode") == 0) {
 		static const char *const names[] = { "auto", "on", "off", NULL };
