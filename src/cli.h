@@ -20,9 +20,19 @@ enum nw_command {
  * Options also work before the subcommand (as in the original nano-web).
  * "--opt=value" and "--opt value" are both accepted.
  *
+ * Short forms: -p (--port), -d (--dev), -c (--config), -t (--threads),
+ * -h, -V; "-p8080" works too. Boolean flags (--spa, --dev, --log-requests)
+ * take an optional "=BOOL" ("--spa=false") to override the config file.
+ * "--" ends the options. Options without a subcommand mean serve; no
+ * arguments at all mean help. Help wins over everything, then version;
+ * neither loads the config file.
+ *
+ * cfg must have been filled by nw_config_init.
  * The config file (--config, else $NANOWEB_CONFIG) is loaded into cfg first,
  * then the flags are applied over it, so flags win. Returns the command;
- * NW_CMD_ERROR with a message in err (unknown flag, bad value, bad file).
+ * NW_CMD_ERROR with a message in err (unknown flag, bad value, bad file):
+ * "unknown option --x", "--port: invalid port 'abc' (expected 1-65535)",
+ * "FILE:LINE: [server] port: ...". Messages have no "nano-web:" prefix.
  * *config_path is set to the file used (or NULL).
  */
 enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,

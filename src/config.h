@@ -90,6 +90,21 @@ void nw_config_init(struct nw_config *cfg);
 void nw_config_free(struct nw_config *cfg);
 
 /*
+ * INI syntax (inih): "[section]" headers, "key = value" (or "key: value")
+ * lines, whole-line comments starting with '#' or ';'. There are no inline
+ * comments: '#' and ';' inside a value are part of it (CSP, HSTS). No
+ * continuation lines; a line may be up to 8188 bytes. Section and key names
+ * are case-insensitive (the Name in header.<Name> keeps its case). Empty
+ * values are allowed: for root, listen, access_log and xdp.iface "" means
+ * the default; for header values it means "do not send"; "header.X =" removes
+ * X. A repeated key: the last one wins. Booleans: true/false, yes/no, on/off,
+ * 1/0. Sizes: bytes with an optional K, M, G (binary) and optional B/iB.
+ *
+ * Loading stops at the first error. cfg may then hold the keys read before
+ * it, so load into a fresh config (nw_config_init) and swap on success.
+ * The loaders set inih's process-wide switches (Debian's libinih exports
+ * them as variables); nothing else in nano-web uses inih.
+ *
  * Applies an INI file. On error returns false and writes
  * "FILE:LINE: message" into err (unknown section or key, bad value,
  * syntax error); an unreadable file is "FILE: strerror".
@@ -102,7 +117,10 @@ bool nw_config_load_string(struct nw_config *cfg, const char *text,
 
 /*
  * Sets one key as if read from the INI file (used by the CLI overrides too).
- * Returns false with a message (without file:line) in err.
+ * section and key are lower case ("server", "port"; "ext.css",
+ * "header.X-Foo"). Returns false with a message (without file:line) in err;
+ * value errors do not name the key ("invalid port 'abc' (expected 1-65535)"),
+ * callers prefix it. On failure the setting is unchanged.
  */
 bool nw_config_set(struct nw_config *cfg, const char *section,
 		   const char *key, const char *value, char *err, size_t errlen);
@@ -112,7 +130,14 @@ bool nw_parse_bool(const char *s, bool *out);
 bool nw_parse_size(const char *s, uint64_t *out);
 bool nw_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
-/* Cache-Control value for a URL path and its Content-Type under cfg. */
+/*
+ * Cache-Control value for a URL path and its Content-Type under cfg:
+ * an ext.<extension> rule matching the end of the last path segment
+ * (case-insensitive, the longest wins: ext.tar.gz over ext.gz), else
+ * cache_hashed for nw_path_is_hashed_asset, else cache_html when the type is
+ * HTML, else cache_default. content_type NULL: derived from the path.
+ * The result may be "" (configured empty): then send no Cache-Control.
+ */
 const char *nw_config_cache_control(const struct nw_config *cfg,
 				    const char *path, const char *content_type);
 
