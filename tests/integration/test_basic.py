@@ -38,6 +38,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(3000)
 SMALL = "tiny text file\n"
 PRE = compressible_text(3000, "pre")
 PRE_GZ = None  # built at fixture time (distinct gzip header so we can recognise it)
+PRE2 = compressible_text(3000, "pre2")
+PRE_BR = PRE_ZST = None
 
 
 def make_pre_gz():
@@ -48,10 +50,18 @@ def make_pre_gz():
     return buf.getvalue()
 
 
+def cli_compress(cmd, data):
+    import subprocess
+    return subprocess.run(cmd, input=data, stdout=subprocess.PIPE, check=True, timeout=30).stdout
+
+
 def site():
-    global PRE_GZ
+    global PRE_GZ, PRE_BR, PRE_ZST
     s = Site()
     PRE_GZ = make_pre_gz()
+    # sibling variants made by the CLI tools at a low level: recognisable bytes
+    PRE_BR = cli_compress(["brotli", "-c", "-q", "1"], PRE2.encode())
+    PRE_ZST = cli_compress(["zstd", "-c", "-q", "-1", "--no-check"], PRE2.encode())
     files = {
         "index.html": INDEX,
         "tpl.html": TEMPLATE,
@@ -66,6 +76,10 @@ def site():
         "small.txt": SMALL,
         "pre.txt": PRE,
         "pre.txt.gz": PRE_GZ,
+        "pre2.css": PRE2,
+        "pre2.css.br": PRE_BR,
+        "pre2.css.zst": PRE_ZST,
+        "tpl.js": "var x = '{{env.FOO}}'; /* {{Json}} */\n",
         ".env": "SECRET=1\n",
         ".git/config": "[core]\n",
         "a/.hidden": "hidden\n",
@@ -268,6 +282,8 @@ def templates():
         got = "not a JS-string-escaped JSON: %s: %r" % (ex, e)
     t.eq("{{EscapedJson}} decodes (string literal -> JSON) to env", got, expected)
     t.check("{{EscapedJson}} has no raw < > &", e is not None and not any(c in e for c in "<>&"), e)
+    js = srv.get("/tpl.js").body
+    t.eq("placeholders in a .js file are left alone", js, b"var x = '{{env.FOO}}'; /* {{Json}} */\n")
     sj = between("@@S@@")
     t.check("{{ Json }} with spaces replaced", sj == j, sj)
     t.eq("Content-Length matches rendered body", r.h("Content-Length"), str(len(r.body)))
@@ -302,7 +318,27 @@ def health_and_stats():
     except Exception as e:
         j = "not JSON: %s %r" % (e, r.body[:200])
     t.check("/_stats is a JSON object", isinstance(j, dict) and len(j) > 0, j)
+    before = flatten(j) if isinstance(j, dict) else {}
+    for _ in range(6):
+        srv.get("/style.css")
+    try:
+        after = flatten(json.loads(srv.get("/_stats").body))
+    except Exception:
+        after = {}
+    grown = sorted(k for k, v in after.items() if isinstance(before.get(k), (int, float))
+                   and v - before[k] >= 6)
+    t.check("/_stats has a counter that grew by >= 6 after 6 requests", grown, (before, after))
     srv.stop_checked(t)
+
+
+def flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, prefix + k + "."))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[prefix + k] = v
+    return out
 
 
 @t.case
@@ -333,6 +369,32 @@ def keep_alive():
     t.eq("keep-alive: all requests answered", ok, len(paths))
     t.eq("keep-alive: one socket reused for all requests", len(ports), 1)
     t.eq("keep-alive: no Connection: close", closes, [])
+    # 304, 206, 416, 405 with a body, OPTIONS: the connection stays in sync
+    c = srv.conn()
+    etag = srv.get("/style.css").h("ETag")
+    seq = [("GET", "/style.css", {"If-None-Match": etag}, None, 304),
+           ("GET", "/style.css", {"Range": "bytes=0-9"}, None, 206),
+           ("GET", "/style.css", {"Range": "bytes=999999-"}, None, 416),
+           ("POST", "/style.css", {"Content-Type": "text/plain"}, b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+           ("OPTIONS", "/style.css", {}, None, 204),
+           ("GET", "/small.txt", {}, None, 200)]
+    got = []
+    for m, p, h, b, want in seq:
+        try:
+            c.request(m, p, body=b, headers=h)
+            r = c.getresponse()
+            body = r.read()
+            got.append(r.status)
+            if "close" in (r.getheader("Connection") or "").lower():
+                c.close()
+                c = srv.conn()
+        except Exception as e:
+            got.append(repr(e))
+            c.close()
+            c = srv.conn()
+    c.close()
+    t.eq("keep-alive: 304/206/416/405(body)/204/200 in sequence", got, [x[4] for x in seq])
+    t.eq("keep-alive: the last GET after a POST body got the right file", body, SMALL.encode())
     # HTTP/1.0 with keep-alive still works and HTTP/1.0 without Host is served
     raw = srv.raw(b"GET /small.txt HTTP/1.0\r\n\r\n")
     st, _, body = nwtest.parse_raw(raw)
@@ -351,6 +413,13 @@ def precompressed_and_small():
     t.eq("sibling .gz used as gzip variant: Content-Encoding", r.h("Content-Encoding"), "gzip")
     t.eq("sibling .gz used as gzip variant: bytes are the sibling file", r.body, PRE_GZ)
     t.eq("sibling .gz decodes to identity", nwtest.safe_decode(r.body, "gzip"), PRE.encode())
+    for enc, want in (("br", PRE_BR), ("zstd", PRE_ZST)):
+        r = srv.get("/pre2.css", headers={"Accept-Encoding": enc})
+        t.eq("sibling variant for %s: Content-Encoding" % enc, r.h("Content-Encoding"), enc)
+        t.check("sibling variant for %s: bytes are the sibling file" % enc, r.body == want,
+                "got %d bytes, sibling has %d" % (len(r.body), len(want)))
+        t.eq("sibling variant for %s decodes to identity" % enc, nwtest.safe_decode(r.body, enc),
+             PRE2.encode())
     r = srv.get("/pre.txt")
     t.eq("identity of pre.txt", (r.status, r.h("Content-Encoding"), r.body), (200, None, PRE.encode()))
     r = srv.get("/small.txt", headers={"Accept-Encoding": "gzip, br, zstd"})

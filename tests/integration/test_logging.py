@@ -115,5 +115,42 @@ def off_by_default_and_file():
     t.check("[log] access_log: lines not on stdout", "/missing-file.txt" not in srv.stdout(), srv.stdout()[-300:])
 
 
+def json_lines(text):
+    objs, bad = [], []
+    for ln in text.splitlines():
+        if not ln.strip():
+            continue
+        try:
+            o = json.loads(ln)
+            (objs if isinstance(o, dict) else bad).append(o if isinstance(o, dict) else ln)
+        except ValueError:
+            bad.append(ln)
+    return objs, bad
+
+
+@t.case
+def log_level_and_format():
+    s = Site(FILES)
+    srv = Server(s.root, args=["--log-format", "json", "--log-level", "debug"])
+    srv.get("/style.css")
+    srv.stop_checked(t, "debug json server")
+    objs, bad = json_lines(srv.stderr())
+    t.eq("--log-format json: every stderr line is a JSON object", bad[:5], [])
+    levels = {o.get("level") for o in objs}
+    t.check("--log-level debug: info and debug messages present", {"info", "debug"} <= levels, levels)
+    srv = Server(s.root, args=["--log-format", "json", "--log-level", "error"])
+    srv.get("/style.css")
+    srv.get("/nope")
+    srv.stop_checked(t, "error-level server")
+    objs, bad = json_lines(srv.stderr())
+    t.eq("--log-level error: nothing below error on stderr",
+         [o for o in objs if o.get("level") in ("debug", "info", "warn", "warning")][:5] + bad[:5], [])
+    srv = Server(s.root, config="[log]\nlevel = warn\nformat = json\n")
+    srv.stop_checked(t, "INI warn server")
+    objs, bad = json_lines(srv.stderr())
+    t.eq("[log] level=warn format=json: JSON, no info/debug",
+         [o for o in objs if o.get("level") in ("debug", "info")][:5] + bad[:5], [])
+
+
 if __name__ == "__main__":
     t.main()

@@ -2,7 +2,9 @@
 """Reload: SIGHUP swaps in a new snapshot atomically (also under concurrent
 keep-alive load), a failed reload keeps the old content, --dev picks up
 file changes by itself."""
+import hashlib
 import http.client
+import socket
 import os
 import signal
 import sys
@@ -168,6 +170,65 @@ def sighup_under_load():
     srv.stop_checked(t)
 
 
+BIG_OLD = b"".join(hashlib.sha256(b"old%d" % i).digest() for i in range(12 * 1024 * 1024 // 32))
+BIG_NEW = b"".join(hashlib.sha256(b"new%d" % i).digest() for i in range(12 * 1024 * 1024 // 32))
+
+
+def inflight_reload(label, config):
+    """A slow download in flight across a SIGHUP that replaces the file
+    finishes with the old bytes; new requests get the new bytes."""
+    s = Site({"big.bin": BIG_OLD})
+    srv = Server(s.root, config=config)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", srv.port))
+    sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = b""
+    while len(got) < 256 * 1024:
+        b = sock.recv(65536)
+        if not b:
+            break
+        got += b
+    s.write("big.bin", BIG_NEW)
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/big.bin", headers={"Range": "bytes=0-31"}).body == BIG_NEW[:32])
+    t.check("%s: new content visible while the old download is in flight" % label, ok, "")
+    srv.signal(signal.SIGHUP)  # a second swap: the first new snapshot is released too
+    time.sleep(0.3)
+    while True:
+        try:
+            b = sock.recv(1 << 20)
+        except OSError as e:
+            print("   recv error %r" % e)
+            break
+        if not b:
+            break
+        got += b
+    sock.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    t.check("%s: in-flight download 200" % label, head.startswith(b"HTTP/1.1 200"), head[:40])
+    t.check("%s: in-flight download completed with the OLD bytes (%d of %d)" % (label, len(body), len(BIG_OLD)),
+            body == BIG_OLD, "new bytes" if body == BIG_NEW else "mixed/truncated")
+    r = srv.get("/big.bin")
+    t.check("%s: a new request gets the NEW bytes" % label, r.body == BIG_NEW, len(r.body))
+    t.check("%s: alive" % label, srv.alive(), srv.describe())
+    srv.stop_checked(t)
+
+
+@t.case
+def inflight_download_across_reload_memory():
+    inflight_reload("in-memory", "[limits]\nmax_memory_file = 64M\n")
+
+
+@t.case
+def inflight_download_across_reload_disk():
+    inflight_reload("on-disk", "[limits]\nmax_memory_file = 64K\n")
+
+
+SETTLE = 0.7  # pause after a reload became visible, so the watcher is re-armed (not asserted)
+
+
 @t.case
 def dev_mode_watch():
     s = Site({"v.txt": version_body(0), "sub/w.txt": "w0\n"})
@@ -176,17 +237,43 @@ def dev_mode_watch():
     s.write("v.txt", version_body(7))
     ok = wait_for(lambda: srv.get("/v.txt").body == version_body(7), timeout=10)
     t.check("--dev: file change picked up without SIGHUP", ok, srv.get("/v.txt").body[:20])
+    time.sleep(SETTLE)
     s.write("added.txt", "added\n")
     ok = wait_for(lambda: srv.get("/added.txt").status == 200, timeout=10)
     t.check("--dev: new file picked up", ok, "")
+    time.sleep(SETTLE)
     s.write("sub/w.txt", "w1\n")
     ok = wait_for(lambda: srv.get("/sub/w.txt").body == b"w1\n", timeout=10)
     t.check("--dev: change in a subdirectory picked up", ok, srv.get("/sub/w.txt").body)
+    time.sleep(SETTLE)
     os.makedirs(s.path("newdir"))
     os.chmod(s.path("newdir"), 0o755)
+    time.sleep(SETTLE)
     s.write("newdir/x.txt", "x\n")
     ok = wait_for(lambda: srv.get("/newdir/x.txt").status == 200, timeout=10)
     t.check("--dev: file in a new directory picked up", ok, "")
+    time.sleep(SETTLE)
+    s.remove("added.txt")
+    ok = wait_for(lambda: srv.get("/added.txt").status == 404, timeout=10)
+    t.check("--dev: deleted file disappears", ok, "")
+    srv.stop_checked(t)
+
+
+@t.case
+def dev_mode_change_right_after_reload():
+    """A change made as soon as the previous reload is visible must not be
+    lost (the watcher has to be re-armed before, not after, the reload)."""
+    s = Site({"v.txt": version_body(0)})
+    srv = Server(s.root, args=["--dev"])
+    lost = []
+    for i in range(1, 4):
+        s.write("v.txt", version_body(i))
+        ok = wait_for(lambda: srv.get("/v.txt").body == version_body(i), timeout=6)
+        if not ok:
+            lost.append(i)
+            break
+        # no pause: the next change comes right after this one became visible
+    t.eq("--dev: back-to-back changes all picked up (versions lost)", lost, [])
     srv.stop_checked(t)
 
 
