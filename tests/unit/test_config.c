@@ -487,6 +487,92 @@ static void test_file(void)
 	unlink(path);
 }
 
+/* conf/nanoweb.ini loads as is, and with every "#key = value" line
+ * uncommented it gives exactly the built-in defaults. */
+static void test_shipped_ini(void)
+{
+#ifdef NW_SRCDIR
+	struct nw_config c, d;
+	FILE *f = fopen(NW_SRCDIR "/conf/nanoweb.ini", "r");
+	static char text[16384];
+	char line[512];
+	size_t len = 0;
+	int keys = 0;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	nw_config_init(&c);
+	CHECK(nw_config_load_file(&c, NW_SRCDIR "/conf/nanoweb.ini", err, sizeof(err)));
+	CHECK_STR(err, "");
+	nw_config_free(&c);
+	while (fgets(line, sizeof(line), f)) {
+		const char *l = line;
+		/* "#key = ..." or "#key =": a commented default (not ext./header. examples). */
+		if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z') {
+			size_t n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+			if (strncmp(line + 1 + n, " =", 2) == 0) {
+				l = line + 1;
+				keys++;
+			}
+		}
+		size_t ll = strlen(l);
+		if (len + ll < sizeof(text)) {
+			memcpy(text + len, l, ll);
+			len += ll;
+		}
+	}
+	text[len] = '\0';
+	fclose(f);
+	CHECK_INT(keys, 46); /* every scalar key of every section */
+	CHECK(load(&c, text));
+	CHECK_STR(err, "");
+	nw_config_init(&d);
+	CHECK(c.root == NULL && c.listen == NULL && c.access_log == NULL && c.xdp_iface == NULL);
+	CHECK_INT(c.port, d.port);
+	CHECK(c.spa == d.spa && c.dev == d.dev && c.follow_symlinks == d.follow_symlinks);
+	CHECK(c.health == d.health && c.log_requests == d.log_requests);
+	CHECK_STR(c.config_prefix, d.config_prefix);
+	CHECK_INT(c.threads, d.threads);
+	CHECK_STR(c.user, d.user);
+	CHECK_STR(c.index, d.index);
+	CHECK_INT(c.log_level, d.log_level);
+	CHECK_INT(c.log_format, d.log_format);
+	CHECK_STR(c.cache_html, d.cache_html);
+	CHECK_STR(c.cache_hashed, d.cache_hashed);
+	CHECK_STR(c.cache_default, d.cache_default);
+	CHECK_INT(c.n_cache_rules, 0);
+	CHECK(c.security_headers == d.security_headers);
+	CHECK_STR(c.content_type_options, d.content_type_options);
+	CHECK_STR(c.frame_options, d.frame_options);
+	CHECK_STR(c.referrer_policy, d.referrer_policy);
+	CHECK_STR(c.hsts, d.hsts);
+	CHECK_STR(c.permissions_policy, d.permissions_policy);
+	CHECK_STR(c.dns_prefetch, d.dns_prefetch);
+	CHECK_STR(c.csp, d.csp);
+	CHECK_INT(c.n_extra_headers, 0);
+	CHECK(c.compress == d.compress && c.gzip == d.gzip && c.brotli == d.brotli &&
+	      c.zstd == d.zstd);
+	CHECK_INT(c.min_compress_size, d.min_compress_size);
+	CHECK_INT(c.max_memory_file, d.max_memory_file);
+	CHECK_INT(c.max_connections, d.max_connections);
+	CHECK_INT(c.per_ip_connections, d.per_ip_connections);
+	CHECK_INT(c.timeout, d.timeout);
+	CHECK_INT(c.max_header_size, d.max_header_size);
+	CHECK_INT(c.max_url_length, d.max_url_length);
+	CHECK_INT(c.xdp, d.xdp);
+	CHECK_INT(c.xdp_attach, d.xdp_attach);
+	CHECK_STR(c.xdp_socket, d.xdp_socket);
+	CHECK_STR(c.xdp_pin_dir, d.xdp_pin_dir);
+	CHECK_INT(c.xdp_max_response, d.xdp_max_response);
+	CHECK_INT(c.xdp_flow_entries, d.xdp_flow_entries);
+	CHECK_INT(c.xdp_cache_entries, d.xdp_cache_entries);
+	CHECK_STR(c.xdp_allowed_users, d.xdp_allowed_users);
+	nw_config_free(&c);
+	nw_config_free(&d);
+#endif
+}
+
 static void test_cache_control(void)
 {
 	struct nw_config c;
@@ -735,6 +821,7 @@ int main(void)
 	test_ini_errors();
 	test_set();
 	test_file();
+	test_shipped_ini();
 	test_cache_control();
 	test_cli();
 	test_cli_config();
