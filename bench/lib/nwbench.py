@@ -627,9 +627,44 @@ def request_for(scn, probe_etag, site_paths):
     return method, path, headers, expect
 
 
+def build_nwload(work):
+    """Compiles bench/lib/nwload.c (HEAD-capable, sub-second) into work."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    out = os.path.join(work, "nwload")
+    r = sh([cc, "-O2", "-o", out, os.path.join(HERE, "nwload.c")])
+    if r.returncode != 0:
+        log("nwload did not compile: " + r.stderr[-500:])
+        return None
+    return out
+
+
+def loadgen_for(o, scn):
+    # wrk and h2load wait for a body after a HEAD response with a
+    # Content-Length, so HEAD is always loaded with nwload
+    if o.loadgen == "wrk" and scn == "head" and o.nwload:
+        return "nwload"
+    return o.loadgen
+
+
 def run_load(srv, scn, o, method, path, headers, pathlist, conns):
     """Runs the load generator; returns the parsed NWBENCH dict or raises."""
-    if o.loadgen == "py":
+    lg = loadgen_for(o, scn)
+    if lg == "nwload":
+        cmd = client_prefix(srv) + [o.nwload, "-c", str(conns), "-d", "%.3f" % o.duration,
+                                    "-m", method]
+        for kv in headers.items():
+            cmd += ["-H", "%s: %s" % kv]
+        if pathlist:
+            cmd += ["-P", pathlist]
+        cmd += [srv.host, str(srv.port), path]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=o.duration + 60)
+        for line in r.stdout.splitlines():
+            if line.startswith("NWBENCH "):
+                return json.loads(line[8:])
+        raise RuntimeError("nwload failed (rc %d): %s" % (r.returncode, r.stderr[-300:]))
+    if lg == "py":
         if srv.transport == "lo":
             paths = None
             if pathlist:
@@ -841,7 +876,12 @@ def write_markdown(path, res):
     o = res["options"]
     lg = ("wrk (%d thread(s), %d connections; idle_1k: %d idle + %d busy)" % (
         o["wrk_threads"], o["connections"], o["idle_connections"], o["busy_connections"])
-        if o["loadgen"] == "wrk" else "a 1-connection Python client (idle_1k: %d idle)" % o["idle_connections"])
+        + "; HEAD with bench/lib/nwload.c, since wrk cannot load HEAD"
+        if o["loadgen"] == "wrk" else
+        "nwload (%d connections; idle_1k: %d idle + %d busy)" % (
+            o["connections"], o["idle_connections"], o["busy_connections"])
+        if o["loadgen"] == "nwload" else
+        "a 1-connection Python client (idle_1k: %d idle)" % o["idle_connections"])
     L.append("Run: %d round(s), %s s per scenario, %d server thread(s)/worker(s), load generator %s, "
              "transports %s. "
              "Figures are medians over rounds; (×) is the ratio to nginx on the same transport "
@@ -993,7 +1033,8 @@ def main_bench(argv):
     ap.add_argument("--idle-connections", type=int, default=1000)
     ap.add_argument("--busy-connections", type=int, default=4)
     ap.add_argument("--site-files", type=int)
-    ap.add_argument("--loadgen", choices=["wrk", "py"])
+    ap.add_argument("--loadgen", choices=["wrk", "nwload", "py"],
+                    help="default wrk (HEAD always nwload); smoke: nwload")
     ap.add_argument("--no-xdp", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--nano-web", required=True, help="path to the built nano-web")
@@ -1003,7 +1044,7 @@ def main_bench(argv):
     o.rounds = o.rounds or (1 if o.smoke else 3)
     o.duration = o.duration or (0.08 if o.smoke else 5.0)
     o.site_files = o.site_files if o.site_files is not None else (300 if o.smoke else 10000)
-    o.loadgen = o.loadgen or ("py" if o.smoke else "wrk")
+    o.loadgen = o.loadgen or ("nwload" if o.smoke else "wrk")
     if o.smoke and o.idle_connections == 1000:
         o.idle_connections = 100
     is_root = os.geteuid() == 0
@@ -1041,6 +1082,12 @@ def main_bench(argv):
 def run_all(o, servers, scenarios, started, outdir, notes):
     import fixtures
     t0 = time.monotonic()
+    o.nwload = build_nwload(o.work)
+    if o.loadgen == "nwload" and not o.nwload:
+        notes.append("no C compiler for nwload: the Python client loads instead")
+        o.loadgen = "py"
+    if o.loadgen == "wrk" and not o.nwload and "head" in scenarios:
+        notes.append("no C compiler for nwload: HEAD is loaded with wrk, which cannot (0 req/s)")
     root = os.path.join(o.work, "tree")
     fixtures.make_main(root, o.site_files, log=lambda m: notes.append(m))
     pathlist = os.path.join(o.work, "site-paths.txt")
