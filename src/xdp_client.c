@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,253 +44,165 @@
 /* IMF-fixdate placeholder for the Date value: XDP writes the real one. */
 #define DATE_PLACEHOLDER "Thu, 01 Jan 1970 00:00:00 GMT"
 
+
 /* ---------------------------------------------------------------------- */
-/* The wire protocol (common/nanoweb_xdp_proto.h).                         */
+/* The wire protocol (common/nanoweb_xdp_proto.h): one message per         */
+/* SOCK_SEQPACKET packet, one reply per request, in order.                 */
+
+struct wire {
+	int fd;
+	uint32_t seq;
+	uint32_t err_code;      /* of the last NWX_MSG_ERROR reply, or 0 */
+	char err_text[160];
+	uint8_t buf[NWX_MSG_MAX];
+};
+
+static void wire_init(struct wire *w, int fd)
+{
+	w->fd = fd;
+	w->seq = 0;
+	w->err_code = 0;
+	w->err_text[0] = '\0';
+}
 
 /*
- * PROVISIONAL until the shared header defines the messages: a message is a
- * 32-bit little-endian total length, a 16-bit type and a 16-bit flags field,
- * then the payload; every request gets one reply whose 32-bit status leads
- * its payload.
+ * Sends one request of `type` whose body is the concatenation of `parts`, and reads its reply. Returns the reply's body length (>= 0) with
+ * the body in w->buf + sizeof(struct nwx_hdr) when the reply has type
+ * `want`; -1 on a transport or framing failure (errno set: the connection is
+ * unusable); -2 on an NWX_MSG_ERROR reply (w->err_code, w->err_text).
  */
-#define NW_WIRE_MAX_RESPONSE 9000
-enum {
-	W_HELLO = 1, W_BEGIN = 2, W_PUT = 3, W_COMMIT = 4, W_STATS = 5,
-	W_PING = 6, W_REPLY = 0x8000,
-};
-#define W_VERSION 1
-#define W_MAX_MSG (64 * 1024)
-
-struct nw_wire_stats {
-	uint64_t v[16];
-	unsigned n;
-};
-
-static const char *const wire_stat_names[] = {
-	"hits", "handoffs", "syncookies", "dropped_invalid", "bytes",
-	"map_entries", "map_memory",
-};
-
-static bool full_write(int fd, const void *p, size_t n)
+#define WIRE_MAX_PARTS 4
+static long wire_call(struct wire *w, uint16_t type,
+		      const struct iovec *parts, int nparts, uint16_t want)
 {
-	const uint8_t *b = p;
+	struct nwx_hdr h = { 0 };
+	size_t total = sizeof h;
+	struct iovec iov[WIRE_MAX_PARTS + 1] = { { &h, sizeof h } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 1 };
+	struct nwx_hdr rh;
+	ssize_t n;
 
-	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		b += w;
-		n -= (size_t)w;
+	for (int i = 0; i < nparts && i < WIRE_MAX_PARTS; i++) {
+		iov[mh.msg_iovlen++] = parts[i];
+		total += parts[i].iov_len;
 	}
-	return true;
-}
 
-static bool full_read(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = recv(fd, b, n, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ECONNRESET;
-			return false;
-		}
-		b += r;
-		n -= (size_t)r;
-	}
-	return true;
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-/* Sends one request (payload from up to three pieces) and reads the reply
- * into rep (up to *replen bytes, set to what came). */
-static bool wire_call(int fd, uint16_t type, const void *a, size_t alen,
-		      const void *b, size_t blen, const void *c3, size_t clen,
-		      uint8_t *rep, size_t *replen)
-{
-	uint8_t hdr[8], rh[8], st[4];
-	size_t total = sizeof hdr + alen + blen + clen, n, want;
-
-	if (total > W_MAX_MSG) {
+	if (total > NWX_MSG_MAX) {
 		errno = EMSGSIZE;
-		return false;
+		return -1;
 	}
-	put_u32(hdr, (uint32_t)total);
-	put_u16(hdr + 4, type);
-	put_u16(hdr + 6, 0);
-	if (!full_write(fd, hdr, sizeof hdr) ||
-	    (alen && !full_write(fd, a, alen)) ||
-	    (blen && !full_write(fd, b, blen)) ||
-	    (clen && !full_write(fd, c3, clen)))
-		return false;
-	if (!full_read(fd, rh, sizeof rh))
-		return false;
-	n = get_u32(rh);
-	if (n < sizeof rh + sizeof st || n > W_MAX_MSG) {
+	h.len = (uint32_t)total;
+	h.type = type;
+	h.seq = ++w->seq;
+	do
+		n = sendmsg(w->fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)total) {
+		if (n >= 0)
+			errno = EMSGSIZE;
+		return -1;
+	}
+	do
+		n = recv(w->fd, w->buf, sizeof w->buf, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n == 0)
+			errno = ECONNRESET;
+		return -1;
+	}
+	if ((size_t)n < sizeof rh) {
 		errno = EPROTO;
-		return false;
+		return -1;
 	}
-	if (!full_read(fd, st, sizeof st))
-		return false;
-	n -= sizeof rh + sizeof st;
-	want = replen ? *replen : 0;
-	if (n > want) {
-		/* drain what does not fit */
-		uint8_t sink[256];
-		size_t left = n - want;
+	memcpy(&rh, w->buf, sizeof rh);
+	if (rh.len != (uint32_t)n || rh.seq != h.seq) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (rh.type == NWX_MSG_ERROR) {
+		struct nwx_error e = { 0 };
+		size_t tl;
 
-		if (want && !full_read(fd, rep, want))
-			return false;
-		while (left) {
-			size_t k = left < sizeof sink ? left : sizeof sink;
-
-			if (!full_read(fd, sink, k))
-				return false;
-			left -= k;
-		}
-		n = want;
-	} else if (n && !full_read(fd, rep, n)) {
-		return false;
+		if ((size_t)n >= sizeof rh + sizeof e)
+			memcpy(&e, w->buf + sizeof rh, sizeof e);
+		tl = (size_t)n - sizeof rh - ((size_t)n >= sizeof rh + sizeof e ? sizeof e : 0);
+		if (tl > e.text_len)
+			tl = e.text_len;
+		if (tl >= sizeof w->err_text)
+			tl = sizeof w->err_text - 1;
+		w->err_code = e.code ? e.code : NWX_E_PROTO;
+		memcpy(w->err_text, w->buf + sizeof rh + sizeof e, tl);
+		w->err_text[tl] = '\0';
+		for (size_t i = 0; i < tl; i++)
+			if ((unsigned char)w->err_text[i] < 0x20)
+				w->err_text[i] = ' ';
+		return -2;
 	}
-	if (replen)
-		*replen = n;
-	if (get_u32(st) != 0) {
-		errno = (int)get_u32(st) > 0 ? (int)get_u32(st) : EPROTO;
-		return false;
+	if (rh.type != want) {
+		errno = EPROTO;
+		return -1;
 	}
-	return true;
+	return (long)((size_t)n - sizeof rh);
 }
 
-static bool nw_wire_hello(int fd, uint16_t port, char *why, size_t whylen)
+static const void *wire_body(const struct wire *w)
 {
-	uint8_t p[8];
+	return w->buf + sizeof(struct nwx_hdr);
+}
 
-	put_u32(p, W_VERSION);
-	put_u16(p + 4, port);
-	put_u16(p + 6, 0);
-	if (!wire_call(fd, W_HELLO, p, sizeof p, NULL, 0, NULL, 0, NULL, NULL)) {
+/* Describes the failure of the last call for a log line. */
+static void wire_why(const struct wire *w, long rc, char *out, size_t outsz)
+{
+	if (rc == -2)
+		snprintf(out, outsz, "error %u: %s", w->err_code,
+			 w->err_text[0] ? w->err_text : "(no text)");
+	else
+		snprintf(out, outsz, "%s", strerror(errno));
+}
+
+static bool wire_hello(struct wire *w, struct nwx_hello_reply *out,
+		       char *why, size_t whylen)
+{
+	struct nwx_hello hello = { NWX_PROTO_VERSION, (uint32_t)getpid() };
+	struct iovec iov = { &hello, sizeof hello };
+	long rc = wire_call(w, NWX_MSG_HELLO, &iov, 1, NWX_MSG_HELLO_REPLY);
+
+	if (rc < 0) {
 		if (why)
-			snprintf(why, whylen, "hello refused: %s", strerror(errno));
+			wire_why(w, rc, why, whylen);
 		return false;
 	}
+	memset(out, 0, sizeof *out);
+	memcpy(out, wire_body(w), (size_t)rc < sizeof *out ? (size_t)rc : sizeof *out);
 	return true;
 }
 
-static bool nw_wire_begin(int fd, uint64_t gen)
+/* Stats reply: fields in the order of struct nwx_stats (append-only). */
+static const char *const stat_names[] = {
+	"hits", "hit_bytes", "handoffs", "handoff_failed", "syn_cookies",
+	"cookies_ok", "invalid_dropped", "retransmits", "fins", "rsts",
+	"passed", "misses", "cache_entries", "cache_capacity", "map_memory",
+	"flow_entries", "flow_capacity", "active_generation", "ports",
+	"interfaces",
+};
+#define N_STAT_NAMES (sizeof stat_names / sizeof stat_names[0])
+
+struct stats_reply {
+	uint64_t v[N_STAT_NAMES];
+	size_t n;
+};
+
+static bool wire_stats(struct wire *w, struct stats_reply *st)
 {
-	uint8_t p[8];
+	long rc = wire_call(w, NWX_MSG_STATS, NULL, 0, NWX_MSG_STATS_REPLY);
 
-	put_u64(p, gen);
-	return wire_call(fd, W_BEGIN, p, sizeof p, NULL, 0, NULL, 0, NULL, NULL);
-}
-
-static bool nw_wire_put(int fd, uint64_t gen, const char *path,
-			enum nw_enc enc, bool head_only, const uint8_t *head,
-			size_t head_len, const char *date_placeholder,
-			const uint8_t *body, size_t body_len)
-{
-	uint8_t p[24];
-	const char *d = memmem(head, head_len, date_placeholder,
-			       strlen(date_placeholder));
-	size_t plen = strlen(path);
-
-	if (plen > 1024) {
-		errno = ENAMETOOLONG;
+	if (rc < 0)
 		return false;
-	}
-	put_u64(p, gen);
-	p[8] = (uint8_t)enc;
-	p[9] = head_only;
-	put_u16(p + 10, (uint16_t)plen);
-	put_u16(p + 12, d ? (uint16_t)((const uint8_t *)d - head) : 0xffff);
-	put_u16(p + 14, (uint16_t)(head_len + body_len));
-	put_u32(p + 16, 0);
-	put_u32(p + 20, 0);
-	{
-		uint8_t *buf = malloc(sizeof p + plen + head_len);
-		bool ok;
-
-		if (!buf)
-			return false;
-		memcpy(buf, p, sizeof p);
-		memcpy(buf + sizeof p, path, plen);
-		memcpy(buf + sizeof p + plen, head, head_len);
-		ok = wire_call(fd, W_PUT, buf, sizeof p + plen + head_len, body,
-			       body_len, NULL, 0, NULL, NULL);
-		free(buf);
-		return ok;
-	}
-}
-
-static bool nw_wire_commit(int fd, uint64_t gen)
-{
-	uint8_t p[8];
-
-	put_u64(p, gen);
-	return wire_call(fd, W_COMMIT, p, sizeof p, NULL, 0, NULL, 0, NULL, NULL);
-}
-
-static bool nw_wire_alive(int fd)
-{
-	return wire_call(fd, W_PING, NULL, 0, NULL, 0, NULL, 0, NULL, NULL);
-}
-
-static bool nw_wire_stats(int fd, struct nw_wire_stats *st)
-{
-	uint8_t rep[8 * 16];
-	size_t n = sizeof rep;
-
-	if (!wire_call(fd, W_STATS, NULL, 0, NULL, 0, NULL, 0, rep, &n))
-		return false;
-	st->n = (unsigned)(n / 8);
-	for (unsigned i = 0; i < st->n; i++)
-		st->v[i] = get_u64(rep + 8 * i);
+	st->n = (size_t)rc / sizeof(uint64_t);
+	if (st->n > N_STAT_NAMES)
+		st->n = N_STAT_NAMES;   /* a newer helper: ignore the tail */
+	memcpy(st->v, wire_body(w), st->n * sizeof(uint64_t));
 	return true;
-}
-
-static void nw_wire_stats_json(const struct nw_wire_stats *st,
-			       struct strbuf *out)
-{
-	size_t names = sizeof wire_stat_names / sizeof wire_stat_names[0];
-
-	for (unsigned i = 0; i < names; i++)
-		sb_printf(out, "%s\"%s\":%llu", i ? "," : "", wire_stat_names[i],
-			  (unsigned long long)(i < st->n ? st->v[i] : 0));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -327,7 +240,7 @@ static int sock_connect(const char *path, int timeout_ms)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -342,14 +255,23 @@ static int sock_connect(const char *path, int timeout_ms)
 }
 
 /* True when a helper answers a hello on `path`. */
-static bool helper_answers(const char *path, uint16_t port)
+static bool helper_answers(const char *path)
 {
+	struct nwx_hello_reply hr;
+	struct wire *w;
 	int fd = sock_connect(path, 1000);
 	bool ok;
 
 	if (fd < 0)
 		return false;
-	ok = nw_wire_hello(fd, port, NULL, 0);
+	w = malloc(sizeof *w);
+	if (!w) {
+		close(fd);
+		return false;
+	}
+	wire_init(w, fd);
+	ok = wire_hello(w, &hr, NULL, 0);
+	free(w);
 	close(fd);
 	return ok;
 }
@@ -599,7 +521,7 @@ static bool start_helper(const struct nw_config *cfg, const char *bin,
 	nw_info("kernel path: started %s (pid group %ld), waiting for %s", bin,
 		(long)g, cfg->xdp_socket);
 	for (end = now_ms() + HELPER_START_WAIT_MS; now_ms() < end;) {
-		if (helper_answers(cfg->xdp_socket, port)) {
+		if (helper_answers(cfg->xdp_socket)) {
 			up = true;
 			break;
 		}
@@ -632,7 +554,7 @@ bool nw_xdp_prepare(const struct nw_config *cfg, const char *argv0,
 
 	if (cfg->xdp == NW_XDP_OFF)
 		return true;
-	if (helper_answers(cfg->xdp_socket, port))
+	if (helper_answers(cfg->xdp_socket))
 		return true;
 	if (geteuid() != 0) {
 		if (cfg->xdp == NW_XDP_ON) {
@@ -756,8 +678,8 @@ static unsigned response_limit(const struct nw_config *cfg)
 
 	if (mtu > 72 && mtu - 72 < lim)
 		lim = mtu - 72;
-	if (lim > NW_WIRE_MAX_RESPONSE)
-		lim = NW_WIRE_MAX_RESPONSE;
+	if (lim > NWX_RESP_MAX)
+		lim = NWX_RESP_MAX;
 	return lim;
 }
 
@@ -774,184 +696,365 @@ struct nw_xdp_client {
 	pthread_cond_t done_cv;  /* wakes publish() (commit, failure) */
 	bool stop;
 	struct nw_snapshot *want;   /* newest snapshot to publish (ref held) */
-	uint64_t want_gen;
-	uint64_t committed_gen;     /* newest generation the helper committed */
-	uint64_t attempts;          /* push attempts finished (ok or not) */
+	uint64_t committed_snap;    /* snapshot generation the helper committed */
+	uint32_t active_gen;        /* the helper's generation for it */
+	uint64_t attempts;          /* connection or push attempts finished */
 	bool connected;
 	bool warned;                /* the "unreachable" line was logged */
-	unsigned limit;             /* response_limit() at start */
+	unsigned mtu_limit;         /* response_limit() at start */
+	unsigned limit;             /* ... lowered to the helper's cap */
+	uint32_t helper_pid;
 	size_t pushed_entries;      /* in the last committed generation */
 	size_t pushed_bytes;
-	size_t skipped_large;       /* variants too large for one segment */
+	size_t skipped_large;       /* GET variants too large for one segment */
+	size_t skipped_path;        /* paths XDP cannot serve (not canonical) */
+	struct wire w;              /* the push connection (thread only) */
 };
+
+/*
+ * True for the paths XDP can be asked about: canonical, only the characters
+ * it accepts, no "//" and no "/." (the rules in nanoweb_xdp_proto.h).
+ */
+static bool xdp_path_ok(const char *p, size_t n)
+{
+	static const char extra[] = "-._~!$&'()*+,;=:@/";
+
+	if (n == 0 || n >= NWX_PATH_MAX || p[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+			return false;
+		if (c == '/' && i + 1 < n && (p[i + 1] == '/' || p[i + 1] == '.'))
+			return false;
+	}
+	return true;
+}
 
 struct push_ctx {
 	const struct nw_config *cfg;
 	unsigned limit;
-	size_t entries, bytes, skipped;
+	uint32_t gen;            /* the helper's staging generation */
+	size_t entries, bytes, skipped, badpath, collisions;
+	bool full;               /* the helper's cache is full */
+	char why[200];           /* why the push failed */
 };
 
+/* One PUT. -1: the connection is unusable; 0: done or skipped. */
+static int put_one(struct wire *w, struct push_ctx *pc, const char *key,
+		   size_t keylen, unsigned avail, int enc, int method,
+		   const struct strbuf *head, const uint8_t *body,
+		   size_t body_len)
+{
+	struct nwx_put put = { 0 };
+	const char *d = memmem(head->buf, head->len, DATE_PLACEHOLDER,
+			       NWX_DATE_LEN);
+	struct iovec iov[4];
+	long rc;
+
+	put.generation = pc->gen;
+	put.method = (uint8_t)method;
+	put.encoding = (uint8_t)enc;
+	put.avail = (uint8_t)avail;
+	put.path_len = (uint16_t)keylen;
+	put.date_offset = d ? (uint16_t)(d - head->buf) : NWX_NO_DATE;
+	put.resp_len = (uint32_t)(head->len + body_len);
+	iov[0] = (struct iovec){ &put, sizeof put };
+	iov[1] = (struct iovec){ (void *)key, keylen };
+	iov[2] = (struct iovec){ head->buf, head->len };
+	iov[3] = (struct iovec){ (void *)body, body_len };
+	rc = wire_call(w, NWX_MSG_PUT, iov, body_len ? 4 : 3, NWX_MSG_OK);
+	if (rc >= 0) {
+		pc->entries++;
+		pc->bytes += head->len + body_len;
+		return 0;
+	}
+	if (rc == -1) {
+		wire_why(w, rc, pc->why, sizeof pc->why);
+		return -1;
+	}
+	switch (w->err_code) {
+	case NWX_E_COLLISION:   /* XDP hands this path off: fine */
+		pc->collisions++;
+		return 0;
+	case NWX_E_NOSPC:
+		pc->full = true;
+		return 0;
+	case NWX_E_TOOBIG:
+		pc->skipped++;
+		return 0;
+	case NWX_E_INVAL:       /* a path or response the helper refuses */
+		nw_debug("kernel path: %s not cached: %s", key, w->err_text);
+		pc->badpath++;
+		return 0;
+	default:
+		wire_why(w, rc, pc->why, sizeof pc->why);
+		return -1;
+	}
+}
+
 /*
- * Pushes every eligible response of `s` under its generation, then commits
- * it (which makes it visible to XDP at once and drops older generations).
+ * Pushes every eligible response of `s` into a new staging generation, then
+ * commits it: one map write makes it visible to XDP at once, and the
+ * previous generation (with whatever vanished) is deleted. Returns false
+ * when the connection is unusable or the helper refused the session.
  */
-static bool push_snapshot(int fd, struct push_ctx *pc, struct nw_snapshot *s)
+static bool push_snapshot(struct wire *w, struct push_ctx *pc,
+			  const struct nw_snapshot *s, uint32_t *active)
 {
 	struct strbuf head = STRBUF_INIT;
-	bool ok = true;
+	struct nwx_begin begin = { 0, 0 };
+	struct nwx_commit commit = { 0, 0 };
+	struct nwx_ok ok;
+	struct iovec iov;
+	long rc;
+	bool good = true;
 
-	if (!nw_wire_begin(fd, s->generation))
+	iov = (struct iovec){ &begin, sizeof begin };
+	rc = wire_call(w, NWX_MSG_BEGIN, &iov, 1, NWX_MSG_OK);
+	if (rc < (long)sizeof ok) {
+		if (rc >= 0)
+			errno = EPROTO;
+		wire_why(w, rc >= 0 ? -1 : rc, pc->why, sizeof pc->why);
 		return false;
-	for (size_t i = 0; ok && i < s->n_slots; i++) {
+	}
+	memcpy(&ok, wire_body(w), sizeof ok);
+	pc->gen = ok.generation;
+	for (size_t i = 0; good && !pc->full && i < s->n_slots; i++) {
 		const struct nw_resource *r;
 		const char *key;
+		size_t keylen;
+		unsigned avail;
 
 		if (!s->slots[i])
 			continue;
 		r = &s->res[s->slots[i] - 1];
 		key = s->slot_keys[i];
-		if (r->on_disk || !key)
+		if (!key || r->on_disk)
 			continue;
-		for (int e = 0; ok && e < NW_ENC_COUNT; e++) {
+		keylen = strlen(key);
+		if (!xdp_path_ok(key, keylen)) {
+			pc->badpath++;
+			continue;
+		}
+		avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
+			((1u << NWX_ENC_COUNT) - 1);
+		for (int e = 0; good && !pc->full && e < NW_ENC_COUNT; e++) {
 			const struct nw_variant *v = &r->var[e];
-			size_t body_len;
 
-			if (!(r->enc_mask & NW_ENC_BIT(e)) && e != NW_ENC_IDENTITY)
+			if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len))
 				continue;
-			if (!v->body && v->len)
-				continue;
-			body_len = (size_t)v->len;
-			for (int h = 0; ok && h < 2; h++) {
+			for (int m = NWX_METHOD_GET; m <= NWX_METHOD_HEAD; m++) {
+				size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
+
 				head.len = 0;
-				if (head.buf)
-					head.buf[0] = '\0';
-				if (!nw_response_head(pc->cfg, r, (enum nw_enc)e, h == 1,
+				if (!nw_response_head(pc->cfg, r, (enum nw_enc)e,
+						      m == NWX_METHOD_HEAD,
 						      DATE_PLACEHOLDER, &head)) {
-					ok = false;
+					snprintf(pc->why, sizeof pc->why,
+						 "cannot render the response head of %s", key);
+					good = false;
 					break;
 				}
-				if (head.len + body_len > pc->limit) {
-					if (h == 0)
+				if (head.len + blen > pc->limit) {
+					if (m == NWX_METHOD_GET)
 						pc->skipped++;
-					break;   /* GET too large: no HEAD entry either */
+					continue;   /* XDP hands this variant off */
 				}
-				ok = nw_wire_put(fd, s->generation, key,
-						 (enum nw_enc)e, h == 1,
-						 (const uint8_t *)head.buf, head.len,
-						 DATE_PLACEHOLDER,
-						 h == 1 ? NULL : v->body,
-						 h == 1 ? 0 : body_len);
-				if (ok) {
-					pc->entries++;
-					pc->bytes += head.len + (h == 1 ? 0 : body_len);
+				if (put_one(w, pc, key, keylen, avail, e, m, &head,
+					    m == NWX_METHOD_GET ? v->body : NULL,
+					    blen) < 0) {
+					good = false;
+					break;
 				}
 			}
 		}
 	}
 	sb_free(&head);
-	return ok && nw_wire_commit(fd, s->generation);
+	if (!good) {
+		/* Drop the staging generation if the connection still works. */
+		if (w->fd >= 0)
+			wire_call(w, NWX_MSG_ABORT, NULL, 0, NWX_MSG_OK);
+		return false;
+	}
+	commit.generation = pc->gen;
+	iov = (struct iovec){ &commit, sizeof commit };
+	rc = wire_call(w, NWX_MSG_COMMIT, &iov, 1, NWX_MSG_OK);
+	if (rc < (long)sizeof ok) {
+		if (rc >= 0)
+			errno = EPROTO;
+		wire_why(w, rc >= 0 ? -1 : rc, pc->why, sizeof pc->why);
+		return false;
+	}
+	memcpy(&ok, wire_body(w), sizeof ok);
+	*active = ok.generation;
+	return true;
+}
+
+/* Connects, says hello and claims our port. -1 with a reason on failure. */
+static int session_open(struct nw_xdp_client *c, char *why, size_t whylen)
+{
+	struct nwx_hello_reply hr;
+	struct {
+		struct nwx_set_ports sp;
+		uint16_t port;
+	} ports = { { 1, 0 }, c->port };
+	struct iovec iov = { &ports, sizeof ports };
+	int fd = sock_connect(c->cfg->xdp_socket, IO_TIMEOUT_MS);
+	long rc;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	wire_init(&c->w, fd);
+	if (!wire_hello(&c->w, &hr, why, whylen))
+		goto fail;
+	if (hr.version != NWX_PROTO_VERSION) {
+		snprintf(why, whylen, "protocol version %u, nano-web speaks %u",
+			 hr.version, NWX_PROTO_VERSION);
+		goto fail;
+	}
+	if (!hr.may_write) {
+		snprintf(why, whylen, "uid %ld may not change its maps (see allowed_users)",
+			 (long)geteuid());
+		goto fail;
+	}
+	rc = wire_call(&c->w, NWX_MSG_SET_PORTS, &iov, 1, NWX_MSG_OK);
+	if (rc < 0) {
+		wire_why(&c->w, rc, why, whylen);
+		goto fail;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->limit = c->mtu_limit;
+	if (hr.max_response && hr.max_response < c->limit)
+		c->limit = hr.max_response;
+	c->helper_pid = hr.helper_pid;
+	pthread_mutex_unlock(&c->mu);
+	return fd;
+fail:
+	close(fd);
+	c->w.fd = -1;
+	return -1;
+}
+
+/* True when the helper closed the connection (or it broke). */
+static bool session_dead(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) < 0)
+		return errno != EINTR;
+	return p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL);
+}
+
+static void wait_locked(struct nw_xdp_client *c, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (!c->stop)
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
+/* The connection is gone: say so once per outage, fall back to userspace. */
+static void lost(struct nw_xdp_client *c, int *fd, const char *what,
+		 const char *why)
+{
+	if (!c->warned) {
+		nw_warn("kernel path: %s nanoweb-xdpd on %s (%s); serving everything "
+			"from userspace, retrying every second", what,
+			c->cfg->xdp_socket, why);
+		c->warned = true;
+	}
+	c->connected = false;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	c->w.fd = -1;
+	c->attempts++;
+	pthread_cond_broadcast(&c->done_cv);
 }
 
 static void *client_thread(void *arg)
 {
 	struct nw_xdp_client *c = arg;
 	int fd = -1;
-	uint64_t pushed = 0;   /* generation committed on this connection */
+	uint64_t pushed = 0;   /* snapshot generation committed on this connection */
 
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		struct nw_snapshot *s;
-		struct push_ctx pc = { c->cfg, c->limit, 0, 0, 0 };
+		struct push_ctx pc;
 		char why[256];
+		uint32_t active = 0;
 		bool ok;
 
 		if (fd < 0) {
 			pthread_mutex_unlock(&c->mu);
-			fd = sock_connect(c->cfg->xdp_socket, IO_TIMEOUT_MS);
-			why[0] = '\0';
-			if (fd >= 0 && !nw_wire_hello(fd, c->port, why, sizeof why)) {
-				close(fd);
-				fd = -1;
-			} else if (fd < 0) {
-				snprintf(why, sizeof why, "%s", strerror(errno));
-			}
+			fd = session_open(c, why, sizeof why);
 			pthread_mutex_lock(&c->mu);
 			if (fd < 0) {
-				if (!c->warned) {
-					nw_warn("kernel path: nanoweb-xdpd not reachable on %s (%s); "
-						"serving everything from userspace, retrying every second",
-						c->cfg->xdp_socket, why);
-					c->warned = true;
-				}
-				c->connected = false;
-				c->attempts++;
-				pthread_cond_broadcast(&c->done_cv);
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += RECONNECT_MS / 1000;
-				if (!c->stop)
-					pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+				lost(c, &fd, "cannot use", why);
+				wait_locked(c, RECONNECT_MS);
 				continue;
 			}
-			nw_info("kernel path: connected to nanoweb-xdpd on %s",
-				c->cfg->xdp_socket);
+			nw_info("kernel path: connected to nanoweb-xdpd (pid %u) on %s",
+				c->helper_pid, c->cfg->xdp_socket);
 			c->connected = true;
 			c->warned = false;
 			pushed = 0;
 		}
-		if (!c->want || pushed == c->want_gen) {
-			/* Idle: wake for work or stop; check the peer each second. */
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-			if (!c->stop && (!c->want || pushed == c->want_gen) &&
-			    !nw_wire_alive(fd)) {
-				nw_warn("kernel path: lost nanoweb-xdpd; serving everything "
-					"from userspace until it is back");
-				c->warned = true;
-				c->connected = false;
-				close(fd);
-				fd = -1;
-			}
+		if (!c->want || pushed == c->want->generation) {
+			/* Idle: wake for work or stop; notice a helper that left. */
+			wait_locked(c, 200);
+			if (!c->stop && session_dead(fd))
+				lost(c, &fd, "lost", "it closed the connection");
 			continue;
 		}
 		s = c->want;
 		nw_snapshot_ref(s);
+		memset(&pc, 0, sizeof pc);
+		pc.cfg = c->cfg;
+		pc.limit = c->limit;
 		pthread_mutex_unlock(&c->mu);
-		ok = push_snapshot(fd, &pc, s);
+		ok = push_snapshot(&c->w, &pc, s, &active);
 		pthread_mutex_lock(&c->mu);
-		c->attempts++;
 		if (ok) {
 			pushed = s->generation;
-			if (s->generation > c->committed_gen || c->committed_gen == 0)
-				c->committed_gen = s->generation;
+			c->committed_snap = s->generation;
+			c->active_gen = active;
 			c->pushed_entries = pc.entries;
 			c->pushed_bytes = pc.bytes;
 			c->skipped_large = pc.skipped;
-			nw_info("kernel path: generation %llu: %zu responses (%zu bytes) in the kernel, "
-				"%zu variants too large for one segment of %u bytes",
+			c->skipped_path = pc.badpath;
+			c->attempts++;
+			nw_info("kernel path: generation %llu in the kernel: %zu responses "
+				"(%zu bytes); %zu variants over %u bytes, %zu paths not "
+				"servable by XDP, %zu hash collisions%s",
 				(unsigned long long)s->generation, pc.entries, pc.bytes,
-				pc.skipped, c->limit);
+				pc.skipped, pc.limit, pc.badpath, pc.collisions,
+				pc.full ? "; the helper's cache is FULL (raise cache_entries)" : "");
+			pthread_cond_broadcast(&c->done_cv);
 		} else {
-			nw_warn("kernel path: pushing generation %llu to nanoweb-xdpd failed (%s); "
-				"serving everything from userspace until it is back",
-				(unsigned long long)s->generation,
-				errno ? strerror(errno) : "refused");
-			c->warned = true;
-			c->connected = false;
-			close(fd);
-			fd = -1;
+			c->warned = false;   /* a failed push always says so */
+			lost(c, &fd, "pushing failed to", pc.why);
 		}
-		pthread_cond_broadcast(&c->done_cv);
 		pthread_mutex_unlock(&c->mu);
 		nw_snapshot_unref(s);
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (fd >= 0)
-		close(fd);
+		close(fd);   /* the helper releases our port: SYNs go to the kernel */
 	return NULL;
 }
 
@@ -967,14 +1070,16 @@ struct nw_xdp_client *nw_xdp_client_new(const struct nw_config *cfg,
 		return NULL;
 	c->cfg = cfg;
 	c->port = port;
-	c->limit = response_limit(cfg);
+	c->mtu_limit = response_limit(cfg);
+	c->limit = c->mtu_limit;
 	c->warned = g_prepare_logged;
+	c->w.fd = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_cond_init(&c->done_cv, NULL);
 	if (pthread_create(&c->thread, NULL, client_thread, c) != 0) {
-		nw_warn("kernel path: cannot start the client thread: %s; "
-			"serving everything from userspace", strerror(errno));
+		nw_warn("kernel path: cannot start the client thread; "
+			"serving everything from userspace");
 		pthread_cond_destroy(&c->done_cv);
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
@@ -997,17 +1102,16 @@ void nw_xdp_client_publish(struct nw_xdp_client *c, struct nw_snapshot *s)
 	if (c->want)
 		nw_snapshot_unref(c->want);
 	c->want = s;
-	c->want_gen = s->generation;
 	attempts = c->attempts;
 	pthread_cond_broadcast(&c->cv);
 	/*
 	 * Wait (bounded) until the helper committed this generation, so that
 	 * once the caller reports the reload done, XDP serves nothing older.
-	 * When the helper is not there, the first failed attempt ends the wait.
+	 * Without a helper, the first failed attempt ends the wait.
 	 */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += PUBLISH_WAIT_MS / 1000;
-	while (c->committed_gen < s->generation && !c->stop) {
+	while (c->committed_snap != s->generation && !c->stop) {
 		if (c->attempts != attempts && !c->connected)
 			break;
 		if (pthread_cond_timedwait(&c->done_cv, &c->mu, &ts) == ETIMEDOUT) {
@@ -1022,10 +1126,13 @@ void nw_xdp_client_publish(struct nw_xdp_client *c, struct nw_snapshot *s)
 
 void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 {
-	struct nw_wire_stats st;
+	struct stats_reply st;
+	struct wire *w;
 	bool connected;
-	uint64_t gen;
-	size_t entries, bytes, skipped;
+	uint64_t snap;
+	size_t entries, bytes, skipped, badpath;
+	unsigned limit;
+	uint32_t pid;
 	int fd;
 
 	if (!c) {
@@ -1034,10 +1141,13 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 	}
 	pthread_mutex_lock(&c->mu);
 	connected = c->connected;
-	gen = c->committed_gen;
+	snap = c->committed_snap;
 	entries = c->pushed_entries;
 	bytes = c->pushed_bytes;
 	skipped = c->skipped_large;
+	badpath = c->skipped_path;
+	limit = c->limit;
+	pid = c->helper_pid;
 	pthread_mutex_unlock(&c->mu);
 	if (!connected) {
 		sb_puts(out, "null");
@@ -1045,18 +1155,31 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 	}
 	/* A connection of its own: the push connection may be busy. */
 	fd = sock_connect(c->cfg->xdp_socket, 1000);
-	if (fd < 0 || !nw_wire_stats(fd, &st)) {
+	w = fd >= 0 ? malloc(sizeof *w) : NULL;
+	if (!w) {
 		if (fd >= 0)
 			close(fd);
 		sb_puts(out, "null");
 		return;
 	}
+	wire_init(w, fd);
+	if (!wire_stats(w, &st)) {
+		free(w);
+		close(fd);
+		sb_puts(out, "null");
+		return;
+	}
+	free(w);
 	close(fd);
-	sb_printf(out, "{\"connected\":true,\"generation\":%llu,"
-		  "\"pushed_responses\":%zu,\"pushed_bytes\":%zu,"
-		  "\"too_large\":%zu,\"max_response\":%u,",
-		  (unsigned long long)gen, entries, bytes, skipped, c->limit);
-	nw_wire_stats_json(&st, out);
+	sb_printf(out, "{\"connected\":true,\"helper_pid\":%u,"
+		  "\"snapshot_generation\":%llu,\"pushed_responses\":%zu,"
+		  "\"pushed_bytes\":%zu,\"too_large\":%zu,\"not_servable\":%zu,"
+		  "\"max_response\":%u",
+		  pid, (unsigned long long)snap, entries, bytes, skipped, badpath,
+		  limit);
+	for (size_t i = 0; i < st.n; i++)
+		sb_printf(out, ",\"%s\":%llu", stat_names[i],
+			  (unsigned long long)st.v[i]);
 	sb_putc(out, '}');
 }
 

@@ -184,7 +184,7 @@ class Servers:
         def ok():
             st = self.stats()
             x = st.get("xdp")
-            return x and x.get("generation") == st["snapshot"]["generation"]
+            return x and x.get("snapshot_generation") == st["snapshot"]["generation"]
         return xt.wait_until(ok, seconds, 0.1)
 
 
@@ -535,8 +535,8 @@ def check_spoof(S, tag):
     rst = [x for x in seen if x[4] & nwx.RST]
     check("%s: spoofed data segments (no handshake) answered with no data"
           % tag, not data, "(%d data/SYN-ACK segments back)" % len(data))
-    log("spoof: %d RSTs back; dropped_invalid +%d" % (
-        len(rst), counter(k1, "dropped_invalid") - counter(k0, "dropped_invalid")))
+    log("spoof: %d RSTs back; invalid_dropped +%d" % (
+        len(rst), counter(k1, "invalid_dropped") - counter(k0, "invalid_dropped")))
 
 
 def check_syn_flood(S, ref, tag):
@@ -570,7 +570,7 @@ def check_syn_flood(S, ref, tag):
     stop.set()
     t.join(10)
     k1 = S.kstats()
-    cookies = counter(k1, "syncookies") - counter(k0, "syncookies")
+    cookies = counter(k1, "syn_cookies") - counter(k0, "syn_cookies")
     check("%s: SYN flood (%d SYNs): a client kept being served (%d requests)"
           % (tag, sent[0], n), not errs and n > 10, "; ".join(errs[:3]))
     if XDP:
