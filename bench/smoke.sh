@@ -68,6 +68,9 @@ for s in ran:
             bad.append("no results.md row for %s x %s" % (s["id"], scn))
         if s["name"].startswith("nano-web") and not row.get("requests"):
             bad.append("%s x %s: no requests served (%s)" % (s["id"], scn, row.get("errors")))
+        if row.get("status_errors") and (row.get("status") or 0) < 400:
+            print("WARN: %s x %s: %s responses with status >= 400 under load" % (
+                s["id"], scn, row["status_errors"]))
 wc = res.get("wrk_check")
 if wc is not None and not wc.get("requests"):
     bad.append("wrk check failed: %s" % wc)

@@ -843,8 +843,8 @@ def summarize(records):
         if idle:
             s["idle_opened"] = median([i.get("opened") for i in idle])
             s["idle_alive_at_end"] = median([i.get("alive_at_end") for i in idle])
-        st = [r.get("status_errors") for r in rs]
-        del st
+        s["status_errors"] = median([r["errors"].get("status") for r in ok])
+        s["io_errors"] = median([sum(v for k, v in r["errors"].items() if k != "status") for r in ok])
         out["%s|%s" % k] = s
     return out
 
@@ -913,6 +913,11 @@ def write_markdown(path, res):
                 if s.get("probe_mismatch"):
                     notes.append("WRONG STATUS: " + "; ".join(s["probe_mismatch"]))
                 notes.extend(s.get("errors", []))
+                if s.get("status_errors") and (s.get("status") or 0) < 400:
+                    notes.append("WRONG ANSWERS: %s responses with status >= 400 under load"
+                                 % fmt(s["status_errors"]))
+                if s.get("io_errors"):
+                    notes.append("%s connect/read/write/timeout errors" % fmt(s["io_errors"]))
                 if s.get("xdp_ns_per_packet") is not None:
                     notes.append("XDP %.0f ns/packet" % s["xdp_ns_per_packet"])
                 if "idle_opened" in s:

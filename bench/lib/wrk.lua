@@ -15,13 +15,18 @@ wrk.headers = hdrs
 
 local list = os.getenv("NWB_PATHLIST")
 if list and list ~= "" then
-  local reqs = {}
+  local reqs, paths = {}, {}
   for p in io.lines(list) do
-    if p ~= "" then reqs[#reqs + 1] = wrk.format(method, p, hdrs) end
+    if p ~= "" then paths[#paths + 1] = p; reqs[#reqs + 1] = false end
   end
   local n = #reqs
   local i = 0
   init = function(args)
+    -- wrk.format adds no Host header: without one nginx and lighttpd answer 400
+    local h = {}
+    for k, v in pairs(hdrs) do h[k] = v end
+    h["Host"] = wrk.host .. ":" .. wrk.port
+    for j = 1, n do reqs[j] = wrk.format(method, paths[j], h) end
     i = math.random(n) - 1
   end
   request = function()
