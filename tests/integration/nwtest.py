@@ -111,6 +111,7 @@ class Tests:
                 continue
             print("== %s.%s" % (self.name, fn.__name__))
             sys.stdout.flush()
+            started = time.monotonic()
             try:
                 fn()
             except SkipCase as e:
@@ -121,6 +122,7 @@ class Tests:
             finally:
                 Server.stop_all()
                 Site.cleanup_all()
+                print("   (%s took %.1f s; informational)" % (fn.__name__, time.monotonic() - started))
         print("%d passed, %d failed" % (self.passed, self.failed))
         sys.stdout.flush()
         sys.exit(1 if self.failed or self.passed == 0 else 0)

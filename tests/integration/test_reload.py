@@ -234,6 +234,7 @@ def dev_mode_watch():
     s = Site({"v.txt": version_body(0), "sub/w.txt": "w0\n"})
     srv = Server(s.root, args=["--dev"])
     t.eq("--dev: v0", srv.get("/v.txt").body, version_body(0))
+    time.sleep(SETTLE)  # the watcher may be armed just after the server answers
     s.write("v.txt", version_body(7))
     ok = wait_for(lambda: srv.get("/v.txt").body == version_body(7), timeout=10)
     t.check("--dev: file change picked up without SIGHUP", ok, srv.get("/v.txt").body[:20])
@@ -266,9 +267,9 @@ def dev_mode_change_right_after_reload():
     s = Site({"v.txt": version_body(0)})
     srv = Server(s.root, args=["--dev"])
     lost = []
-    for i in range(1, 4):
+    for i in range(1, 7):
         s.write("v.txt", version_body(i))
-        ok = wait_for(lambda: srv.get("/v.txt").body == version_body(i), timeout=6)
+        ok = wait_for(lambda: srv.get("/v.txt").body == version_body(i), timeout=6, interval=0.005)
         if not ok:
             lost.append(i)
             break
