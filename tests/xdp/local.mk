@@ -2,6 +2,8 @@
 # (network namespaces, BPF): as an ordinary user they print a loud SKIP and
 # exit 77; with CI=true they never skip.
 #
+#   client.py    nano-web's client (src/xdp_client.c) against a fake helper
+#                speaking common/nanoweb_xdp_proto.h (no root, no BPF)
 #   tools.sh     self-test of the test tools (namespaces, veth, loss program,
 #                spoofer, SYN flood generator, sniffer, parity comparer)
 #   fallback.sh  every client check of veth.sh against nano-web without the
@@ -18,7 +20,9 @@ XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh
 XDP_E2E =
 XDP_E2E_TESTS = tests/xdp/veth.sh tests/xdp/loopback.sh
-EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) $(XDP_E2E_TESTS)
+EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) $(XDP_E2E_TESTS) \
+	tests/xdp/client.py
+TESTS += tests/xdp/client.py
 
 if HAVE_XDP
 TESTS += $(XDP_TESTS) $(XDP_E2E:1=tests/xdp/veth.sh tests/xdp/loopback.sh)
