@@ -168,5 +168,108 @@ def health_disabled_and_threads():
     srv.stop_checked(t, "threads=3 dev server")
 
 
+@t.case
+def every_documented_key_accepted():
+    s = Site(FILES)
+    port = nwtest.free_port()
+    cfg = """[server]
+root = %s
+listen = 127.0.0.1
+port = %d
+spa = false
+dev = false
+config_prefix = VITE_
+threads = 2
+user = nobody
+follow_symlinks = false
+health = true
+index = index.html
+
+[log]
+level = info
+format = console
+requests = false
+access_log =
+
+[cache]
+html = public, max-age=900
+hashed = public, max-age=31536000, immutable
+default = public, max-age=3600
+ext.woff2 = public, max-age=604800
+
+[security]
+enabled = true
+content_type_options = nosniff
+frame_options = SAMEORIGIN
+referrer_policy = strict-origin-when-cross-origin
+hsts = max-age=31536000; includeSubDomains
+permissions_policy = camera=()
+dns_prefetch = off
+csp =
+header.X-Test = 1
+
+[compression]
+enabled = true
+gzip = true
+brotli = true
+zstd = true
+min_size = 256
+
+[limits]
+max_memory_file = 8M
+max_connections = 1000
+per_ip_connections = 0
+timeout = 30
+max_header_size = 16384
+max_url_length = 8192
+""" % (s.root, port)
+    srv = Server(None, config=cfg, port=port, use_cli_port=False)
+    r = srv.get("/style.css", {"Accept-Encoding": "br"})
+    t.eq("INI with every documented key: serves", (r.status, r.h("Content-Encoding")), (200, "br"))
+    t.eq("INI permissions_policy applied", r.h("Permissions-Policy"), "camera=()")
+    t.eq("INI csp = (empty): no CSP header", r.h("Content-Security-Policy"), None)
+    t.check("INI: no warnings about unknown keys on stderr", "unknown" not in srv.stderr().lower(),
+            srv.stderr()[-500:])
+    srv.stop_checked(t)
+
+
+@t.case
+def index_symlinks_and_limits_keys():
+    s = Site({"home.html": "<html>HOME</html>", "sub/home.html": "<html>SUBHOME</html>",
+              "index.html": "<html>INDEX</html>"})
+    outside = s.scratch("outside.txt")
+    with open(outside, "w") as f:
+        f.write("outside\n")
+    os.chmod(outside, 0o644)
+    os.symlink(outside, s.path("link.txt"))
+    cfg = ("[server]\nindex = home.html\nfollow_symlinks = true\n"
+           "[limits]\nmax_url_length = 100\nmax_header_size = 1024\n")
+    srv = Server(s.root, config=cfg)
+    t.eq("[server] index=home.html: / serves home.html", srv.get("/").body, b"<html>HOME</html>")
+    t.eq("[server] index=home.html: /sub/ serves sub/home.html", srv.get("/sub/").body,
+         b"<html>SUBHOME</html>")
+    r = srv.get("/link.txt")
+    t.eq("[server] follow_symlinks=true: symlink out of the root served", (r.status, r.body),
+         (200, b"outside\n"))
+    st = nwtest.raw_status(srv.raw(b"GET /" + b"u" * 150 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    t.eq("[limits] max_url_length=100: 151-byte target -> 414", st, 414)
+    st = nwtest.raw_status(srv.raw(b"GET /" + b"u" * 50 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    t.eq("[limits] max_url_length=100: 51-byte target -> 404", st, 404)
+    st = nwtest.raw_status(srv.raw(b"GET /home.html HTTP/1.1\r\nHost: x\r\nX-Big: " + b"h" * 3000 +
+                                   b"\r\nConnection: close\r\n\r\n"))
+    t.check("[limits] max_header_size=1024: 3 KB header -> 4xx or closed", st is None or 400 <= st < 500, st)
+    t.eq("alive", srv.get("/_health").status, 200)
+    srv.stop_checked(t)
+
+
+@t.case
+def default_root_is_bundled_site():
+    srv = Server(None)
+    r = srv.get("/")
+    t.eq("serve without DIR: / is 200 (bundled site)", r.status, 200)
+    t.check("serve without DIR: / is HTML", (r.h("Content-Type") or "").startswith("text/html"), r.h("Content-Type"))
+    srv.stop_checked(t)
+
+
 if __name__ == "__main__":
     t.main()
