@@ -986,7 +986,7 @@ def write_chart(outdir, res):
         return "no data for a chart"
     script = os.path.join(outdir, "chart.gp")
     with open(script, "w") as f:
-        f.write("set terminal pngcairo size 1400,%d font 'sans,10'\n" % (520 * len(plots)))
+        f.write("set terminal pngcairo noenhanced size 1400,%d font 'sans,10'\n" % (520 * len(plots)))
         f.write("set output '%s'\n" % os.path.join(outdir, "chart.png"))
         f.write("set multiplot layout %d,1\n" % len(plots))
         f.write("set style data histogram\nset style histogram clustered gap 1\n"
@@ -1228,7 +1228,9 @@ def run_all(o, servers, scenarios, started, outdir, notes):
             log("start-up %s: %s" % (label, st.get("startup_s", st.get("error"))))
 
     for sid, err in failed_start.items():
-        notes.append("%s failed to start: %s" % (sid, err.splitlines()[0]))
+        lines = err.splitlines()
+        last = [x for x in lines[1:] if re.search(r"(?i)error|fail|emerg|crit", x)]
+        notes.append("%s failed to start: %s%s" % (sid, lines[0], (" — " + last[-1]) if last else ""))
     for u in unavailable:
         notes.append("%s: not available (%s)" % (u["id"], u["reason"]))
     res = {
