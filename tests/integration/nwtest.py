@@ -276,6 +276,21 @@ class Server:
         config: INI text; written to a temp file and passed with --config.
         env: extra environment variables. wait_path: polled until it answers
         wait_status (None: any HTTP answer)."""
+        for attempt in range(3):
+            try:
+                self._start(root, args, config, env, port, listen, wait, wait_path,
+                            wait_status, use_cli_port)
+                return
+            except ServerError:
+                # Another process may have taken the free port we picked
+                # (tests run in parallel): retry on a new port.
+                if port is None and attempt < 2 and "in use" in self.stderr().lower():
+                    self.stop(timeout=5)
+                    continue
+                raise
+
+    def _start(self, root, args, config, env, port, listen, wait, wait_path,
+               wait_status, use_cli_port):
         self.listen = listen
         self.family = socket.AF_INET6 if ":" in listen else socket.AF_INET
         self.port = port or free_port(self.family, listen)
