@@ -311,7 +311,8 @@ def xdp_prog_stats():
         progs = json.loads(out or "[]")
     except (subprocess.SubprocessError, ValueError):
         return {}
-    return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0), p.get("name", ""))
+    return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0), p.get("name", ""),
+                      [x.get("pid") for x in p.get("pids", [])])
             for p in progs if p.get("type") == "xdp"}
 
 
@@ -510,7 +511,11 @@ class Server:
         if self.name == "nano-web+xdp":
             time.sleep(0.3)  # let the helper publish the snapshot
             after = xdp_prog_stats()
-            self.xdp_ids = [i for i in after if i not in before]
+            mine = set(proc_tree(self.proc.pid))
+            # new XDP programs held by this server's process tree (other
+            # tests on the machine may load theirs meanwhile)
+            self.xdp_ids = [i for i in after if i not in before
+                            and (not after[i][3] or mine.intersection(after[i][3]))]
         return self.start_s
 
     def tail_log(self):
