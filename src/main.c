@@ -191,6 +191,12 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_warn("%s is not readable as the user nano-web now runs as "
 			"(%s): reloads will fail; set [server] user",
 			s->root, cfg->user);
+	if (cfg->dev) {
+		/* Armed before the first request can be answered. */
+		watch = nw_watch_new(s->root);
+		if (!watch)
+			nw_warn("dev: cannot watch %s; reload with SIGHUP", s->root);
+	}
 	if (!nw_server_start(srv, s, threads, err, sizeof err)) {
 		nw_error("%s", err);
 		nw_snapshot_unref(s);
@@ -202,11 +208,6 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_server_set_xdp(srv, xdp);
 		if (xdp)
 			nw_xdp_client_publish(xdp, s);
-	}
-	if (cfg->dev) {
-		watch = nw_watch_new(s->root);
-		if (!watch)
-			nw_warn("dev: cannot watch %s; reload with SIGHUP", s->root);
 	}
 	nw_info("nano-web %s listening on %s (%u threads%s%s)", PACKAGE_VERSION,
 		nw_server_url(srv), threads, cfg->spa ? ", spa" : "",
@@ -228,8 +229,10 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		if (n == 0 && pending) {
 			/* Quiet for DEV_DEBOUNCE_MS after a change: reload once. */
 			pending = false;
-			reload(srv, xdp, cfg, threads, "file change");
+			/* Re-arm before loading, so that a change made during
+			 * the load triggers another reload. */
 			nw_watch_rescan(watch);
+			reload(srv, xdp, cfg, threads, "file change");
 			continue;
 		}
 		if (n > 0 && (pfd[0].revents & POLLIN)) {

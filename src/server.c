@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +38,8 @@ struct nw_server {
 	time_t started;
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
-		*not_acceptable, *uri_too_long, *options, *server_error;
+		*not_acceptable, *uri_too_long, *header_too_large, *options,
+		*server_error;
 	atomic_uint inflight;
 	atomic_ullong requests, bytes_sent, status_2xx, status_3xx, status_4xx,
 		status_5xx;
@@ -98,11 +100,13 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->not_allowed = text_response(cfg, "Method Not Allowed\n");
 	srv->not_acceptable = text_response(cfg, "Not Acceptable\n");
 	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
+	srv->header_too_large = text_response(cfg, "Request Header Fields Too Large\n");
 	srv->server_error = text_response(cfg, "Internal Server Error\n");
 	srv->options = MHD_create_response_from_buffer(0, (void *)"",
 						       MHD_RESPMEM_PERSISTENT);
 	if (!srv->bad_request || !srv->not_found || !srv->not_allowed ||
-	    !srv->not_acceptable || !srv->uri_too_long || !srv->server_error ||
+	    !srv->not_acceptable || !srv->uri_too_long ||
+	    !srv->header_too_large || !srv->server_error ||
 	    !srv->options)
 		return false;
 	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
@@ -115,7 +119,8 @@ static void destroy_static_responses(struct nw_server *srv)
 {
 	struct MHD_Response **all[] = {
 		&srv->bad_request, &srv->not_found, &srv->not_allowed,
-		&srv->not_acceptable, &srv->uri_too_long, &srv->options,
+		&srv->not_acceptable, &srv->uri_too_long, &srv->header_too_large,
+		&srv->options,
 		&srv->server_error,
 	};
 	size_t i;
@@ -158,6 +163,59 @@ void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s)
 void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp)
 {
 	srv->xdp = xdp;
+}
+
+/* The request headers nano-web looks at, gathered in one pass. */
+struct req_headers {
+	const char *accept_encoding;
+	const char *if_none_match;
+	const char *if_modified_since;
+	const char *range;
+	const char *if_range;
+	size_t total; /* bytes of every header line */
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
+				      const char *key, const char *value)
+{
+	struct req_headers *h = cls;
+	size_t klen = strlen(key);
+
+	(void)kind;
+	h->total += klen + (value ? strlen(value) : 0) + 4;
+	switch (klen) {
+	case 5:
+		if (strcasecmp(key, "Range") == 0)
+			h->range = value;
+		break;
+	case 8:
+		if (strcasecmp(key, "If-Range") == 0)
+			h->if_range = value;
+		break;
+	case 13:
+		if (strcasecmp(key, "If-None-Match") == 0)
+			h->if_none_match = value;
+		break;
+	case 15:
+		if (strcasecmp(key, "Accept-Encoding") == 0)
+			h->accept_encoding = value;
+		break;
+	case 17:
+		if (strcasecmp(key, "If-Modified-Since") == 0)
+			h->if_modified_since = value;
+		break;
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	size_t *len = cls;
+
+	(void)kind;
+	*len += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+	return MHD_YES;
 }
 
 /* What one request is answered with. */
@@ -421,18 +479,16 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 	return true;
 }
 
-static void serve_resource(struct nw_server *srv, struct MHD_Connection *c,
+static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 			   const struct nw_resource *r, bool is_get,
 			   struct answer *a)
 {
-	const char *accept, *range_hdr;
 	const struct nw_resource_responses *rr = r->server_data;
 	struct nw_range range;
 	int enc;
 
-	if (nw_not_modified(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match"),
-			    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Modified-Since"),
-			    r->etag, r->mtime)) {
+	if (nw_not_modified(h->if_none_match, h->if_modified_since, r->etag,
+			    r->mtime)) {
 		a->status = 304;
 		a->resp = rr->not_modified;
 		a->owned = false;
@@ -440,11 +496,9 @@ static void serve_resource(struct nw_server *srv, struct MHD_Connection *c,
 		a->enc = NW_ENC_IDENTITY;
 		return;
 	}
-	range_hdr = is_get ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range") : NULL;
-	if (range_hdr &&
-	    nw_if_range_allows(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range"),
-			       r->etag, r->mtime)) {
-		switch (nw_parse_range(range_hdr, r->size, &range)) {
+	if (is_get && h->range &&
+	    nw_if_range_allows(h->if_range, r->etag, r->mtime)) {
+		switch (nw_parse_range(h->range, r->size, &range)) {
 		case NW_RANGE_SINGLE:
 			if (per_request(srv, r, 206, &range, a))
 				return;
@@ -457,8 +511,7 @@ static void serve_resource(struct nw_server *srv, struct MHD_Connection *c,
 			break;
 		}
 	}
-	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-	enc = nw_negotiate_encoding(accept, r->enc_mask);
+	enc = nw_negotiate_encoding(h->accept_encoding, r->enc_mask);
 	if (enc < 0) {
 		fixed(a, 406, srv->not_acceptable, "Not Acceptable\n");
 		return;
@@ -488,12 +541,26 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	size_t url_len = strlen(url), plen;
 	char path[8192 + 2];
 	enum nw_path_status st;
+	struct req_headers h = { 0 };
+	size_t query_len = 0;
 
 	if (!is_get && strcmp(method, "HEAD") != 0) {
 		if (strcmp(method, "OPTIONS") == 0)
 			fixed(a, 204, srv->options, NULL);
 		else
 			fixed(a, 405, srv->not_allowed, "Method Not Allowed\n");
+		return;
+	}
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
+	if (h.total > cfg->max_header_size) {
+		fixed(a, 431, srv->header_too_large,
+		      "Request Header Fields Too Large\n");
+		return;
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg_len,
+				  &query_len);
+	if (url_len + query_len > cfg->max_url_length) {
+		fixed(a, 414, srv->uri_too_long, "URI Too Long\n");
 		return;
 	}
 	st = nw_normalize_path(url, url_len, cfg->max_url_length, path,
@@ -534,12 +601,10 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	if (!r && cfg->spa && s->index_html && !nw_path_has_extension(path))
 		r = s->index_html;
 	if (!r) {
-		not_found(srv, s,
-			  MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"),
-			  a);
+		not_found(srv, s, h.accept_encoding, a);
 		return;
 	}
-	serve_resource(srv, c, r, is_get, a);
+	serve_resource(srv, &h, r, is_get, a);
 }
 
 static void log_start(struct MHD_Connection *c, const char *method,
@@ -826,7 +891,9 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		     unsigned threads, char *err, size_t errlen)
 {
 	const struct nw_config *cfg = srv->cfg;
-	size_t mem_limit = cfg->max_header_size + 16384;
+	/* Room for the request head twice over plus the response head, so
+	 * that nano-web's own 431 check, not the pool, decides. */
+	size_t mem_limit = 2 * cfg->max_header_size + 2 * cfg->max_url_length + 16384;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opts[16];
