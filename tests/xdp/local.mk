@@ -16,7 +16,7 @@
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
-	tests/xdp/pass.bpf.c
+	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh
 XDP_E2E =
 XDP_E2E_TESTS = tests/xdp/veth.sh tests/xdp/loopback.sh
