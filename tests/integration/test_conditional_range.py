@@ -172,6 +172,25 @@ def on_disk_large_files():
     srv.stop_checked(t)
 
 
+@t.case
+def empty_file():
+    s = Site({"empty.txt": b"", "one.txt": b"1"})
+    srv = Server(s.root)
+    r = srv.get("/empty.txt")
+    t.eq("empty file: 200, Content-Length 0, empty body", (r.status, r.h("Content-Length"), r.body),
+         (200, "0", b""))
+    t.check("empty file: has an ETag", (r.h("ETag") or "").startswith('"'), r.h("ETag"))
+    r = srv.get("/empty.txt", {"Range": "bytes=0-"})
+    t.check("empty file: Range bytes=0- -> 416 (bytes */0) or 200 (Range ignored)",
+            (r.status == 416 and r.h("Content-Range") == "bytes */0") or (r.status == 200 and r.body == b""),
+            (r.status, r.h("Content-Range")))
+    r = srv.get("/one.txt", {"Range": "bytes=0-0"})
+    t.eq("1-byte file: Range bytes=0-0", (r.status, r.h("Content-Range"), r.body), (206, "bytes 0-0/1", b"1"))
+    r = srv.get("/one.txt", {"Range": "bytes=-5"})
+    t.eq("1-byte file: Range bytes=-5", (r.status, r.h("Content-Range"), r.body), (206, "bytes 0-0/1", b"1"))
+    srv.stop_checked(t)
+
+
 if __name__ == "__main__":
     nwtest.require_tools("brotli", "zstd", "curl")
     t.main()

@@ -261,6 +261,11 @@ def sigterm_inflight_disk():
 
 
 @t.case
+def sigint_inflight_disk():
+    slow_download_then_signal(signal.SIGINT, "[limits]\nmax_memory_file = 64K\n")
+
+
+@t.case
 def sigint_exit():
     s = Site({"small.txt": "small\n"})
     srv = Server(s.root)
