@@ -283,6 +283,15 @@ static bool is_exec(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
+/* out = dir (dlen bytes) + sub + HELPER_NAME, if it fits and is executable. */
+static bool try_helper(char *out, size_t outsz, const char *dir, size_t dlen,
+		       const char *sub)
+{
+	int n = snprintf(out, outsz, "%.*s%s%s", (int)dlen, dir, sub, HELPER_NAME);
+
+	return n > 0 && (size_t)n < outsz && out[0] == '/' && is_exec(out);
+}
+
 /*
  * Finds nanoweb-xdpd: next to our own binary (a build tree: also its xdp/
  * directory), then on PATH, then in the installed sbindir. `where` gets a
@@ -293,44 +302,39 @@ static bool find_helper(const char *argv0, char *out, size_t outsz,
 {
 	char self[PATH_MAX];
 	ssize_t n;
-	const char *path;
+	const char *path, *slash = NULL;
 
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0 && argv0 && strchr(argv0, '/') &&
-	    realpath(argv0, self))
+	if (n <= 0 && argv0 && strchr(argv0, '/') && realpath(argv0, self))
 		n = (ssize_t)strlen(self);
 	if (n > 0) {
-		char *slash;
-
 		self[n] = '\0';
 		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(out, outsz, "%s/%s", self, HELPER_NAME);
-			if (is_exec(out))
-				return true;
-			snprintf(out, outsz, "%s/xdp/%s", self, HELPER_NAME);
-			if (is_exec(out))
-				return true;
-		}
+	}
+	if (slash) {
+		size_t dlen = (size_t)(slash - self);
+
+		if (try_helper(out, outsz, self, dlen, "/") ||
+		    try_helper(out, outsz, self, dlen, "/xdp/"))
+			return true;
 	}
 	path = getenv("PATH");
 	while (path && *path) {
 		const char *end = strchr(path, ':');
 		size_t len = end ? (size_t)(end - path) : strlen(path);
 
-		if (len > 0 && len < outsz) {
-			snprintf(out, outsz, "%.*s/%s", (int)len, path, HELPER_NAME);
-			if (out[0] == '/' && is_exec(out))
-				return true;
-		}
+		if (len > 0 && try_helper(out, outsz, path, len, "/"))
+			return true;
 		path = end ? end + 1 : NULL;
 	}
-	snprintf(out, outsz, "%s/%s", NW_SBINDIR, HELPER_NAME);
-	if (is_exec(out))
+	if (try_helper(out, outsz, NW_SBINDIR, strlen(NW_SBINDIR), "/"))
 		return true;
-	snprintf(where, wheresz, "next to %s, on PATH or in %s",
-		 n > 0 ? self : "nano-web", NW_SBINDIR);
+	if (slash)
+		snprintf(where, wheresz, "next to %.*s, on PATH or in %s",
+			 (int)(slash - self), self, NW_SBINDIR);
+	else
+		snprintf(where, wheresz, "next to nano-web, on PATH or in %s",
+			 NW_SBINDIR);
 	return false;
 }
 
