@@ -535,6 +535,12 @@ def check_spoof(S, tag):
     rst = [x for x in seen if x[4] & nwx.RST]
     check("%s: spoofed data segments (no handshake) answered with no data"
           % tag, not data, "(%d data/SYN-ACK segments back)" % len(data))
+    if XDP:
+        dropped = counter(k1, "invalid_dropped") - counter(k0, "invalid_dropped")
+        check("%s: spoofed segments dropped by XDP: nothing at all back" % tag,
+              not seen and dropped >= 120,
+              "(%d segments back, %d RSTs; invalid_dropped +%d)"
+              % (len(seen), len(rst), dropped))
     log("spoof: %d RSTs back; invalid_dropped +%d" % (
         len(rst), counter(k1, "invalid_dropped") - counter(k0, "invalid_dropped")))
 
@@ -771,10 +777,23 @@ def main():
         tag += "/userspace"
         return run_client_checks(S, ref, tag, want, set())
 
-    # 2. the helper comes: nano-web connects and pushes
+    # 2. the helper comes: nano-web connects and pushes. SYN cookies off
+    #    first: the helper must turn them back on (and say so).
+    E.run_s(["sysctl", "-qw", "net.ipv4.tcp_syncookies=0"])
     S.start_helper()
     check("%s: nano-web connects to the helper and pushes" % tag,
           S.wait_pushed(15))
+    sc = E.run_s(["sysctl", "-n", "net.ipv4.tcp_syncookies"]).stdout.strip()
+    check("%s: the helper turned net.ipv4.tcp_syncookies back on and said so"
+          % tag, sc not in (b"0", b"") and "syncookies" in E.log_of("helper"),
+          "(%r)" % sc)
+    k = S.kstats() or {}
+    check("%s: counters: cache entries as pushed, map memory, flow map size, "
+          "one port, the interface" % tag,
+          k.get("cache_entries") == k.get("pushed_responses") and
+          k.get("pushed_responses", 0) > 50 and k.get("map_memory", 0) > 0 and
+          k.get("flow_capacity") == 65536 and k.get("ports") == 1 and
+          k.get("interfaces", 0) >= 1, "(%r)" % k)
     ids = bpf_state()
     log("BPF programs in the server namespace: %r" % sorted(ids))
     log("stats: %s" % json.dumps(S.kstats()))
