@@ -169,7 +169,7 @@ def malformed_requests():
         b"GET / HTTP/1.1\r\n" + b"Host: x\r\n" * 3 + b"\r\n",
     ]
     for j in junk:
-        raw = srv.raw(j, timeout=1.0)
+        raw = srv.raw(j, timeout=0.5)
         st = nwtest.raw_status(raw)
         # 505 (HTTP Version Not Supported) is a proper answer to HTTP/9.9.
         t.check("malformed %r: not a 5xx (505 allowed for a bad version)" % j[:40],
