@@ -41,6 +41,7 @@ struct nw_server {
 		*not_acceptable, *uri_too_long, *header_too_large, *options,
 		*server_error;
 	atomic_uint inflight;
+	atomic_uint connections;
 	atomic_ullong requests, bytes_sent, status_2xx, status_3xx, status_4xx,
 		status_5xx;
 };
@@ -744,6 +745,39 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_relaxed);
 }
 
+/*
+ * The connection limit is enforced here rather than by libmicrohttpd: at its
+ * own limit it stops polling the listening socket, so further clients hang
+ * in the backlog; refused here, they are closed at once.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	struct nw_server *srv = cls;
+
+	(void)addr;
+	(void)addrlen;
+	if (srv->cfg->max_connections &&
+	    atomic_load_explicit(&srv->connections, memory_order_relaxed) >=
+		    srv->cfg->max_connections)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct nw_server *srv = cls;
+
+	(void)c;
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed);
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub_explicit(&srv->connections, 1, memory_order_relaxed);
+}
+
 /* libmicrohttpd hands us the raw path: nw_normalize_path decodes it once. */
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
 {
@@ -913,15 +947,17 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit, NULL);
-	if (cfg->max_connections)
-		OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);
+	/* Above nano-web's own limit (on_accept), which answers first. */
+	OPT(MHD_OPTION_CONNECTION_LIMIT,
+	    cfg->max_connections ? cfg->max_connections + 64 : 1000000, NULL);
 	if (cfg->per_ip_connections)
 		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_connections, NULL);
 	if (threads > 1)
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	srv->daemon = MHD_start_daemon(flags, 0, on_accept, srv, on_request, srv,
 				       MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(err, errlen, "cannot start the HTTP daemon");
