@@ -116,7 +116,8 @@ def paths_and_mime():
     r = srv.get("/a/b/")
     t.eq("GET /a/b/ body", (r.status, r.body), (200, b"<html>AB</html>"))
     for path, loc in (("/a", "/a/"), ("/a?x=1", "/a/?x=1"), ("/a/b", "/a/b/"),
-                      ("/a/b?q=1&r=2", "/a/b/?q=1&r=2")):
+                      ("/a/b?q=1&r=2", "/a/b/?q=1&r=2"),
+                      ("/a?x=%2F%20y&z", "/a/?x=%2F%20y&z")):
         r = srv.get(path)
         t.eq("GET %s -> 301" % path, r.status, 301)
         got = r.h("Location") or ""

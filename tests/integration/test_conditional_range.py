@@ -173,6 +173,26 @@ def on_disk_large_files():
 
 
 @t.case
+def etag_of_each_encoding_revalidates():
+    """A browser stores the ETag of the (compressed) response it got and
+    sends it back with the same Accept-Encoding: that must give a 304."""
+    s, srv = start()
+    for ae in ("gzip", "br", "zstd", "gzip, deflate, br, zstd", None):
+        h = {"Accept-Encoding": ae} if ae else {}
+        r = srv.get("/style.css", h)
+        et = r.h("ETag")
+        h2 = dict(h)
+        h2["If-None-Match"] = et or '"none"'
+        r2 = srv.get("/style.css", h2)
+        t.eq("ETag from AE %r revalidates with the same AE -> 304" % ae, r2.status, 304)
+        t.eq("ETag from AE %r: 304 repeats that ETag" % ae, r2.h("ETag"), et)
+        h3 = dict(h)
+        h3["If-None-Match"] = "W/" + (et or '"none"')
+        t.eq("weak form of ETag from AE %r -> 304" % ae, srv.get("/style.css", h3).status, 304)
+    srv.stop_checked(t)
+
+
+@t.case
 def empty_file():
     s = Site({"empty.txt": b"", "one.txt": b"1"})
     srv = Server(s.root)
