@@ -31,6 +31,21 @@ def wait_for(fn, timeout=10.0, interval=0.05):
     return last
 
 
+def disk_body(i):
+    head = ("disk version %d\n" % i).encode()
+    return head + bytes((j * (i + 3)) % 253 for j in range(100000 + 997 * i))
+
+
+def describe_mix(body, versions):
+    """Explains a body that is none of the versions (for the report)."""
+    for v in versions:
+        if len(v) > len(body) and v.startswith(body):
+            return " = a truncated prefix (%d of %d bytes) of %r" % (len(body), len(v), v[:15])
+        if len(v) < len(body) and body.startswith(v):
+            return " = %r plus %d extra bytes" % (v[:15], len(body) - len(v))
+    return ""
+
+
 def version_body(i):
     return ("version %d\n" % i + compressible_text(600 + 37 * i, "v%d" % i)).encode()
 
@@ -87,9 +102,12 @@ def failed_reload_keeps_old():
 
 @t.case
 def sighup_under_load():
-    s = Site({"v.txt": version_body(0), "static.css": compressible_text(3000, "static")})
-    srv = Server(s.root)
+    s = Site({"v.txt": version_body(0), "static.css": compressible_text(3000, "static"),
+              "d.bin": disk_body(0)})
+    # d.bin (> 64K) is served from disk: its versions must never mix either
+    srv = Server(s.root, config="[limits]\nmax_memory_file = 64K\n")
     versions = {version_body(0)}
+    dversions = {disk_body(0)}
     stop = threading.Event()
     lock = threading.Lock()
     stats = {"ok": 0, "fail": [], "bad_body": [], "reconnects": 0}
@@ -100,7 +118,7 @@ def sighup_under_load():
         deadline = time.monotonic() + 8  # hard bound
         while not stop.is_set() and time.monotonic() < deadline:
             i += 1
-            path = "/v.txt" if i % 3 else "/static.css"
+            path = ("/v.txt", "/v.txt", "/static.css", "/d.bin")[i % 4]
             hdrs = {"Accept-Encoding": "gzip"} if i % 2 else {}
             try:
                 c.request("GET", path, headers=hdrs)
@@ -116,6 +134,9 @@ def sighup_under_load():
                     stats["ok"] += 1
                     if path == "/v.txt" and body not in versions:
                         stats["bad_body"].append("thread %d req %d: %r" % (n, i, body[:30]))
+                    if path == "/d.bin" and body not in dversions:
+                        stats["bad_body"].append("thread %d req %d d.bin: %d bytes, starts %r%s" %
+                                                 (n, i, len(body), body[:15], describe_mix(body, dversions)))
                 if closed:
                     c.close()
                     c = srv.conn(timeout=10)
@@ -139,7 +160,9 @@ def sighup_under_load():
         body = version_body(i)
         with lock:
             versions.add(body)
+            dversions.add(disk_body(i))
         s.write("v.txt", body)  # atomic rename
+        s.write("d.bin", disk_body(i))
         srv.signal(signal.SIGHUP)
         last = i
         time.sleep(0.25)
@@ -167,6 +190,45 @@ def sighup_under_load():
     print("   (load: %d ok requests, %d reconnects on Connection: close, %d reloads)" %
           (stats["ok"], stats["reconnects"], last))
     t.check("alive after reloads", srv.alive(), srv.describe())
+    srv.stop_checked(t)
+
+
+@t.case
+def on_disk_file_replaced_before_reload():
+    """A file served from disk is replaced by rename (as rsync and deploy
+    tools do) and no reload has happened yet: the response must still be one
+    consistent version (snapshot semantics: the old one), never the new
+    bytes cut to the old length under the old ETag."""
+    s = Site({"d.bin": disk_body(0)})
+    srv = Server(s.root, config="[limits]\nmax_memory_file = 64K\n")
+    r0 = srv.get("/d.bin")
+    t.eq("on-disk d.bin v0 served", r0.body, disk_body(0))
+    s.write("d.bin", disk_body(5))  # atomic rename, no SIGHUP
+    r = srv.get("/d.bin")
+    t.check("replaced on-disk file before reload: body is a whole version",
+            r.body in (disk_body(0), disk_body(5)),
+            "%d bytes, starts %r%s" % (len(r.body), r.body[:15], describe_mix(r.body, [disk_body(0), disk_body(5)])))
+    t.check("replaced on-disk file before reload: old ETag only with the old body",
+            r.h("ETag") != r0.h("ETag") or r.body == disk_body(0), (r.h("ETag"), r.body[:15]))
+    rr = srv.get("/d.bin", {"Range": "bytes=0-14"})
+    t.check("replaced on-disk file before reload: a Range is cut from the same version",
+            (rr.h("ETag") == r0.h("ETag")) == (rr.body == disk_body(0)[:15]), (rr.h("ETag"), rr.body))
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/d.bin").body == disk_body(5))
+    t.check("after SIGHUP the new on-disk version is served whole", ok, "")
+    srv.stop_checked(t)
+
+
+@t.case
+def sighup_storm():
+    s = Site({"v.txt": version_body(0)})
+    srv = Server(s.root)
+    for i in range(25):
+        srv.signal(signal.SIGHUP)
+    s.write("v.txt", version_body(3))
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.alive() and srv.get("/v.txt").body == version_body(3))
+    t.check("25 back-to-back SIGHUPs: alive and serving the latest content", ok, srv.describe())
     srv.stop_checked(t)
 
 
