@@ -216,6 +216,15 @@ def on_disk_file_replaced_before_reload():
     srv.signal(signal.SIGHUP)
     ok = wait_for(lambda: srv.get("/d.bin").body == disk_body(5))
     t.check("after SIGHUP the new on-disk version is served whole", ok, "")
+    # deleted before a reload: the old version (snapshot) or a 404, not a 5xx
+    s.remove("d.bin")
+    r = srv.get("/d.bin")
+    t.check("on-disk file deleted before reload: old body (200) or 404, not an error",
+            (r.status == 200 and r.body == disk_body(5)) or r.status == 404,
+            "%d %r" % (r.status, r.body[:40]))
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/d.bin").status == 404)
+    t.check("on-disk file deleted + SIGHUP: 404", ok, "")
     srv.stop_checked(t)
 
 
