@@ -434,6 +434,29 @@ def precompressed_and_small():
     srv.stop_checked(t)
 
 
+@t.case
+def many_files():
+    s = Site()
+    names = []
+    for i in range(1500):
+        name = "d%02d/sub%d/file-%04d.txt" % (i % 37, i % 5, i)
+        names.append(name)
+        s.write(name, "content of %s\n" % name)
+    srv = Server(s.root)
+    c = srv.conn()
+    bad = []
+    for name in names:
+        c.request("GET", "/" + name)
+        r = c.getresponse()
+        body = r.read()
+        if r.status != 200 or body != ("content of %s\n" % name).encode():
+            bad.append((name, r.status, body[:40]))
+    c.close()
+    t.eq("1500 files in 185 directories: each served with its own content", bad[:5], [])
+    t.eq("a name that is not there -> 404", srv.get("/d01/sub1/file-9999.txt").status, 404)
+    srv.stop_checked(t)
+
+
 if __name__ == "__main__":
     nwtest.require_tools("brotli", "zstd", "curl")
     t.main()

@@ -21,6 +21,9 @@ FILES = {
     "caf\u00e9.txt": "utf8 name\n",
     "100%.txt": "percent\n",
     "plus+sign.txt": "plus\n",
+    "q?x.txt": "question\n",
+    "h#x.txt": "hash\n",
+    "semi;colon.txt": "semi\n",
     ".env": "SECRET=1\n",
     "a/.secret": "SECRET=2\n",
     ".git/HEAD": "ref: SECRET\n",
@@ -57,6 +60,9 @@ def decoding_and_lookup():
         b"/100%25.txt": b"percent\n",
         b"/plus+sign.txt": b"plus\n",
         b"/plus%2Bsign.txt": b"plus\n",
+        b"/q%3Fx.txt": b"question\n",
+        b"/h%23x.txt": b"hash\n",
+        b"/semi;colon.txt": b"semi\n",
         b"/style.css?v=123": b"body{color:red}\n",
         b"/style.css?../../etc/passwd": b"body{color:red}\n",
         b"/style.css?%00": b"body{color:red}\n",
@@ -73,6 +79,12 @@ def decoding_and_lookup():
     t.eq("GET /my%2520file.txt decoded once -> 404", st, 404)
     st, _, _ = raw_get(srv, b"/nope.txt")
     t.eq("GET /nope.txt -> 404", st, 404)
+    st, _, _ = raw_get(srv, b"/Style.css")
+    t.eq("GET /Style.css (case differs) -> 404", st, 404)
+    st, _, _ = raw_get(srv, b"/style.css/")
+    t.eq("GET /style.css/ (file with a trailing slash) -> 404", st, 404)
+    st, _, _ = raw_get(srv, b"/q?x.txt")
+    t.eq("GET /q?x.txt is /q with a query -> 404", st, 404)
     t.eq("server alive", srv.get("/_health").status, 200)
     srv.stop_checked(t)
 
