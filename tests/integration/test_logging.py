@@ -115,6 +115,36 @@ def off_by_default_and_file():
     t.check("[log] access_log: lines not on stdout", "/missing-file.txt" not in srv.stdout(), srv.stdout()[-300:])
 
 
+EVIL = [b"/x%22y%0Ainjected-line%0D", b"/%1B[31mred", b"/q?a=%0Ainjected-query", b"/tab%09x\\y",
+        b'/raw"quote']
+
+
+def evil_requests(srv):
+    for target in EVIL:
+        srv.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    srv.raw(b"GET /ua HTTP/1.1\r\nHost: x\r\nUser-Agent: evil\"}\r\nConnection: close\r\n\r\n")
+
+
+@t.case
+def log_injection():
+    s = Site(FILES)
+    srv = Server(s.root, args=["--log-requests", "--log-format", "json"])
+    evil_requests(srv)
+    srv.stop_checked(t)
+    objs, bad = json_lines(srv.stdout())
+    t.eq("json: hostile paths still give one parseable JSON object per line", bad[:5], [])
+    t.check("json: the hostile requests were logged", len([o for o in objs if "path" in o]) >= len(EVIL), objs[-8:])
+    srv = Server(s.root, args=["--log-requests"])
+    evil_requests(srv)
+    srv.stop_checked(t, "console server")
+    out = srv.stdout()
+    lines = out.splitlines()
+    t.check("console: an encoded newline in the path does not start a new log line",
+            not any(ln.startswith("injected") for ln in lines), out[-600:])
+    t.check("console: no raw ESC or CR bytes from the request in the log", "\x1b" not in out and "\r" not in out,
+            repr(out[-300:]))
+
+
 def json_lines(text):
     objs, bad = [], []
     for ln in text.splitlines():
