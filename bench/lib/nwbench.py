@@ -900,6 +900,12 @@ def write_markdown(path, res):
         L.append("## Transport: %s" % ("loopback (127.0.0.1)" if tr == "lo" else
                                        "veth between two network namespaces"))
         L.append("")
+        na = [sv for sv in servers if not sv.get("available", True)]
+        for sv in na:
+            L.append("- **%s: not available** (%s)" % (sv["id"], sv.get("reason", "")))
+        if na:
+            L.append("")
+        servers = [sv for sv in servers if sv.get("available", True)]
         L.append("| scenario | server | req/s | p50 ms | p99 ms | CPU s/1k req (machine) | "
                  "CPU s/1k req (server) | peak RSS MiB | answer | notes |")
         L.append("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
@@ -928,6 +934,10 @@ def write_markdown(path, res):
                 if "idle_opened" in s:
                     notes.append("idle: %s opened, %s alive at end" % (
                         fmt(s["idle_opened"]), fmt(s["idle_alive_at_end"])))
+                    base = S.get("%s|html_identity" % sid, {}).get("peak_rss_kb")
+                    if base and s.get("peak_rss_kb") and s["idle_opened"]:
+                        notes.append("≈%.1f KiB RSS per idle connection (vs html_identity)" % (
+                            (s["peak_rss_kb"] - base) / s["idle_opened"]))
                 ans = "%s %s %sB" % (s.get("status"), s.get("encoding") or "",
                                      fmt(s.get("body_bytes")))
                 rss = s["peak_rss_kb"] / 1024 if s.get("peak_rss_kb") is not None else None
