@@ -255,6 +255,21 @@ def proc_status_kb(pid, key):
     return 0
 
 
+def pids_mentioning(text):
+    """Processes whose command line mentions text (the helper nano-web starts
+    may be detached from its process tree, but is given our private paths)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if text.encode() in f.read():
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
 def reset_hwm(pids):
     for p in pids:
         try:
@@ -511,7 +526,7 @@ class Server:
         if self.name == "nano-web+xdp":
             time.sleep(0.3)  # let the helper publish the snapshot
             after = xdp_prog_stats()
-            mine = set(proc_tree(self.proc.pid))
+            mine = set(proc_tree(self.proc.pid)) | set(pids_mentioning(self.prefix))
             # new XDP programs held by this server's process tree (other
             # tests on the machine may load theirs meanwhile)
             self.xdp_ids = [i for i in after if i not in before
