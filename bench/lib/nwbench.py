@@ -531,6 +531,8 @@ class Server:
             # tests on the machine may load theirs meanwhile)
             self.xdp_ids = [i for i in after if i not in before
                             and (not after[i][3] or mine.intersection(after[i][3]))]
+            if not self.xdp_ids:  # could not tell whose: take every new one
+                self.xdp_ids = [i for i in after if i not in before]
         return self.start_s
 
     def tail_log(self):
