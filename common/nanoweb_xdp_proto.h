@@ -355,6 +355,7 @@ enum nwx_flow_state {
 	NWX_FLOW_OWNED = 1,     /* XDP answers */
 	NWX_FLOW_HANDOFF = 2,   /* XDP passed a segment for TC to hand off */
 	NWX_FLOW_KERNEL = 3,    /* handed off: every packet passes */
+	NWX_FLOW_CLOSING = 4,   /* XDP answered the client's FIN with FIN|ACK */
 };
 struct nwx_flow {
 	nwx_u32 rcv_nxt;     /* next client sequence number expected (host) */

@@ -1,0 +1,1377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nano-web kernel fast path.
+ *
+ * nwx_xdp (XDP, ingress): owns TCP connections to the served ports from
+ * their SYN. SYN -> SYN-ACK carrying a SYN cookie (no state); the ACK that
+ * proves the cookie creates a flow entry; a complete cached GET/HEAD in one
+ * segment is answered with one segment; FIN is answered; anything else on an
+ * owned flow is marked for hand-off and passed up.
+ *
+ * nwx_tc (TC ingress): for a flow marked for hand-off, creates the kernel
+ * socket with bpf_sk_assign_tcp_reqsk() from that very segment, using the
+ * MSS / window scales / SACK announced in the SYN-ACK.
+ *
+ * Map layouts and limits: common/nanoweb_xdp_proto.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "nanoweb_xdp_proto.h"
+
+#define ETH_P_IP_ 0x0800
+#define ETH_P_IPV6_ 0x86DD
+#define TC_ACT_OK_ 0
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_PSH 0x08
+#define F_ACK 0x10
+
+#define OUR_WSCALE 7
+#define HANDOFF (-1)
+#define REQBUF 2048
+/* hide a value's known range from clang so it keeps the masks the
+ * verifier needs */
+#define OPAQUE(x) asm volatile("" : "+r"(x))
+
+extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
+				   struct bpf_tcp_req_attrs *attrs,
+				   int attrs__sz) __ksym;
+
+/* FNV-1a 64 of lower-case header names and tokens. */
+#define H_HOST 0x4077f8cc7eaf4d6fULL
+#define H_RANGE 0x526eb811b28d5cb2ULL
+#define H_CONTENT_LENGTH 0x2d69a1e6ee916e7dULL
+#define H_TRANSFER_ENCODING 0x8640bd735e9d802cULL
+#define H_EXPECT 0x208ad7977190aad8ULL
+#define H_UPGRADE 0x7f7d77d7c2a03db7ULL
+#define H_CONNECTION 0xc7f597ea639b1b59ULL
+#define H_ACCEPT_ENCODING 0x1d28531d6419b959ULL
+#define H_KEEP_ALIVE 0x9b912fcf8da69be0ULL
+#define H_GZIP 0x3ffceb726a921155ULL
+#define H_BR 0x08a64607b54df055ULL
+#define H_ZSTD 0xde345761a12b312aULL
+#define H_IDENTITY 0xe90f184c6aa3ffbbULL
+#define H_STAR 0xaf63a74c8601927dULL
+#define H_X_GZIP 0xc07135b7c731afdaULL
+
+/* ------------------------------------------------------------------ maps */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NWX_CTL_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} nwx_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nwx_secret);
+} nwx_secret SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct nwx_date);
+} nwx_date SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NWX_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, __u32);
+} nwx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nwx_path_key);
+	__type(value, struct nwx_path_val);
+} nwx_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nwx_resp_key);
+	__type(value, struct nwx_resp_val);
+} nwx_resp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct nwx_flow_key);
+	__type(value, struct nwx_flow);
+} nwx_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NWX_C_COUNT_);
+	__type(key, __u32);
+	__type(value, __u64);
+} nwx_stats SEC(".maps");
+
+struct pctx {
+	__u32 len;      /* payload length */
+	__u32 start;    /* index of the first path byte ('/') */
+	__u32 state;
+	__u32 kstart;   /* start of the version token */
+	__u32 path_len;
+	__u32 nlen;     /* header name length so far */
+	__u32 vstart;   /* start of the current header value */
+	__u32 hdr;      /* HD_* of the current header */
+	__u32 ae_start, ae_end;
+	__u64 hash;     /* path hash */
+	__u64 nhash;    /* name / value hash */
+	__u8 prev;
+	__u8 host, ae_count, bad, done, ifhdr;
+};
+
+struct actx {
+	__u32 start, end;
+	__u32 state, ndig, q;
+	__u32 q_id, q_gz, q_br, q_zs, q_star;
+	__u64 h;
+	__u32 named; /* bit enc, bit 4: "*" */
+	__u32 bad, ntok;
+};
+
+/* per-CPU parse state: in a map value, so the verifier does not track
+ * every byte's state machine precisely through bpf_loop */
+struct scratch {
+	__u8 req[REQBUF];
+	__u8 path[NWX_PATH_MAX];
+	struct pctx pc;
+	struct actx ac;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} nwx_scratch SEC(".maps");
+
+/* --------------------------------------------------------------- helpers */
+
+static __always_inline void cnt(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&nwx_stats, &idx);
+
+	if (c)
+		*c += v;
+}
+
+static __always_inline __u64 ctl_get(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&nwx_ctl, &idx);
+
+	return v ? *v : 0;
+}
+
+static __always_inline __u16 fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+static __always_inline __u64 sum32(__u32 x)
+{
+	return (x & 0xffff) + (x >> 16);
+}
+
+/* MSS tables (no static const arrays: see DESIGN.md). Ascending. */
+static __always_inline __u32 mss_v4(__u32 i)
+{
+	switch (i & 7) {
+	case 0: return 536;
+	case 1: return 1300;
+	case 2: return 1440;
+	case 3: return 1460;
+	case 4: return 4312;
+	case 5: return 8960;
+	case 6: return 16384;
+	default: return 65483;
+	}
+}
+
+static __always_inline __u32 mss_v6(__u32 i)
+{
+	switch (i & 7) {
+	case 0: return 1220;
+	case 1: return 1280;
+	case 2: return 1420;
+	case 3: return 1440;
+	case 4: return 4292;
+	case 5: return 8940;
+	case 6: return 16364;
+	default: return 65476;
+	}
+}
+
+static __always_inline __u32 mss_of(int v6, __u32 i)
+{
+	return v6 ? mss_v6(i) : mss_v4(i);
+}
+
+/* --------------------------------------------------------------- packets */
+
+struct pkt {
+	__u32 saddr[4], daddr[4]; /* key form: IPv4 as ::ffff:a.b.c.d */
+	__u16 sport, dport;       /* network order */
+	__u32 seq, ack;           /* host order */
+	__u32 l4off, poff, plen;
+	__u16 window;             /* host order */
+	__u8 flags, v6, doff;
+};
+
+static __always_inline int parse_pkt(void *data, void *end, struct pkt *p)
+{
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	__u32 l4off, tot, hl;
+
+	if ((void *)(eth + 1) > end)
+		return -1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP_)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		if (*(__u8 *)ip != 0x45 || ip->protocol != IPPROTO_TCP)
+			return -1;
+		if (ip->frag_off & bpf_htons(0x3fff))
+			return -1;
+		tot = bpf_ntohs(ip->tot_len);
+		if (tot < 40)
+			return -1;
+		tot -= 20;
+		p->saddr[2] = p->daddr[2] = bpf_htonl(0xffff);
+		p->saddr[3] = ip->saddr;
+		p->daddr[3] = ip->daddr;
+		l4off = sizeof(*eth) + sizeof(*ip);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		if (ip6->nexthdr != IPPROTO_TCP)
+			return -1;
+		tot = bpf_ntohs(ip6->payload_len);
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		l4off = sizeof(*eth) + sizeof(*ip6);
+		p->v6 = 1;
+	} else {
+		return -1;
+	}
+	th = data + l4off;
+	if ((void *)th + 20 > end)
+		return -1;
+	p->doff = ((__u8 *)th)[12] >> 4;
+	hl = (__u32)p->doff * 4;
+	if (hl < 20 || tot < hl)
+		return -1;
+	p->l4off = l4off;
+	p->poff = l4off + hl;
+	p->plen = tot - hl;
+	tot += l4off;
+	if (tot > 0xffff || data + tot > end)
+		return -1;
+	p->sport = th->source;
+	p->dport = th->dest;
+	p->seq = bpf_ntohl(th->seq);
+	p->ack = bpf_ntohl(th->ack_seq);
+	p->window = bpf_ntohs(th->window);
+	p->flags = ((__u8 *)th)[13];
+	return 0;
+}
+
+static __always_inline void make_key(const struct pkt *p, struct nwx_flow_key *k)
+{
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->pad = 0;
+}
+
+static __always_inline int port_served(__u16 dport_net)
+{
+	__u16 port = bpf_ntohs(dport_net);
+
+	return bpf_map_lookup_elem(&nwx_ports, &port) != NULL;
+}
+
+static __always_inline void make_tuple(const struct pkt *p,
+				       struct bpf_sock_tuple *t, __u32 *size)
+{
+	if (p->v6) {
+		__builtin_memcpy(t->ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t->ipv6.daddr, p->daddr, 16);
+		t->ipv6.sport = p->sport;
+		t->ipv6.dport = p->dport;
+		*size = sizeof(t->ipv6);
+	} else {
+		t->ipv4.saddr = p->saddr[3];
+		t->ipv4.daddr = p->daddr[3];
+		t->ipv4.sport = p->sport;
+		t->ipv4.dport = p->dport;
+		*size = sizeof(t->ipv4);
+	}
+}
+
+/* 0: no socket; 1: a listener; 2: another socket (established, tw...). */
+static __always_inline int kernel_socket(struct xdp_md *ctx, const struct pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 size;
+	int r;
+
+	make_tuple(p, &t, &size);
+	sk = bpf_skc_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	r = sk->state == BPF_TCP_LISTEN ? 1 : 2;
+	bpf_sk_release(sk);
+	return r;
+}
+
+/* ------------------------------------------------------------ syncookies */
+
+#define ROTL(x, b) (__u64)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                           \
+	do {                                                               \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);  \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                     \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                     \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);  \
+	} while (0)
+
+struct sipin {
+	__u64 w[6];
+};
+
+/* SipHash-2-4 of 48 bytes. */
+static __noinline __u64 siphash48(struct sipin *in, __u64 k0, __u64 k1)
+{
+	__u64 v0 = 0x736f6d6570736575ULL ^ k0;
+	__u64 v1 = 0x646f72616e646f6dULL ^ k1;
+	__u64 v2 = 0x6c7967656e657261ULL ^ k0;
+	__u64 v3 = 0x7465646279746573ULL ^ k1;
+	__u64 m;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		m = in->w[i];
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	m = 48ULL << 56;
+	v3 ^= m;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= m;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static __always_inline __u32 cookie_mac(const struct pkt *p, __u32 isn,
+					__u64 slot, __u32 info)
+{
+	__u32 zero = 0;
+	struct nwx_secret *k = bpf_map_lookup_elem(&nwx_secret, &zero);
+	struct sipin in;
+
+	if (!k)
+		return 0;
+	__builtin_memcpy(&in.w[0], p->saddr, 16);
+	__builtin_memcpy(&in.w[2], p->daddr, 16);
+	in.w[4] = ((__u64)p->sport << 48) | ((__u64)p->dport << 32) | isn;
+	in.w[5] = (slot << 8) | info;
+	return (__u32)(siphash48(&in, k->k0, k->k1) >> 40); /* 24 bits */
+}
+
+static __always_inline __u64 cookie_slot(void)
+{
+	return bpf_ktime_get_ns() >> 36; /* ~68.7 s */
+}
+
+/* Validates ack-1 as our cookie for seq-1; fills a new flow. */
+static __always_inline int cookie_check(const struct pkt *p, struct nwx_flow *f)
+{
+	__u32 cookie = p->ack - 1, isn = p->seq - 1;
+	__u32 info = cookie & 0xff, mac = cookie >> 8;
+	__u64 slot = cookie_slot();
+	__u32 ws;
+
+	if (cookie_mac(p, isn, slot, info) != mac &&
+	    cookie_mac(p, isn, slot - 1, info) != mac)
+		return -1;
+	ws = info & 0xf;
+	__builtin_memset(f, 0, sizeof(*f));
+	f->rcv_nxt = p->seq;
+	f->snd_nxt = p->ack;
+	f->last_seq = p->seq - 1;
+	f->last_ack = p->ack - 1;
+	f->mss = mss_of(p->v6, info >> 5);
+	f->sack_ok = (info >> 4) & 1;
+	f->wscale_ok = ws != 15;
+	f->snd_wscale = f->wscale_ok ? ws : 0;
+	f->rcv_wscale = f->wscale_ok ? OUR_WSCALE : 0;
+	f->state = NWX_FLOW_OWNED;
+	f->v6 = p->v6;
+	return 0;
+}
+
+/* TCP option parsing of a SYN, one byte position per bpf_loop step. */
+struct optctx {
+	__u8 buf[64];
+	__u32 len, next;
+	__u32 mss;
+	__u32 ws;
+	__u32 sack;
+};
+
+static long opt_cb(__u32 i, void *arg)
+{
+	struct optctx *o = arg;
+	__u32 kind, l, j = i;
+
+	if (i >= o->len || i >= 40)
+		return 1;
+	if (i != o->next)
+		return 0;
+	OPAQUE(j); /* keep the masks below */
+	kind = o->buf[j & 63];
+	if (kind == 0)
+		return 1;
+	if (kind == 1) {
+		o->next = i + 1;
+		return 0;
+	}
+	if (i + 1 >= o->len)
+		return 1;
+	l = o->buf[(j + 1) & 63];
+	if (l < 2 || i + l > o->len)
+		return 1;
+	if (kind == 2 && l == 4)
+		o->mss = ((__u32)o->buf[(j + 2) & 63] << 8) | o->buf[(j + 3) & 63];
+	else if (kind == 3 && l == 3)
+		o->ws = o->buf[(j + 2) & 63];
+	else if (kind == 4 && l == 2)
+		o->sack = 1;
+	o->next = i + l;
+	return 0;
+}
+
+/* ---------------------------------------------------------- reply builder */
+
+static __always_inline int resize(struct xdp_md *ctx, __u32 newlen)
+{
+	long cur = (long)bpf_xdp_get_buff_len(ctx);
+
+	return bpf_xdp_adjust_tail(ctx, (int)((long)newlen - cur));
+}
+
+/*
+ * Rewrites the (already resized) packet into a reply to p: swapped
+ * addresses, TCP header of hl bytes (20 or 32: then opt[] are the 3 option
+ * words), payload of plen bytes whose one's-complement sum is psum.
+ */
+static __always_inline int write_reply(struct xdp_md *ctx, const struct pkt *p,
+				       __u32 seq, __u32 ack, __u8 flags,
+				       __u16 win, __u32 hl, __u32 plen,
+				       __u64 psum, const __u32 *opt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	__u8 mac[6];
+	__u32 tcplen = hl + plen;
+	__u64 sum = 0;
+	__s64 hs;
+	int i;
+
+	if ((void *)(eth + 1) > end)
+		return -1;
+	__builtin_memcpy(mac, eth->h_source, 6);
+	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+	__builtin_memcpy(eth->h_dest, mac, 6);
+	if (!p->v6) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		*(__u8 *)ip = 0x45;
+		ip->tos = 0;
+		ip->tot_len = bpf_htons(20 + tcplen);
+		ip->id = 0;
+		ip->frag_off = bpf_htons(0x4000);
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_TCP;
+		ip->check = 0;
+		ip->saddr = p->daddr[3];
+		ip->daddr = p->saddr[3];
+		hs = bpf_csum_diff(0, 0, (void *)ip, 20, 0);
+		if (hs < 0)
+			return -1;
+		ip->check = fold((__u64)hs);
+		sum = sum32(p->saddr[3]) + sum32(p->daddr[3]);
+		th = (void *)(ip + 1);
+	} else {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		*(__u32 *)ip6 = bpf_htonl(0x60000000);
+		ip6->payload_len = bpf_htons(tcplen);
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->hop_limit = 64;
+		__builtin_memcpy(&ip6->saddr, p->daddr, 16);
+		__builtin_memcpy(&ip6->daddr, p->saddr, 16);
+		for (i = 0; i < 4; i++)
+			sum += sum32(p->saddr[i]) + sum32(p->daddr[i]);
+		th = (void *)(ip6 + 1);
+	}
+	sum += bpf_htons(IPPROTO_TCP) + bpf_htons(tcplen);
+	if ((void *)th + 32 > end && hl == 32)
+		return -1;
+	if ((void *)th + 20 > end)
+		return -1;
+	th->source = p->dport;
+	th->dest = p->sport;
+	th->seq = bpf_htonl(seq);
+	th->ack_seq = bpf_htonl(ack);
+	((__u8 *)th)[12] = (hl / 4) << 4;
+	((__u8 *)th)[13] = flags;
+	th->window = bpf_htons(win);
+	th->check = 0;
+	th->urg_ptr = 0;
+	if (hl == 32) {
+		__u32 *o = (void *)th + 20;
+
+		if ((void *)th + 32 > end)
+			return -1;
+		o[0] = opt[0];
+		o[1] = opt[1];
+		o[2] = opt[2];
+		hs = bpf_csum_diff(0, 0, (void *)th, 32, 0);
+	} else {
+		hs = bpf_csum_diff(0, 0, (void *)th, 20, 0);
+	}
+	if (hs < 0)
+		return -1;
+	sum += (__u64)(__u32)hs + psum;
+	th->check = fold(sum);
+	return 0;
+}
+
+static __always_inline int send_ctl(struct xdp_md *ctx, const struct pkt *p,
+				    __u32 seq, __u32 ack, __u8 flags, __u16 win)
+{
+	if (resize(ctx, p->l4off + 20))
+		return XDP_DROP;
+	if (write_reply(ctx, p, seq, ack, flags, win, 20, 0, 0, NULL))
+		return XDP_DROP;
+	return XDP_TX;
+}
+
+static __always_inline int syn_cookie(struct xdp_md *ctx, struct pkt *p)
+{
+	struct optctx o = {};
+	__u32 optlen = (__u32)p->doff * 4 - 20;
+	__u32 idx, info, isn, ws, i, opt[3];
+
+	if (optlen > 40)
+		return XDP_PASS;
+	if (optlen > 0) {
+		if (bpf_xdp_load_bytes(ctx, p->l4off + 20, o.buf, optlen))
+			return XDP_PASS;
+		o.len = optlen;
+		o.ws = 0xff;
+		bpf_loop(40, opt_cb, &o, 0);
+	} else {
+		o.ws = 0xff;
+	}
+	if (!o.mss)
+		o.mss = p->v6 ? 1220 : 536;
+	if (p->v6 && o.mss < 1220)
+		return XDP_PASS; /* the kfunc refuses it: let the kernel do it */
+	idx = 0;
+	for (i = 1; i < 8; i++)
+		if (mss_of(p->v6, i) <= o.mss)
+			idx = i;
+	ws = o.ws == 0xff ? 15 : (o.ws > 14 ? 14 : o.ws);
+	info = (idx << 5) | ((o.sack ? 1 : 0) << 4) | ws;
+	isn = (cookie_mac(p, p->seq, cookie_slot(), info) << 8) | info;
+
+	opt[0] = bpf_htonl((2 << 24) | (4 << 16) | mss_of(p->v6, idx));
+	opt[1] = ws == 15 ? 0x01010101 : bpf_htonl(0x01030300 | OUR_WSCALE);
+	opt[2] = o.sack ? bpf_htonl(0x01010402) : 0x01010101;
+	if (resize(ctx, p->l4off + 32))
+		return XDP_DROP;
+	if (write_reply(ctx, p, isn, p->seq + 1, F_SYN | F_ACK, 65535, 32, 0,
+			0, opt))
+		return XDP_DROP;
+	cnt(NWX_C_SYN_COOKIES, 1);
+	return XDP_TX;
+}
+
+/* ------------------------------------------------------- request parsing */
+
+enum {
+	PS_PATH = 0, PS_QUERY, PS_VERSION, PS_LINE, PS_NAME, PS_OWS, PS_VALUE, PS_LF,
+	PS_END
+};
+enum { NHD_OTHER = 0, NHD_HOST, NHD_AE, NHD_CONN, NHD_BAD };
+
+
+static __always_inline int is_alpha(__u8 c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static __always_inline int is_digit(__u8 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static __always_inline int path_char_ok(__u8 c)
+{
+	if (is_alpha(c) || is_digit(c))
+		return 1;
+	switch (c) {
+	case '-': case '.': case '_': case '~': case '!': case '$': case '&':
+	case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
+	case '=': case ':': case '@': case '/':
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int is_tchar(__u8 c)
+{
+	if (is_alpha(c) || is_digit(c))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+	case '+': case '-': case '.': case '^': case '_': case '`': case '|':
+	case '~':
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u8 lower(__u8 c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static __always_inline __u64 fnv(__u64 h, __u8 c)
+{
+	return (h ^ c) * NWX_FNV_PRIME;
+}
+
+static long parse_cb(__u32 i, void *arg)
+{
+	__u32 zero = 0, idx, k;
+	struct scratch *s;
+	struct pctx *pc;
+	__u8 c;
+
+	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
+	if (!s)
+		return 1;
+	pc = &s->pc;
+	idx = pc->start + i;
+	if (idx >= pc->len || idx >= NWX_REQ_MAX)
+		return 1;
+	k = idx;
+	OPAQUE(k);
+	c = s->req[k & (REQBUF - 1)];
+
+	switch (pc->state) {
+	case PS_PATH:
+		if (c == ' ' || c == '?') {
+			pc->state = c == ' ' ? PS_VERSION : PS_QUERY;
+			pc->kstart = idx + 1;
+			return 0;
+		}
+		if (!path_char_ok(c) || pc->path_len >= NWX_PATH_MAX - 1)
+			goto bad;
+		if (pc->prev == '/' && (c == '/' || c == '.'))
+			goto bad;
+		k = pc->path_len;
+		OPAQUE(k);
+		s->path[k & (NWX_PATH_MAX - 1)] = c;
+		pc->path_len++;
+		pc->hash = fnv(pc->hash, c);
+		pc->prev = c;
+		return 0;
+	case PS_QUERY:
+		if (c == ' ') {
+			pc->state = PS_VERSION;
+			pc->kstart = idx + 1;
+			return 0;
+		}
+		if (c < 0x21 || c > 0x7e)
+			goto bad;
+		return 0;
+	case PS_VERSION:
+		k = idx - pc->kstart;
+		if (k < 8) {
+			if (c != ((0x312e312f50545448ULL >> (8 * k)) & 0xff))
+				goto bad;
+		} else if (k == 8) {
+			if (c != '\r')
+				goto bad;
+		} else {
+			if (c != '\n')
+				goto bad;
+			pc->state = PS_LINE;
+		}
+		return 0;
+	case PS_LINE:
+		if (c == '\r') {
+			pc->state = PS_END;
+			return 0;
+		}
+		if (!is_tchar(c))
+			goto bad;
+		pc->nhash = fnv(NWX_FNV_OFFSET, lower(c));
+		pc->nlen = 1;
+		pc->ifhdr = lower(c) == 'i';
+		pc->state = PS_NAME;
+		return 0;
+	case PS_NAME:
+		if (c == ':') {
+			__u64 h = pc->nhash;
+
+			if (h == H_HOST)
+				pc->hdr = NHD_HOST;
+			else if (h == H_ACCEPT_ENCODING)
+				pc->hdr = NHD_AE;
+			else if (h == H_CONNECTION)
+				pc->hdr = NHD_CONN;
+			else if (h == H_RANGE || h == H_CONTENT_LENGTH ||
+				 h == H_TRANSFER_ENCODING || h == H_EXPECT ||
+				 h == H_UPGRADE || pc->ifhdr == 3)
+				pc->hdr = NHD_BAD;
+			else
+				pc->hdr = NHD_OTHER;
+			pc->nhash = NWX_FNV_OFFSET;
+			pc->state = PS_OWS;
+			return 0;
+		}
+		if (!is_tchar(c))
+			goto bad;
+		if (pc->nlen == 1 && pc->ifhdr == 1 && lower(c) == 'f')
+			pc->ifhdr = 2;
+		else if (pc->nlen == 2 && pc->ifhdr == 2 && c == '-')
+			pc->ifhdr = 3;
+		else if (pc->nlen < 3)
+			pc->ifhdr = 0;
+		pc->nlen++;
+		pc->nhash = fnv(pc->nhash, lower(c));
+		return 0;
+	case PS_OWS:
+		if (c == ' ' || c == '\t')
+			return 0;
+		pc->vstart = idx;
+		pc->state = PS_VALUE;
+		/* fall through */
+	case PS_VALUE:
+		if (c == '\r') {
+			switch (pc->hdr) {
+			case NHD_HOST:
+				pc->host++;
+				break;
+			case NHD_AE:
+				pc->ae_count++;
+				pc->ae_start = pc->vstart;
+				pc->ae_end = idx;
+				break;
+			case NHD_CONN:
+				if (pc->nhash != H_KEEP_ALIVE)
+					goto bad;
+				break;
+			case NHD_BAD:
+				goto bad;
+			}
+			pc->state = PS_LF;
+			return 0;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			goto bad;
+		if (c != ' ' && c != '\t')
+			pc->nhash = fnv(pc->nhash, lower(c));
+		return 0;
+	case PS_LF:
+		if (c != '\n')
+			goto bad;
+		pc->state = PS_LINE;
+		return 0;
+	case PS_END:
+		if (c != '\n' || idx + 1 != pc->len)
+			goto bad;
+		pc->done = 1;
+		return 1;
+	}
+bad:
+	pc->bad = 1;
+	return 1;
+}
+
+/* Accept-Encoding: list of coding [ OWS ";" OWS "q=" qvalue ]. */
+enum { AS_TOKSTART = 0, AS_TOK, AS_AFTERTOK, AS_PARAM, AS_QEQ, AS_QV0, AS_QDOT0,
+       AS_QFRAC0, AS_QDOT1, AS_QFRAC1, AS_QEND };
+
+
+static __always_inline void ae_finish(struct actx *a)
+{
+	__u32 bit;
+
+	a->ntok++;
+	if (a->h == H_IDENTITY)
+		bit = 1 << NWX_ENC_IDENTITY;
+	else if (a->h == H_GZIP)
+		bit = 1 << NWX_ENC_GZIP;
+	else if (a->h == H_BR)
+		bit = 1 << NWX_ENC_BR;
+	else if (a->h == H_ZSTD)
+		bit = 1 << NWX_ENC_ZSTD;
+	else if (a->h == H_STAR)
+		bit = 1 << 4;
+	else if (a->h == H_X_GZIP) {
+		a->bad = 1;
+		return;
+	} else
+		return;
+	if (a->named & bit) {
+		a->bad = 1;
+		return;
+	}
+	a->named |= bit;
+	switch (bit) {
+	case 1: a->q_id = a->q; break;
+	case 2: a->q_gz = a->q; break;
+	case 4: a->q_br = a->q; break;
+	case 8: a->q_zs = a->q; break;
+	default: a->q_star = a->q; break;
+	}
+}
+
+static long ae_cb(__u32 i, void *arg)
+{
+	__u32 zero = 0, idx, j;
+	struct scratch *s;
+	struct actx *a;
+	__u8 c;
+	int ows;
+
+	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
+	if (!s)
+		return 1;
+	a = &s->ac;
+	idx = a->start + i;
+	if (idx >= a->end || idx >= NWX_REQ_MAX)
+		return 1;
+	j = idx;
+	OPAQUE(j);
+	c = s->req[j & (REQBUF - 1)];
+	ows = c == ' ' || c == '\t';
+
+	switch (a->state) {
+	case AS_TOKSTART:
+		if (ows)
+			return 0;
+		if (!is_tchar(c))
+			goto bad;
+		a->h = fnv(NWX_FNV_OFFSET, lower(c));
+		a->q = 1000;
+		a->state = AS_TOK;
+		return 0;
+	case AS_TOK:
+		if (is_tchar(c)) {
+			a->h = fnv(a->h, lower(c));
+			return 0;
+		}
+		if (ows) {
+			a->state = AS_AFTERTOK;
+			return 0;
+		}
+		/* fall through */
+	case AS_AFTERTOK:
+		if (ows)
+			return 0;
+		if (c == ';') {
+			a->state = AS_PARAM;
+			return 0;
+		}
+		if (c == ',')
+			goto next;
+		goto bad;
+	case AS_PARAM:
+		if (ows)
+			return 0;
+		if (c != 'q')
+			goto bad;
+		a->state = AS_QEQ;
+		return 0;
+	case AS_QEQ:
+		if (c != '=')
+			goto bad;
+		a->state = AS_QV0;
+		return 0;
+	case AS_QV0:
+		if (c == '0') {
+			a->q = 0;
+			a->state = AS_QDOT0;
+		} else if (c == '1') {
+			a->q = 1000;
+			a->state = AS_QDOT1;
+		} else {
+			goto bad;
+		}
+		return 0;
+	case AS_QDOT0:
+	case AS_QDOT1:
+		if (c == '.') {
+			a->ndig = 0;
+			a->state = a->state == AS_QDOT0 ? AS_QFRAC0 : AS_QFRAC1;
+			return 0;
+		}
+		goto qend;
+	case AS_QFRAC0:
+		if (is_digit(c)) {
+			if (a->ndig >= 3)
+				goto bad;
+			a->q += (c - '0') * (a->ndig == 0 ? 100 : a->ndig == 1 ? 10 : 1);
+			a->ndig++;
+			return 0;
+		}
+		goto qend;
+	case AS_QFRAC1:
+		if (c == '0') {
+			if (a->ndig >= 3)
+				goto bad;
+			a->ndig++;
+			return 0;
+		}
+		goto qend;
+	case AS_QEND:
+		goto qend;
+	}
+	goto bad;
+qend:
+	if (ows) {
+		a->state = AS_QEND;
+		return 0;
+	}
+	if (c == ',')
+		goto next;
+	goto bad;
+next:
+	ae_finish(a);
+	a->state = AS_TOKSTART;
+	return 0;
+bad:
+	a->bad = 1;
+	return 1;
+}
+
+/* Returns the encoding to send, -1 for none acceptable, -2 unsure. */
+static __always_inline int negotiate(struct actx *a, int have, __u32 avail)
+{
+	__u32 n = a->named, star = n & 16;
+	__u32 qbr, qzs, qgz, qid, best = 0, bestq = 0;
+
+	if (!have)
+		return NWX_ENC_IDENTITY;
+	qbr = (n & 4) ? a->q_br : star ? a->q_star : 0;
+	qzs = (n & 8) ? a->q_zs : star ? a->q_star : 0;
+	qgz = (n & 2) ? a->q_gz : star ? a->q_star : 0;
+	if ((avail & 4) && qbr > bestq) {
+		best = NWX_ENC_BR;
+		bestq = qbr;
+	}
+	if ((avail & 8) && qzs > bestq) {
+		best = NWX_ENC_ZSTD;
+		bestq = qzs;
+	}
+	if ((avail & 2) && qgz > bestq) {
+		best = NWX_ENC_GZIP;
+		bestq = qgz;
+	}
+	if (!(n & 1) && !star) {
+		/* identity unnamed: its weight is implicit */
+		if (bestq == 0)
+			return NWX_ENC_IDENTITY;
+		if (bestq == 1000)
+			return best;
+		return -2;
+	}
+	qid = (n & 1) ? a->q_id : a->q_star;
+	if (bestq > 0 && bestq >= qid)
+		return best;
+	if (qid > 0)
+		return NWX_ENC_IDENTITY;
+	return -1;
+}
+
+/* ------------------------------------------------------------ serving */
+
+static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
+				 struct nwx_flow *f, int retrans)
+{
+	__u32 zero = 0, plen = p->plen, start, date_idx, rlen, doff_date;
+	struct nwx_path_key pk = {};
+	struct nwx_resp_key rk = {};
+	struct nwx_path_val *pv;
+	struct nwx_resp_val *rv;
+	struct nwx_date *dt;
+	struct scratch *s;
+	struct pctx *pc;
+	struct actx *ac;
+	__u64 gen, wnd, psum;
+	__u32 seq = p->seq, ack = p->ack;
+	__u8 method;
+	int enc, i;
+
+	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
+	if (!s)
+		return HANDOFF;
+	if (plen < 16 || plen > NWX_REQ_MAX)
+		return HANDOFF;
+	if (bpf_xdp_load_bytes(ctx, p->poff, s->req, plen))
+		return HANDOFF;
+	if (s->req[0] == 'G' && s->req[1] == 'E' && s->req[2] == 'T' &&
+	    s->req[3] == ' ' && s->req[4] == '/') {
+		method = NWX_METHOD_GET;
+		start = 4;
+	} else if (s->req[0] == 'H' && s->req[1] == 'E' && s->req[2] == 'A' &&
+		   s->req[3] == 'D' && s->req[4] == ' ' && s->req[5] == '/') {
+		method = NWX_METHOD_HEAD;
+		start = 5;
+	} else {
+		return HANDOFF;
+	}
+	for (i = 0; i < NWX_PATH_MAX / 8; i++)
+		((__u64 *)s->path)[i] = 0;
+
+	pc = &s->pc;
+	ac = &s->ac;
+	__builtin_memset(pc, 0, sizeof(*pc));
+	__builtin_memset(ac, 0, sizeof(*ac));
+	pc->len = plen;
+	pc->start = start;
+	pc->state = PS_PATH;
+	pc->hash = NWX_FNV_OFFSET;
+	bpf_loop(NWX_REQ_MAX, parse_cb, NULL, 0);
+	if (!pc->done || pc->bad || pc->host != 1 || pc->ae_count > 1 ||
+	    pc->path_len == 0)
+		return HANDOFF;
+	if (pc->ae_count) {
+		ac->start = pc->ae_start;
+		ac->end = pc->ae_end;
+		bpf_loop(NWX_REQ_MAX, ae_cb, NULL, 0);
+		if (ac->bad)
+			return HANDOFF;
+		switch (ac->state) {
+		case AS_TOKSTART:
+			if (ac->ntok == 0)
+				return HANDOFF; /* empty list */
+			return HANDOFF;         /* trailing comma */
+		case AS_PARAM:
+		case AS_QEQ:
+		case AS_QV0:
+			return HANDOFF;
+		}
+		ae_finish(ac);
+		if (ac->bad)
+			return HANDOFF;
+	}
+
+	gen = ctl_get(NWX_CTL_GEN);
+	if (!gen)
+		goto miss;
+	pk.gen = (__u32)gen;
+	pk.hash = pc->hash;
+	pv = bpf_map_lookup_elem(&nwx_paths, &pk);
+	if (!pv || pv->len != pc->path_len)
+		goto miss;
+	for (i = 0; i < NWX_PATH_MAX / 8; i++)
+		if (((__u64 *)pv->path)[i] != ((__u64 *)s->path)[i])
+			goto miss;
+	enc = negotiate(ac, pc->ae_count, pv->avail | 1);
+	if (enc < 0)
+		return HANDOFF;
+	if (!(pv->pushed[method & 1] & (1 << enc)))
+		goto miss;
+	rk.gen = (__u32)gen;
+	rk.method = method;
+	rk.enc = enc;
+	rk.hash = pc->hash;
+	rv = bpf_map_lookup_elem(&nwx_resp, &rk);
+	if (!rv)
+		goto miss;
+	rlen = rv->len;
+	if (rlen < 1 || rlen > NWX_RESP_MAX || rlen > f->mss)
+		return HANDOFF;
+	wnd = (__u64)p->window << (f->wscale_ok ? (f->snd_wscale & 15) : 0);
+	if (rlen > wnd)
+		return HANDOFF;
+	psum = rv->csum;
+	doff_date = rv->date_off;
+	dt = NULL;
+	if (doff_date != NWX_NO_DATE && doff_date + NWX_DATE_LEN <= rlen) {
+		date_idx = ctl_get(NWX_CTL_DATE_IDX) & 1;
+		dt = bpf_map_lookup_elem(&nwx_date, &date_idx);
+		if (!dt)
+			return HANDOFF;
+		psum += (doff_date & 1) ? dt->sum_odd : dt->sum_even;
+	}
+
+	if (resize(ctx, p->l4off + 20 + rlen))
+		return HANDOFF;
+	if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen))
+		return XDP_DROP;
+	if (dt && bpf_xdp_store_bytes(ctx, p->l4off + 20 + (doff_date & 0xfff),
+				      dt->s, NWX_DATE_LEN))
+		return XDP_DROP;
+	if (write_reply(ctx, p, ack, seq + plen, F_PSH | F_ACK,
+			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
+		return XDP_DROP;
+	cnt(NWX_C_HITS, 1);
+	cnt(NWX_C_HIT_BYTES, rlen);
+	if (retrans) {
+		cnt(NWX_C_RETRANSMITS, 1);
+	} else {
+		f->last_seq = seq;
+		f->last_ack = ack;
+		f->last_len = plen;
+		f->rcv_nxt = seq + plen;
+		f->snd_nxt = ack + rlen;
+	}
+	return XDP_TX;
+miss:
+	cnt(NWX_C_MISSES, 1);
+	return HANDOFF;
+}
+
+static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
+				 struct nwx_flow *f, struct nwx_flow_key *key)
+{
+	int r, retrans;
+
+	if (p->flags & F_RST) {
+		bpf_map_delete_elem(&nwx_flows, key);
+		cnt(NWX_C_RSTS, 1);
+		return XDP_DROP;
+	}
+	if (!(p->flags & F_ACK))
+		return XDP_DROP;
+	if (p->plen == 0) {
+		if (!(p->flags & F_FIN))
+			return XDP_DROP; /* pure ACK */
+		if (p->seq != f->rcv_nxt || p->ack != f->snd_nxt)
+			return XDP_DROP;
+		f->rcv_nxt = p->seq + 1;
+		f->state = NWX_FLOW_CLOSING;
+		cnt(NWX_C_FINS, 1);
+		return send_ctl(ctx, p, f->snd_nxt, p->seq + 1, F_FIN | F_ACK,
+				65535 >> (f->rcv_wscale & 15));
+	}
+	if (p->seq == f->rcv_nxt) {
+		if (p->ack != f->snd_nxt)
+			return XDP_DROP; /* our answer is not acknowledged yet */
+		if (p->flags & F_FIN) {
+			f->state = NWX_FLOW_HANDOFF;
+			return XDP_PASS;
+		}
+		retrans = 0;
+	} else if (p->seq == f->last_seq && p->plen == f->last_len &&
+		   p->ack == f->last_ack) {
+		retrans = 1;
+	} else {
+		return XDP_DROP;
+	}
+	r = serve(ctx, p, f, retrans);
+	if (r == HANDOFF) {
+		if (retrans)
+			return XDP_DROP;
+		f->state = NWX_FLOW_HANDOFF;
+		return XDP_PASS;
+	}
+	return r;
+}
+
+SEC("xdp")
+int nwx_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct nwx_flow_key key;
+	struct nwx_flow nf, *f;
+	struct pkt p = {};
+	int ks;
+
+	if (parse_pkt(data, end, &p))
+		return XDP_PASS;
+	make_key(&p, &key);
+	f = bpf_map_lookup_elem(&nwx_flows, &key);
+
+	if (p.flags & F_SYN) {
+		if (p.flags & (F_ACK | F_RST | F_FIN))
+			return XDP_PASS;
+		if (f) {
+			if (f->state == NWX_FLOW_KERNEL ||
+			    f->state == NWX_FLOW_HANDOFF)
+				return XDP_PASS;
+			bpf_map_delete_elem(&nwx_flows, &key);
+		}
+		if (!port_served(p.dport))
+			return XDP_PASS;
+		if (kernel_socket(ctx, &p) != 1)
+			return XDP_PASS; /* no listener, or the kernel's own */
+		return syn_cookie(ctx, &p);
+	}
+
+	if (f)
+		goto have_flow;
+
+	if (!port_served(p.dport))
+		return XDP_PASS;
+	if ((p.flags & F_RST) || !(p.flags & F_ACK))
+		return XDP_PASS;
+	if (cookie_check(&p, &nf) == 0) {
+		if (bpf_map_update_elem(&nwx_flows, &key, &nf, BPF_ANY))
+			return XDP_DROP;
+		cnt(NWX_C_COOKIES_OK, 1);
+		f = bpf_map_lookup_elem(&nwx_flows, &key);
+		if (!f)
+			return XDP_DROP;
+		if (p.plen == 0 && !(p.flags & F_FIN))
+			return XDP_DROP;
+		goto have_flow;
+	}
+	ks = kernel_socket(ctx, &p);
+	if (ks == 2)
+		return XDP_PASS; /* a connection the kernel owns */
+	cnt(NWX_C_INVALID, 1);
+	return XDP_DROP;
+
+have_flow:
+	{
+		switch (f->state) {
+		case NWX_FLOW_KERNEL:
+			if (p.flags & (F_FIN | F_RST))
+				bpf_map_delete_elem(&nwx_flows, &key);
+			cnt(NWX_C_PASSED, 1);
+			return XDP_PASS;
+		case NWX_FLOW_HANDOFF:
+			cnt(NWX_C_PASSED, 1);
+			return XDP_PASS;
+		case NWX_FLOW_CLOSING:
+			if (p.flags & F_RST) {
+				bpf_map_delete_elem(&nwx_flows, &key);
+				return XDP_DROP;
+			}
+			if (p.flags & F_FIN)
+				return send_ctl(ctx, &p, f->snd_nxt, f->rcv_nxt,
+						F_FIN | F_ACK,
+						65535 >> (f->rcv_wscale & 15));
+			if ((p.flags & F_ACK) && p.ack == f->snd_nxt + 1)
+				bpf_map_delete_elem(&nwx_flows, &key);
+			return XDP_DROP;
+		}
+	}
+	return owned(ctx, &p, f, &key);
+}
+
+/* ------------------------------------------------------------- TC: hand-off */
+
+SEC("tc")
+int nwx_tc(struct __sk_buff *skb)
+{
+	struct bpf_tcp_req_attrs attrs = {};
+	struct bpf_sock_tuple t = {};
+	struct nwx_flow_key key;
+	struct nwx_flow *f;
+	struct bpf_sock *skc;
+	struct tcp_sock *tp;
+	struct pkt p = {};
+	void *data, *end;
+	__u32 size;
+	int ret;
+
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (data + 14 + 40 + 20 > end) {
+		bpf_skb_pull_data(skb, 14 + 40 + 20);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	if (parse_pkt(data, end, &p))
+		return TC_ACT_OK_;
+	make_key(&p, &key);
+	f = bpf_map_lookup_elem(&nwx_flows, &key);
+	if (!f || f->state != NWX_FLOW_HANDOFF)
+		return TC_ACT_OK_;
+
+	make_tuple(&p, &t, &size);
+	skc = bpf_skc_lookup_tcp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!skc) {
+		cnt(NWX_C_HANDOFF_FAILED, 1);
+		f->state = NWX_FLOW_KERNEL;
+		return TC_ACT_OK_;
+	}
+	if (skc->state != BPF_TCP_LISTEN) {
+		/* already handed off (a retransmission raced us) */
+		bpf_sk_release(skc);
+		f->state = NWX_FLOW_KERNEL;
+		return TC_ACT_OK_;
+	}
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp) {
+		bpf_sk_release(skc);
+		cnt(NWX_C_HANDOFF_FAILED, 1);
+		f->state = NWX_FLOW_KERNEL;
+		return TC_ACT_OK_;
+	}
+	attrs.mss = f->mss;
+	attrs.wscale_ok = f->wscale_ok;
+	attrs.snd_wscale = f->snd_wscale;
+	attrs.rcv_wscale = f->rcv_wscale;
+	attrs.sack_ok = f->sack_ok;
+	ret = bpf_sk_assign_tcp_reqsk(skb, (struct sock *)tp, &attrs,
+				      sizeof(attrs));
+	bpf_sk_release(skc);
+	f->state = NWX_FLOW_KERNEL;
+	if (ret < 0)
+		cnt(NWX_C_HANDOFF_FAILED, 1);
+	else
+		cnt(NWX_C_HANDOFFS, 1);
+	return TC_ACT_OK_;
+}
+
+char _license[] SEC("license") = "GPL";
