@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import socket
 import sys
 
 sys.dont_write_bytecode = True
@@ -404,6 +405,22 @@ def keep_alive():
     raw = srv.raw(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"
                   b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     t.eq("pipelined: two responses", raw.count(b"HTTP/1.1 200"), 2)
+    # Connection: close from the client: the server closes after the response
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    sock.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data, eof = b"", False
+    try:
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                eof = True
+                break
+            data += b
+    except OSError:
+        pass
+    sock.close()
+    t.check("Connection: close request: full response then EOF (bound 5 s)",
+            eof and data.endswith(SMALL.encode()), (eof, data[-60:]))
     srv.stop_checked(t)
 
 

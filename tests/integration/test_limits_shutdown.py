@@ -300,6 +300,13 @@ def ipv6_listen():
     c.close()
     t.check("--listen ::1 does not listen on 127.0.0.1", v4 != 0, "connected over IPv4")
     srv.stop_checked(t)
+    # no --listen: the default is every address, IPv4 and IPv6 (loopback used here)
+    port = nwtest.free_port()
+    srv = Server(s.root, port=port, use_cli_port=False, args=["--port", str(port)])
+    t.eq("default listen: reachable on 127.0.0.1", srv.get("/small.txt").body, b"small\n")
+    p = nwtest.curl(["-g", "-s", "http://[::1]:%d/small.txt" % port])
+    t.eq("default listen: reachable on [::1]", p.stdout, b"small\n")
+    srv.stop_checked(t, "default-listen server")
 
 
 if __name__ == "__main__":
