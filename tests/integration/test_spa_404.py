@@ -84,6 +84,15 @@ def spa_mode():
     except Exception as e:
         dec = "decode error %s" % e
     t.eq("--spa: route with AE br decodes to index.html", (r.status, dec), (200, INDEX.encode()))
+    et = srv.get("/").h("ETag")
+    t.eq("--spa: route revalidates with index.html's ETag -> 304",
+         srv.get("/dashboard/settings", {"If-None-Match": et or '"x"'}).status, 304)
+    r = srv.get("/dashboard/settings", {"Range": "bytes=0-8"})
+    t.eq("--spa: Range on a route is cut from index.html", (r.status, r.body), (206, INDEX.encode()[:9]))
+    r = srv.get("/assets/x.js", {"Range": "bytes=0-8"})
+    t.eq("--spa: Range on a missing asset -> 404 (not 206/416)", r.status, 404)
+    r = srv.get("/assets/x.js", {"If-None-Match": "*"})
+    t.eq("--spa: If-None-Match: * on a missing asset -> 404", r.status, 404)
     for p in ("/.env", "/dashboard/../x"):
         r = srv.get(p)
         t.check("--spa: %s is not rewritten to 200" % p, r.status in (400, 404), r.status)
