@@ -93,6 +93,17 @@ def failed_reload_keeps_old():
     t.check("root deleted + SIGHUP: server alive", srv.alive(), srv.describe())
     t.eq("root deleted + SIGHUP: health ok", srv.get("/_health").status, 200)
     os.rename(moved, s.root)
+    # root made unreadable: the reload fails (or, if it still can read it,
+    # succeeds); it must never swap in an empty snapshot
+    s.write("v.txt", version_body(4))
+    os.chmod(s.root, 0)
+    srv.signal(signal.SIGHUP)
+    time.sleep(1.0)  # give the reload time to run; not asserted on
+    r = srv.get("/v.txt")
+    t.check("root unreadable + SIGHUP: a version is still served (no empty snapshot)",
+            r.status == 200 and r.body in (version_body(0), version_body(4)), (r.status, r.body[:20]))
+    t.check("root unreadable + SIGHUP: server alive", srv.alive(), srv.describe())
+    os.chmod(s.root, 0o755)
     s.write("v.txt", version_body(5))
     srv.signal(signal.SIGHUP)
     ok = wait_for(lambda: srv.get("/v.txt").body == version_body(5))
