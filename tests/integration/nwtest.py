@@ -112,6 +112,7 @@ class Tests:
             print("== %s.%s" % (self.name, fn.__name__))
             sys.stdout.flush()
             started = time.monotonic()
+            failed_before = self.failed
             try:
                 fn()
             except SkipCase as e:
@@ -122,6 +123,13 @@ class Tests:
             finally:
                 Server.stop_all()
                 Site.cleanup_all()
+                if self.failed == failed_before:
+                    for d in Server._logdirs:
+                        shutil.rmtree(d, ignore_errors=True)
+                else:
+                    for d in Server._logdirs:
+                        print("   server logs kept in %s" % d)
+                Server._logdirs = []
                 print("   (%s took %.1f s; informational)" % (fn.__name__, time.monotonic() - started))
         print("%d passed, %d failed" % (self.passed, self.failed))
         sys.stdout.flush()
@@ -268,6 +276,7 @@ class ServerError(Exception):
 
 class Server:
     _running = []
+    _logdirs = []
 
     def __init__(self, root=None, args=(), config=None, env=None, port=None,
                  listen="127.0.0.1", wait=True, wait_path="/_health",
@@ -295,6 +304,7 @@ class Server:
         self.family = socket.AF_INET6 if ":" in listen else socket.AF_INET
         self.port = port or free_port(self.family, listen)
         self.logdir = tempfile.mkdtemp(prefix="nw-log-")
+        Server._logdirs.append(self.logdir)
         os.chmod(self.logdir, 0o755)
         self.stdout_path = os.path.join(self.logdir, "stdout")
         self.stderr_path = os.path.join(self.logdir, "stderr")
