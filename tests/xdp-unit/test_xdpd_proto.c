@@ -1,0 +1,118 @@
+/* Unit tests of nanoweb-xdpd's pure logic: framing, PUT validation,
+ * canonical paths, checksums, dates. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "xdpd_proto.h"
+
+static int fails;
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); fails++; } } while (0)
+
+static size_t mk_put(uint8_t *buf, const char *path, const char *resp,
+		     uint16_t date_off, uint8_t enc, uint8_t avail)
+{
+	struct nwx_hdr h = { .type = NWX_MSG_PUT, .seq = 7 };
+	struct nwx_put p = { .generation = 1, .method = NWX_METHOD_GET,
+			     .encoding = enc, .avail = avail,
+			     .path_len = (uint16_t)strlen(path),
+			     .date_offset = date_off,
+			     .resp_len = (uint32_t)strlen(resp) };
+	size_t n = sizeof(h) + sizeof(p) + strlen(path) + strlen(resp);
+
+	h.len = (uint32_t)n;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &p, sizeof(p));
+	memcpy(buf + sizeof(h) + sizeof(p), path, strlen(path));
+	memcpy(buf + sizeof(h) + sizeof(p) + strlen(path), resp, strlen(resp));
+	return n;
+}
+
+/* reference: RFC 1071 sum of a byte string (big-endian words), folded */
+static uint16_t ref_csum(const uint8_t *b, size_t n)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static uint16_t fold_le(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	/* our sums are in memory (little-endian word) order: swap to compare */
+	return (uint16_t)((s >> 8) | ((s & 0xff) << 8));
+}
+
+int main(void)
+{
+	static uint8_t buf[NWX_MSG_MAX + 64];
+	struct xdpd_put p;
+	char err[256];
+	size_t n;
+	const char *resp = "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\nhello";
+
+	/* paths */
+	CHECK(xdpd_path_canonical("/", 1));
+	CHECK(xdpd_path_canonical("/a/b.css", 8));
+	CHECK(!xdpd_path_canonical("a", 1));
+	CHECK(!xdpd_path_canonical("//a", 3));
+	CHECK(!xdpd_path_canonical("/a/../b", 7));
+	CHECK(!xdpd_path_canonical("/.env", 5));
+	CHECK(!xdpd_path_canonical("/a%20b", 6));
+	CHECK(!xdpd_path_canonical("/a?b", 4));
+	CHECK(!xdpd_path_canonical("/a b", 4));
+
+	/* framing */
+	n = mk_put(buf, "/index.html", resp, 23, 0, 1);
+	CHECK(xdpd_check_frame(buf, n, err, sizeof(err)) == 0);
+	CHECK(xdpd_check_frame(buf, n - 1, err, sizeof(err)) == NWX_E_PROTO);
+	CHECK(xdpd_check_frame(buf, 3, err, sizeof(err)) == NWX_E_PROTO);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == 0);
+	CHECK(p.put->path_len == 11 && !memcmp(p.path, "/index.html", 11));
+	CHECK(xdpd_check_put(buf, n, 10, &p, err, sizeof(err)) == NWX_E_TOOBIG);
+	n = mk_put(buf, "/index.html", resp, 60, 0, 1);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/x/../y", resp, NWX_NO_DATE, 0, 1);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/y", resp, NWX_NO_DATE, 2, 1);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/y", resp, NWX_NO_DATE, 2, 5);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == 0);
+	n = mk_put(buf, "/y", "garbage", NWX_NO_DATE, 0, 1);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	{
+		struct nwx_hdr h = { .len = sizeof(h), .type = 99 };
+
+		memcpy(buf, &h, sizeof(h));
+		CHECK(xdpd_check_frame(buf, sizeof(h), err, sizeof(err)) == NWX_E_PROTO);
+		h.type = NWX_MSG_STATS;
+		memcpy(buf, &h, sizeof(h));
+		CHECK(xdpd_check_frame(buf, sizeof(h), err, sizeof(err)) == 0);
+	}
+
+	/* checksums: response sum with the Date counted as zero, plus the
+	 * date's own sum at the same parity, equals the whole sum */
+	for (unsigned off = 20; off < 24; off++) {
+		uint8_t r[128];
+		struct nwx_date d;
+		uint64_t s;
+
+		memset(r, 'x', sizeof(r));
+		memcpy(r, "HTTP/1.1 200 OK\r\n", 17);
+		xdpd_make_date(784111777, &d);
+		CHECK(!memcmp(d.s, "Sun, 06 Nov 1994 08:49:37 GMT", 29));
+		memcpy(r + off, d.s, 29);
+		s = xdpd_resp_csum(r, 101, off);
+		s += (off & 1) ? d.sum_odd : d.sum_even;
+		CHECK(fold_le(s) == ref_csum(r, 101));
+	}
+	if (fails)
+		fprintf(stderr, "%d check(s) failed\n", fails);
+	return fails ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+/* nanoweb-xdpd: the privileged helper of nano-web's kernel fast path. */
+#ifndef XDPD_H
+#define XDPD_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <net/if.h>
+#include <poll.h>
+#include <time.h>
+#include "nanoweb_xdp_proto.h"
+
+#define XDPD_MAX_IFACES 64
+#define XDPD_MAX_USERS 32
+
+enum xdpd_attach { XDPD_ATTACH_AUTO = 0, XDPD_ATTACH_NATIVE, XDPD_ATTACH_GENERIC };
+
+struct xdpd_cfg {
+	char *ifaces;        /* comma separated; NULL: every interface that is up */
+	char *socket;
+	char *pin_dir;
+	enum xdpd_attach attach;
+	unsigned max_response;
+	unsigned flow_entries;
+	unsigned cache_entries;
+	uid_t allowed[XDPD_MAX_USERS];
+	unsigned n_allowed;
+	bool foreground;
+};
+
+struct xdpd_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	bool tc;
+};
+
+struct nanoweb;
+
+struct xdpd {
+	struct xdpd_cfg cfg;
+	struct nanoweb *skel;
+	int fd_ctl, fd_secret, fd_date, fd_ports, fd_paths, fd_resp, fd_flows,
+	    fd_stats;
+	bool adopted;
+	struct xdpd_iface ifs[XDPD_MAX_IFACES];
+	unsigned n_ifs;
+	uint32_t active_gen, next_gen;
+	uint32_t date_idx;
+	time_t last_date;
+	/* ports that a previous helper registered, kept until claimed or
+	 * until adopt_deadline */
+	uint16_t adopted_ports[NWX_MAX_PORTS];
+	unsigned n_adopted_ports;
+	time_t adopt_deadline;
+};
+
+/* log.c-like: one line on stderr */
+void xlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* xdpd_bpf.c */
+int xdpd_bpf_setup(struct xdpd *x);        /* load or adopt, pin, attach */
+void xdpd_bpf_teardown(struct xdpd *x, bool keep); /* keep: leave attached+pinned */
+void xdpd_bpf_tick(struct xdpd *x);        /* Date map, grace period */
+int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st);
+int xdpd_gen_delete(struct xdpd *x, uint32_t gen); /* entries of a generation */
+int xdpd_gen_count(struct xdpd *x, uint32_t gen, unsigned *count);
+int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count);
+int xdpd_gen_flip(struct xdpd *x, uint32_t gen);
+/* returns 0 or NWX_E_* */
+int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
+		 const char *path, const uint8_t *resp, char *err, size_t errlen);
+int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
+		    unsigned len, unsigned method, unsigned enc, unsigned *removed);
+int xdpd_port_set(struct xdpd *x, uint16_t port, bool on);
+
+/* xdpd_sock.c */
+int xdpd_sock_listen(struct xdpd *x);
+void xdpd_sock_accept(struct xdpd *x);
+void xdpd_sock_poll_fds(struct xdpd *x, struct pollfd *pfd, unsigned *n);
+void xdpd_sock_handle(struct xdpd *x, struct pollfd *pfd, unsigned n);
+void xdpd_sock_close_all(struct xdpd *x);
+bool xdpd_port_claimed(uint16_t port);
+bool xdpd_gen_in_use(uint32_t gen);
+int xdpd_stats_client(const char *socket_path);
+
+#endif

@@ -1,0 +1,745 @@
+/*
+ * nanoweb-xdpd: loading or adopting the BPF objects, pinning, attaching
+ * to interfaces, and every map operation.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "xdpd.h"
+#include "xdpd_proto.h"
+#include "nanoweb.skel.h"
+
+#define TC_HANDLE 0x4e57
+#define TC_PRIO 1
+
+static int pin_path(const struct xdpd *x, const char *name, char *out, size_t n)
+{
+	int r = snprintf(out, n, "%s/%s", x->cfg.pin_dir, name);
+
+	return (r < 0 || (size_t)r >= n) ? -1 : 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, dir, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Reuses a pinned map if it has the same layout; else removes the pin. */
+static int adopt_map(struct xdpd *x, struct bpf_map *m)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (pin_path(x, bpf_map__name(m), path, sizeof(path)))
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    info.type != bpf_map__type(m) ||
+	    info.key_size != bpf_map__key_size(m) ||
+	    info.value_size != bpf_map__value_size(m) ||
+	    info.map_flags != bpf_map__map_flags(m)) {
+		xlog("pinned map %s has another layout: replacing it (its entries are lost)",
+		     path);
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	if (info.max_entries != bpf_map__max_entries(m)) {
+		xlog("pinned map %s keeps its size %u (configured %u): restart with a clean stop to resize",
+		     path, info.max_entries, bpf_map__max_entries(m));
+		bpf_map__set_max_entries(m, info.max_entries);
+	}
+	if (bpf_map__reuse_fd(m, fd)) {
+		xlog("cannot reuse pinned map %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 1;
+}
+
+static int ctl_set(struct xdpd *x, __u32 idx, __u64 v)
+{
+	return bpf_map_update_elem(x->fd_ctl, &idx, &v, BPF_ANY);
+}
+
+static __u64 ctl_get(struct xdpd *x, __u32 idx)
+{
+	__u64 v = 0;
+
+	bpf_map_lookup_elem(x->fd_ctl, &idx, &v);
+	return v;
+}
+
+static bool prog_is_ours(__u32 id, const char *name)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool r;
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	r = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, name);
+	close(fd);
+	return r;
+}
+
+static void sysctl_syncookies(void)
+{
+	const char *p = "/proc/sys/net/ipv4/tcp_syncookies";
+	char buf[16] = "";
+	int fd = open(p, O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	if (buf[0] != '0') {
+		xlog("net.ipv4.tcp_syncookies = %c: hand-offs can be accepted",
+		     buf[0] ? buf[0] : '?');
+		return;
+	}
+	fd = open(p, O_WRONLY);
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		xlog("net.ipv4.tcp_syncookies is 0 and cannot be set (%s): handed-off connections will be reset",
+		     strerror(errno));
+	else
+		xlog("net.ipv4.tcp_syncookies was 0: set it to 1 (hand-offs need it)");
+	if (fd >= 0)
+		close(fd);
+}
+
+static int attach_iface(struct xdpd *x, struct xdpd_iface *ifc)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = TC_HANDLE, .priority = TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE);
+	int xfd = bpf_program__fd(x->skel->progs.nwx_xdp);
+	int tfd = bpf_program__fd(x->skel->progs.nwx_tc);
+	__u32 want = 0;
+	int err;
+
+	ifc->ifindex = (int)if_nametoindex(ifc->name);
+	if (!ifc->ifindex) {
+		xlog("interface %s: %s", ifc->name, strerror(errno));
+		return -1;
+	}
+	if (!bpf_xdp_query(ifc->ifindex, 0, &q) && q.prog_id) {
+		if (!prog_is_ours(q.prog_id, "nwx_xdp")) {
+			xlog("interface %s: another XDP program (id %u) is attached: skipping it",
+			     ifc->name, q.prog_id);
+			return -1;
+		}
+		if (q.attach_mode == XDP_ATTACHED_SKB)
+			want = XDP_FLAGS_SKB_MODE;
+		else if (q.attach_mode == XDP_ATTACHED_DRV)
+			want = XDP_FLAGS_DRV_MODE;
+		if ((x->cfg.attach == XDPD_ATTACH_NATIVE && want == XDP_FLAGS_SKB_MODE) ||
+		    (x->cfg.attach == XDPD_ATTACH_GENERIC && want == XDP_FLAGS_DRV_MODE)) {
+			bpf_xdp_detach(ifc->ifindex, want, NULL);
+			want = 0;
+		}
+	}
+	if (!want) {
+		if (x->cfg.attach == XDPD_ATTACH_GENERIC)
+			want = XDP_FLAGS_SKB_MODE;
+		else
+			want = XDP_FLAGS_DRV_MODE;
+	}
+	err = bpf_xdp_attach(ifc->ifindex, xfd, want, NULL);
+	if (err && want == XDP_FLAGS_DRV_MODE && x->cfg.attach == XDPD_ATTACH_AUTO) {
+		want = XDP_FLAGS_SKB_MODE;
+		err = bpf_xdp_attach(ifc->ifindex, xfd, want, NULL);
+	}
+	if (err) {
+		xlog("interface %s: attaching XDP (%s) failed: %s", ifc->name,
+		     want == XDP_FLAGS_SKB_MODE ? "generic" : "native",
+		     strerror(-err));
+		return -1;
+	}
+	ifc->xdp_flags = want;
+	hook.ifindex = ifc->ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		xlog("interface %s: creating the clsact qdisc failed: %s",
+		     ifc->name, strerror(-err));
+		bpf_xdp_detach(ifc->ifindex, want, NULL);
+		return -1;
+	}
+	tco.prog_fd = tfd;
+	err = bpf_tc_attach(&hook, &tco);
+	if (err) {
+		xlog("interface %s: attaching TC ingress failed: %s", ifc->name,
+		     strerror(-err));
+		bpf_xdp_detach(ifc->ifindex, want, NULL);
+		return -1;
+	}
+	ifc->tc = true;
+	xlog("interface %s: XDP attached (%s mode), TC ingress attached",
+	     ifc->name, want == XDP_FLAGS_SKB_MODE ? "generic" : "native");
+	return 0;
+}
+
+/* Detaches our programs from ifindex, whatever attached them. */
+static void detach_ifindex(int ifindex, const char *name)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tco, .handle = TC_HANDLE, .priority = TC_PRIO);
+	bool did = false;
+
+	if (!bpf_xdp_query(ifindex, 0, &q) && q.prog_id &&
+	    prog_is_ours(q.prog_id, "nwx_xdp")) {
+		__u32 f = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+			  q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE : 0;
+		if (bpf_xdp_detach(ifindex, f, NULL))
+			xlog("interface %s: detaching XDP failed", name);
+		did = true;
+	}
+	hook.ifindex = ifindex;
+	if (!bpf_tc_query(&hook, &tco) && prog_is_ours(tco.prog_id, "nwx_tc")) {
+		LIBBPF_OPTS(bpf_tc_opts, d, .handle = TC_HANDLE, .priority = TC_PRIO);
+		if (bpf_tc_detach(&hook, &d))
+			xlog("interface %s: detaching TC failed", name);
+		did = true;
+	}
+	if (did)
+		xlog("interface %s: detached", name);
+}
+
+static int pick_ifaces(struct xdpd *x)
+{
+	x->n_ifs = 0;
+	if (x->cfg.ifaces && *x->cfg.ifaces) {
+		char *dup = strdup(x->cfg.ifaces), *save = NULL, *t;
+
+		for (t = strtok_r(dup, ", ", &save); t && x->n_ifs < XDPD_MAX_IFACES;
+		     t = strtok_r(NULL, ", ", &save)) {
+			snprintf(x->ifs[x->n_ifs].name, IF_NAMESIZE, "%s", t);
+			x->n_ifs++;
+		}
+		free(dup);
+	} else {
+		struct if_nameindex *ni = if_nameindex(), *i;
+		char path[128], buf[32];
+
+		for (i = ni; i && i->if_index && x->n_ifs < XDPD_MAX_IFACES; i++) {
+			unsigned flags = 0;
+			int fd;
+			ssize_t r;
+
+			snprintf(path, sizeof(path), "/sys/class/net/%s/flags", i->if_name);
+			fd = open(path, O_RDONLY);
+			if (fd < 0)
+				continue;
+			r = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (r <= 0)
+				continue;
+			buf[r] = 0;
+			flags = (unsigned)strtoul(buf, NULL, 0);
+			if (!(flags & 1)) /* IFF_UP */
+				continue;
+			snprintf(x->ifs[x->n_ifs].name, IF_NAMESIZE, "%s", i->if_name);
+			x->n_ifs++;
+		}
+		if (ni)
+			if_freenameindex(ni);
+	}
+	return x->n_ifs ? 0 : -1;
+}
+
+int xdpd_bpf_setup(struct xdpd *x)
+{
+	struct bpf_map *m;
+	struct bpf_program *p;
+	char path[PATH_MAX];
+	unsigned adopted = 0, n_ok = 0;
+	int err;
+
+	if (mkdir_p(x->cfg.pin_dir)) {
+		xlog("cannot create pin directory %s: %s", x->cfg.pin_dir, strerror(errno));
+		return -1;
+	}
+	x->skel = nanoweb__open();
+	if (!x->skel) {
+		xlog("cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	bpf_map__set_max_entries(x->skel->maps.nwx_flows, x->cfg.flow_entries);
+	bpf_map__set_max_entries(x->skel->maps.nwx_paths, 2 * x->cfg.cache_entries);
+	bpf_map__set_max_entries(x->skel->maps.nwx_resp, 2 * x->cfg.cache_entries);
+	bpf_object__for_each_map(m, x->skel->obj) {
+		int r = adopt_map(x, m);
+
+		if (r < 0)
+			return -1;
+		adopted += r;
+	}
+	x->adopted = adopted > 0;
+	err = nanoweb__load(x->skel);
+	if (err) {
+		xlog("loading the BPF programs failed: %s", strerror(-err));
+		return -1;
+	}
+	x->fd_ctl = bpf_map__fd(x->skel->maps.nwx_ctl);
+	x->fd_secret = bpf_map__fd(x->skel->maps.nwx_secret);
+	x->fd_date = bpf_map__fd(x->skel->maps.nwx_date);
+	x->fd_ports = bpf_map__fd(x->skel->maps.nwx_ports);
+	x->fd_paths = bpf_map__fd(x->skel->maps.nwx_paths);
+	x->fd_resp = bpf_map__fd(x->skel->maps.nwx_resp);
+	x->fd_flows = bpf_map__fd(x->skel->maps.nwx_flows);
+	x->fd_stats = bpf_map__fd(x->skel->maps.nwx_stats);
+
+	bpf_object__for_each_map(m, x->skel->obj) {
+		if (bpf_map__is_pinned(m))
+			continue;
+		if (pin_path(x, bpf_map__name(m), path, sizeof(path)))
+			return -1;
+		/* a fresh map: a pin left by an incompatible predecessor is gone */
+		if (bpf_map__pin(m, path)) {
+			xlog("cannot pin map %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (!bpf_map__is_pinned(x->skel->maps.nwx_secret) || adopted == 0 ||
+	    ctl_get(x, NWX_CTL_WSCALE) == 0) {
+		struct nwx_secret sec;
+		__u32 zero = 0;
+
+		if (getrandom(&sec, sizeof(sec), 0) != sizeof(sec)) {
+			xlog("getrandom: %s", strerror(errno));
+			return -1;
+		}
+		bpf_map_update_elem(x->fd_secret, &zero, &sec, BPF_ANY);
+		ctl_set(x, NWX_CTL_WSCALE, 7);
+	}
+	bpf_object__for_each_program(p, x->skel->obj) {
+		if (pin_path(x, bpf_program__name(p), path, sizeof(path)))
+			return -1;
+		unlink(path);
+		if (bpf_program__pin(p, path)) {
+			xlog("cannot pin program %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	x->active_gen = (uint32_t)ctl_get(x, NWX_CTL_GEN);
+	x->next_gen = x->active_gen + 1;
+	x->date_idx = (uint32_t)ctl_get(x, NWX_CTL_DATE_IDX) & 1;
+	x->last_date = 0;
+	xdpd_bpf_tick(x);
+	if (x->adopted) {
+		__u16 key, next;
+		int more = bpf_map_get_next_key(x->fd_ports, NULL, &next);
+
+		x->n_adopted_ports = 0;
+		while (!more && x->n_adopted_ports < NWX_MAX_PORTS) {
+			key = next;
+			x->adopted_ports[x->n_adopted_ports++] = key;
+			more = bpf_map_get_next_key(x->fd_ports, &key, &next);
+		}
+		x->adopt_deadline = time(NULL) + NWX_ADOPT_GRACE_S;
+		/* staging generations of the previous helper are orphans */
+		xdpd_gen_delete(x, 0);
+		xlog("adopted the pinned maps in %s (active generation %u, %u port(s) kept for %d s)",
+		     x->cfg.pin_dir, x->active_gen, x->n_adopted_ports,
+		     NWX_ADOPT_GRACE_S);
+	} else {
+		ctl_set(x, NWX_CTL_GEN, 0);
+		xlog("created and pinned fresh maps in %s", x->cfg.pin_dir);
+	}
+	sysctl_syncookies();
+
+	if (pick_ifaces(x)) {
+		xlog("no interface to attach to");
+		return -1;
+	}
+	for (unsigned i = 0; i < x->n_ifs; i++)
+		if (!attach_iface(x, &x->ifs[i]))
+			n_ok++;
+	if (!n_ok) {
+		xlog("could not attach to any interface");
+		return -1;
+	}
+	return 0;
+}
+
+void xdpd_bpf_teardown(struct xdpd *x, bool keep)
+{
+	struct if_nameindex *ni, *i;
+	struct bpf_map *m;
+	struct bpf_program *p;
+	char path[PATH_MAX];
+
+	if (!x->skel)
+		return;
+	if (keep) {
+		xlog("leaving the programs attached and the maps pinned in %s for the next helper",
+		     x->cfg.pin_dir);
+		nanoweb__destroy(x->skel);
+		x->skel = NULL;
+		return;
+	}
+	/* every interface: a predecessor may have attached to others */
+	ni = if_nameindex();
+	for (i = ni; i && i->if_index; i++)
+		detach_ifindex((int)i->if_index, i->if_name);
+	if (ni)
+		if_freenameindex(ni);
+	bpf_object__for_each_program(p, x->skel->obj) {
+		if (!pin_path(x, bpf_program__name(p), path, sizeof(path)))
+			unlink(path);
+	}
+	bpf_object__for_each_map(m, x->skel->obj) {
+		if (!pin_path(x, bpf_map__name(m), path, sizeof(path)))
+			unlink(path);
+	}
+	if (rmdir(x->cfg.pin_dir) && errno != ENOENT)
+		xlog("cannot remove %s: %s", x->cfg.pin_dir, strerror(errno));
+	nanoweb__destroy(x->skel);
+	x->skel = NULL;
+	xlog("programs detached, pins removed");
+}
+
+void xdpd_bpf_tick(struct xdpd *x)
+{
+	time_t now = time(NULL);
+
+	if (now != x->last_date) {
+		struct nwx_date d;
+		__u32 idx = x->date_idx ^ 1;
+
+		xdpd_make_date(now, &d);
+		if (!bpf_map_update_elem(x->fd_date, &idx, &d, BPF_ANY)) {
+			ctl_set(x, NWX_CTL_DATE_IDX, idx);
+			x->date_idx = idx;
+			x->last_date = now;
+		}
+	}
+	if (x->n_adopted_ports && now >= x->adopt_deadline) {
+		for (unsigned i = 0; i < x->n_adopted_ports; i++) {
+			if (xdpd_port_claimed(x->adopted_ports[i]))
+				continue;
+			bpf_map_delete_elem(x->fd_ports, &x->adopted_ports[i]);
+			xlog("port %u: no nano-web claimed it within %d s: no longer served",
+			     x->adopted_ports[i], NWX_ADOPT_GRACE_S);
+		}
+		x->n_adopted_ports = 0;
+	}
+}
+
+int xdpd_port_set(struct xdpd *x, uint16_t port, bool on)
+{
+	__u32 one = 1;
+
+	if (on)
+		return bpf_map_update_elem(x->fd_ports, &port, &one, BPF_ANY);
+	return bpf_map_delete_elem(x->fd_ports, &port);
+}
+
+/* Collects the keys of a map (key_size bytes each); caller frees. */
+static void *map_keys(int fd, size_t ksz, size_t *n)
+{
+	size_t cap = 256, cnt = 0;
+	char *keys = malloc(cap * ksz), *prev = NULL;
+	char cur[64];
+
+	*n = 0;
+	if (!keys || ksz > sizeof(cur))
+		return keys;
+	while (!bpf_map_get_next_key(fd, prev, cur)) {
+		if (cnt == cap) {
+			char *nk = realloc(keys, 2 * cap * ksz);
+
+			if (!nk)
+				break;
+			keys = nk;
+			cap *= 2;
+		}
+		memcpy(keys + cnt * ksz, cur, ksz);
+		prev = keys + cnt * ksz;
+		cnt++;
+	}
+	*n = cnt;
+	return keys;
+}
+
+/*
+ * Deletes the entries of generation gen; gen 0: of every generation that
+ * is neither active nor being staged by a connected client.
+ */
+int xdpd_gen_delete(struct xdpd *x, uint32_t gen)
+{
+	size_t n, i;
+	struct nwx_resp_key *rk = map_keys(x->fd_resp, sizeof(*rk), &n);
+	struct nwx_path_key *pk;
+
+	for (i = 0; rk && i < n; i++) {
+		uint32_t g = rk[i].gen;
+
+		if (gen ? g == gen : (g != x->active_gen && !xdpd_gen_in_use(g)))
+			bpf_map_delete_elem(x->fd_resp, &rk[i]);
+	}
+	free(rk);
+	pk = map_keys(x->fd_paths, sizeof(*pk), &n);
+	for (i = 0; pk && i < n; i++) {
+		uint32_t g = pk[i].gen;
+
+		if (gen ? g == gen : (g != x->active_gen && !xdpd_gen_in_use(g)))
+			bpf_map_delete_elem(x->fd_paths, &pk[i]);
+	}
+	free(pk);
+	return 0;
+}
+
+int xdpd_gen_count(struct xdpd *x, uint32_t gen, unsigned *count)
+{
+	size_t n, i;
+	struct nwx_resp_key *rk = map_keys(x->fd_resp, sizeof(*rk), &n);
+
+	*count = 0;
+	for (i = 0; rk && i < n; i++)
+		if (rk[i].gen == gen)
+			(*count)++;
+	free(rk);
+	return 0;
+}
+
+int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count)
+{
+	static struct nwx_resp_val rv;
+	struct nwx_path_val pv;
+	size_t n, i;
+	struct nwx_resp_key *rk = map_keys(x->fd_resp, sizeof(*rk), &n);
+	struct nwx_path_key *pk;
+	int err = 0;
+
+	*count = 0;
+	for (i = 0; rk && i < n; i++) {
+		struct nwx_resp_key k = rk[i];
+
+		if (k.gen != from || bpf_map_lookup_elem(x->fd_resp, &k, &rv))
+			continue;
+		k.gen = to;
+		if (bpf_map_update_elem(x->fd_resp, &k, &rv, BPF_ANY))
+			err = -1;
+		else
+			(*count)++;
+	}
+	free(rk);
+	pk = map_keys(x->fd_paths, sizeof(*pk), &n);
+	for (i = 0; pk && i < n; i++) {
+		struct nwx_path_key k = pk[i];
+
+		if (k.gen != from || bpf_map_lookup_elem(x->fd_paths, &k, &pv))
+			continue;
+		k.gen = to;
+		if (bpf_map_update_elem(x->fd_paths, &k, &pv, BPF_ANY))
+			err = -1;
+	}
+	free(pk);
+	return err;
+}
+
+int xdpd_gen_flip(struct xdpd *x, uint32_t gen)
+{
+	if (ctl_set(x, NWX_CTL_GEN, gen))
+		return -1;
+	x->active_gen = gen;
+	return xdpd_gen_delete(x, 0);
+}
+
+int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
+		 const char *path, const uint8_t *resp, char *err, size_t errlen)
+{
+	static struct nwx_resp_val rv;
+	struct nwx_path_key pk = { .gen = gen };
+	struct nwx_resp_key rk = { .gen = gen };
+	struct nwx_path_val pv;
+	uint64_t h = nwx_path_hash(path, p->path_len);
+	uint8_t avail = (uint8_t)(p->avail | 1);
+
+	pk.hash = h;
+	if (!bpf_map_lookup_elem(x->fd_paths, &pk, &pv)) {
+		if (pv.len != p->path_len || memcmp(pv.path, path, p->path_len)) {
+			snprintf(err, errlen, "PUT %.*s: hash collides with %.*s: not cached",
+				 (int)p->path_len, path, (int)pv.len, pv.path);
+			return NWX_E_COLLISION;
+		}
+		if (pv.avail != avail) {
+			snprintf(err, errlen, "PUT %.*s: avail mask 0x%x differs from an earlier PUT (0x%x)",
+				 (int)p->path_len, path, avail, pv.avail);
+			return NWX_E_INVAL;
+		}
+	} else {
+		memset(&pv, 0, sizeof(pv));
+		pv.len = p->path_len;
+		pv.avail = avail;
+		memcpy(pv.path, path, p->path_len);
+	}
+	memset(&rv, 0, sizeof(rv));
+	rv.len = (__u16)p->resp_len;
+	rv.date_off = p->date_offset;
+	memcpy(rv.data, resp, p->resp_len);
+	rv.csum = xdpd_resp_csum(rv.data, rv.len, rv.date_off);
+	rk.method = p->method;
+	rk.enc = p->encoding;
+	rk.hash = h;
+	if (bpf_map_update_elem(x->fd_resp, &rk, &rv, BPF_ANY)) {
+		snprintf(err, errlen, "PUT %.*s: response map: %s", (int)p->path_len,
+			 path, strerror(errno));
+		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
+			       NWX_E_NOSPC : NWX_E_INTERNAL;
+	}
+	pv.pushed[p->method] |= (uint8_t)(1u << p->encoding);
+	if (bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY)) {
+		snprintf(err, errlen, "PUT %.*s: path map: %s", (int)p->path_len,
+			 path, strerror(errno));
+		bpf_map_delete_elem(x->fd_resp, &rk);
+		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
+			       NWX_E_NOSPC : NWX_E_INTERNAL;
+	}
+	return 0;
+}
+
+int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
+		    unsigned len, unsigned method, unsigned enc, unsigned *removed)
+{
+	struct nwx_path_key pk = { .gen = gen };
+	struct nwx_path_val pv;
+	uint64_t h = nwx_path_hash(path, len);
+
+	*removed = 0;
+	pk.hash = h;
+	if (bpf_map_lookup_elem(x->fd_paths, &pk, &pv) || pv.len != len ||
+	    memcmp(pv.path, path, len))
+		return 0;
+	for (unsigned m = 0; m < 2; m++) {
+		if (method != NWX_ALL && method != m)
+			continue;
+		for (unsigned e = 0; e < NWX_ENC_COUNT; e++) {
+			struct nwx_resp_key rk = { .gen = gen, .method = (__u8)m,
+						   .enc = (__u8)e, .hash = h };
+
+			if (enc != NWX_ALL && enc != e)
+				continue;
+			if (!bpf_map_delete_elem(x->fd_resp, &rk))
+				(*removed)++;
+			pv.pushed[m] &= (uint8_t)~(1u << e);
+		}
+	}
+	if (!pv.pushed[0] && !pv.pushed[1])
+		bpf_map_delete_elem(x->fd_paths, &pk);
+	else
+		bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY);
+	return 0;
+}
+
+static unsigned long long fd_memlock(int fd)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 c[NWX_C_COUNT_] = { 0 }, *vals;
+	struct bpf_map *m;
+	unsigned cnt;
+	size_t n;
+	void *keys;
+
+	memset(st, 0, sizeof(*st));
+	if (ncpu <= 0)
+		return -1;
+	vals = calloc((size_t)ncpu, sizeof(__u64));
+	if (!vals)
+		return -1;
+	for (__u32 k = 0; k < NWX_C_COUNT_; k++) {
+		if (bpf_map_lookup_elem(x->fd_stats, &k, vals))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			c[k] += vals[i];
+	}
+	free(vals);
+	st->hits = c[NWX_C_HITS];
+	st->hit_bytes = c[NWX_C_HIT_BYTES];
+	st->handoffs = c[NWX_C_HANDOFFS];
+	st->handoff_failed = c[NWX_C_HANDOFF_FAILED];
+	st->syn_cookies = c[NWX_C_SYN_COOKIES];
+	st->cookies_ok = c[NWX_C_COOKIES_OK];
+	st->invalid_dropped = c[NWX_C_INVALID];
+	st->retransmits = c[NWX_C_RETRANSMITS];
+	st->fins = c[NWX_C_FINS];
+	st->rsts = c[NWX_C_RSTS];
+	st->passed = c[NWX_C_PASSED];
+	st->misses = c[NWX_C_MISSES];
+	xdpd_gen_count(x, x->active_gen, &cnt);
+	st->cache_entries = cnt;
+	st->cache_capacity = bpf_map__max_entries(x->skel->maps.nwx_resp) / 2;
+	bpf_object__for_each_map(m, x->skel->obj)
+		st->map_memory += fd_memlock(bpf_map__fd(m));
+	keys = map_keys(x->fd_flows, sizeof(struct nwx_flow_key), &n);
+	free(keys);
+	st->flow_entries = n;
+	st->flow_capacity = bpf_map__max_entries(x->skel->maps.nwx_flows);
+	st->active_generation = x->active_gen;
+	keys = map_keys(x->fd_ports, sizeof(__u16), &n);
+	free(keys);
+	st->ports = n;
+	st->interfaces = 0;
+	for (unsigned i = 0; i < x->n_ifs; i++)
+		if (x->ifs[i].xdp_flags)
+			st->interfaces++;
+	return 0;
+}

@@ -1,0 +1,494 @@
+/*
+ * nanoweb-xdpd: the Unix socket (SOCK_SEQPACKET) nano-web talks to. Every
+ * message is framed and validated (xdpd_proto.c); only allowed uids may
+ * change the maps; a bad message gets an error reply and a log line.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "xdpd.h"
+#include "xdpd_proto.h"
+
+#define MAX_CLIENTS 64
+
+struct client {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	bool may_write;
+	uint32_t staging;   /* 0: none */
+	unsigned staged;    /* responses in the staging generation */
+	uint16_t ports[NWX_MAX_PORTS];
+	unsigned n_ports;
+};
+
+static int listen_fd = -1;
+static char sock_path[108];
+static struct client clients[MAX_CLIENTS];
+static unsigned n_clients;
+static union {
+	uint8_t b[NWX_MSG_MAX + 1];
+	struct nwx_hdr h;
+} rx;
+
+bool xdpd_port_claimed(uint16_t port)
+{
+	for (unsigned i = 0; i < n_clients; i++)
+		for (unsigned j = 0; j < clients[i].n_ports; j++)
+			if (clients[i].ports[j] == port)
+				return true;
+	return false;
+}
+
+bool xdpd_gen_in_use(uint32_t gen)
+{
+	for (unsigned i = 0; i < n_clients; i++)
+		if (clients[i].staging == gen)
+			return true;
+	return false;
+}
+
+static bool uid_allowed(struct xdpd *x, uid_t uid)
+{
+	if (uid == 0)
+		return true;
+	for (unsigned i = 0; i < x->cfg.n_allowed; i++)
+		if (x->cfg.allowed[i] == uid)
+			return true;
+	return false;
+}
+
+int xdpd_sock_listen(struct xdpd *x)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], *slash;
+
+	if (strlen(x->cfg.socket) >= sizeof(sa.sun_path)) {
+		xlog("socket path too long: %s", x->cfg.socket);
+		return -1;
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s", x->cfg.socket);
+	snprintf(dir, sizeof(dir), "%s", x->cfg.socket);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			xlog("cannot create %s: %s", dir, strerror(errno));
+	}
+	memcpy(sa.sun_path, sock_path, strlen(sock_path));
+	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listen_fd < 0) {
+		xlog("socket: %s", strerror(errno));
+		return -1;
+	}
+	unlink(sock_path); /* a stale socket of a previous helper */
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(sock_path, 0666) || listen(listen_fd, 16)) {
+		xlog("cannot listen on %s: %s", sock_path, strerror(errno));
+		close(listen_fd);
+		listen_fd = -1;
+		return -1;
+	}
+	xlog("listening on %s", sock_path);
+	return 0;
+}
+
+static void send_msg(struct client *c, uint16_t type, uint32_t seq,
+		     const void *body, size_t blen, const void *tail, size_t tlen)
+{
+	uint8_t buf[sizeof(struct nwx_hdr) + 512];
+	struct nwx_hdr h = { .type = type, .seq = seq };
+	size_t n = sizeof(h) + blen + tlen;
+
+	if (n > sizeof(buf))
+		return;
+	h.len = (uint32_t)n;
+	memcpy(buf, &h, sizeof(h));
+	if (blen)
+		memcpy(buf + sizeof(h), body, blen);
+	if (tlen)
+		memcpy(buf + sizeof(h) + blen, tail, tlen);
+	if (send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+		xlog("client pid %d: reply lost: %s", (int)c->pid, strerror(errno));
+}
+
+static void reply_ok(struct client *c, uint32_t seq, uint32_t gen, uint32_t count)
+{
+	struct nwx_ok ok = { .generation = gen, .count = count };
+
+	send_msg(c, NWX_MSG_OK, seq, &ok, sizeof(ok), NULL, 0);
+}
+
+static void reply_err(struct client *c, uint32_t seq, int code, const char *text)
+{
+	struct nwx_error e = { .code = (uint32_t)code };
+	size_t tl = strlen(text);
+
+	if (tl > 400)
+		tl = 400;
+	e.text_len = (uint32_t)tl;
+	send_msg(c, NWX_MSG_ERROR, seq, &e, sizeof(e), text, tl);
+	xlog("client pid %d uid %u: refused: %s", (int)c->pid, (unsigned)c->uid, text);
+}
+
+static void drop_staging(struct xdpd *x, struct client *c)
+{
+	if (c->staging) {
+		uint32_t g = c->staging;
+
+		c->staging = 0;
+		c->staged = 0;
+		xdpd_gen_delete(x, g);
+	}
+}
+
+static void release_ports(struct xdpd *x, struct client *c)
+{
+	uint16_t old[NWX_MAX_PORTS];
+	unsigned n = c->n_ports;
+
+	memcpy(old, c->ports, sizeof(old));
+	c->n_ports = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (!xdpd_port_claimed(old[i])) {
+			xdpd_port_set(x, old[i], false);
+			xlog("port %u: no longer served", old[i]);
+		}
+}
+
+static void client_close(struct xdpd *x, unsigned idx)
+{
+	struct client *c = &clients[idx];
+
+	xlog("client pid %d uid %u disconnected", (int)c->pid, (unsigned)c->uid);
+	close(c->fd);
+	c->fd = -1;
+	drop_staging(x, c);
+	release_ports(x, c);
+	clients[idx] = clients[--n_clients];
+}
+
+void xdpd_sock_accept(struct xdpd *x)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct client *c;
+
+	if (fd < 0)
+		return;
+	if (n_clients == MAX_CLIENTS) {
+		xlog("too many clients: refusing a connection");
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		xlog("SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	c = &clients[n_clients++];
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->uid = cr.uid;
+	c->pid = cr.pid;
+	c->may_write = uid_allowed(x, cr.uid);
+	xlog("client pid %d uid %u connected (%s)", (int)c->pid, (unsigned)c->uid,
+	     c->may_write ? "may change the maps" : "read-only");
+}
+
+static void handle_msg(struct xdpd *x, struct client *c, size_t n)
+{
+	char err[512];
+	uint32_t seq = rx.h.seq;
+	const uint8_t *body = rx.b + sizeof(struct nwx_hdr);
+	int code;
+
+	code = xdpd_check_frame(rx.b, n, err, sizeof(err));
+	if (code) {
+		if (n >= sizeof(struct nwx_hdr))
+			reply_err(c, seq, code, err);
+		else
+			xlog("client pid %d: %s", (int)c->pid, err);
+		return;
+	}
+	if (rx.h.type != NWX_MSG_HELLO && rx.h.type != NWX_MSG_STATS &&
+	    !c->may_write) {
+		snprintf(err, sizeof(err), "%s: uid %u may not change the maps",
+			 xdpd_msg_name(rx.h.type), (unsigned)c->uid);
+		reply_err(c, seq, NWX_E_PERM, err);
+		return;
+	}
+	switch (rx.h.type) {
+	case NWX_MSG_HELLO: {
+		struct nwx_hello h;
+		struct nwx_hello_reply r = { 0 };
+
+		memcpy(&h, body, sizeof(h));
+		if (h.version != NWX_PROTO_VERSION) {
+			snprintf(err, sizeof(err), "HELLO: protocol version %u, this helper speaks %d",
+				 h.version, NWX_PROTO_VERSION);
+			reply_err(c, seq, NWX_E_VERSION, err);
+			return;
+		}
+		r.version = NWX_PROTO_VERSION;
+		r.may_write = c->may_write;
+		r.max_response = x->cfg.max_response;
+		r.path_max = NWX_PATH_MAX;
+		r.cache_entries = x->cfg.cache_entries;
+		r.flow_entries = x->cfg.flow_entries;
+		r.active_generation = x->active_gen;
+		r.helper_pid = (uint32_t)getpid();
+		send_msg(c, NWX_MSG_HELLO_REPLY, seq, &r, sizeof(r), NULL, 0);
+		return;
+	}
+	case NWX_MSG_BEGIN: {
+		struct nwx_begin b;
+		unsigned copied = 0;
+
+		memcpy(&b, body, sizeof(b));
+		if ((b.flags & ~NWX_BEGIN_COPY_ACTIVE) || b.reserved) {
+			reply_err(c, seq, NWX_E_INVAL, "BEGIN: unknown flags");
+			return;
+		}
+		drop_staging(x, c);
+		c->staging = x->next_gen++;
+		if (!x->next_gen)
+			x->next_gen = 1;
+		if ((b.flags & NWX_BEGIN_COPY_ACTIVE) && x->active_gen &&
+		    xdpd_gen_copy(x, x->active_gen, c->staging, &copied)) {
+			drop_staging(x, c);
+			reply_err(c, seq, NWX_E_NOSPC, "BEGIN: copying the active generation failed");
+			return;
+		}
+		c->staged = copied;
+		reply_ok(c, seq, c->staging, copied);
+		return;
+	}
+	case NWX_MSG_PUT: {
+		struct xdpd_put p;
+
+		code = xdpd_check_put(rx.b, n, x->cfg.max_response, &p, err, sizeof(err));
+		if (!code && (!c->staging || p.put->generation != c->staging)) {
+			snprintf(err, sizeof(err), "PUT: generation %u is not this connection's staging generation (%u)",
+				 p.put->generation, c->staging);
+			code = NWX_E_NOGEN;
+		}
+		if (!code && c->staged >= x->cfg.cache_entries) {
+			snprintf(err, sizeof(err), "PUT: cache full (%u entries)",
+				 x->cfg.cache_entries);
+			code = NWX_E_NOSPC;
+		}
+		if (!code)
+			code = xdpd_map_put(x, c->staging, p.put, p.path, p.resp,
+					    err, sizeof(err));
+		if (code) {
+			reply_err(c, seq, code, err);
+			return;
+		}
+		c->staged++;
+		reply_ok(c, seq, c->staging, 1);
+		return;
+	}
+	case NWX_MSG_DELETE: {
+		const struct nwx_delete *d;
+		const char *path;
+		unsigned removed = 0;
+
+		code = xdpd_check_delete(rx.b, n, &d, &path, err, sizeof(err));
+		if (!code && (!c->staging || d->generation != c->staging)) {
+			snprintf(err, sizeof(err), "DELETE: generation %u is not this connection's staging generation (%u)",
+				 d->generation, c->staging);
+			code = NWX_E_NOGEN;
+		}
+		if (code) {
+			reply_err(c, seq, code, err);
+			return;
+		}
+		xdpd_map_delete(x, c->staging, path, d->path_len, d->method,
+				d->encoding, &removed);
+		c->staged = c->staged > removed ? c->staged - removed : 0;
+		reply_ok(c, seq, c->staging, removed);
+		return;
+	}
+	case NWX_MSG_COMMIT: {
+		struct nwx_commit cm;
+		uint32_t g;
+		unsigned count = 0;
+
+		memcpy(&cm, body, sizeof(cm));
+		if (!c->staging || cm.generation != c->staging) {
+			snprintf(err, sizeof(err), "COMMIT: generation %u is not this connection's staging generation (%u)",
+				 cm.generation, c->staging);
+			reply_err(c, seq, NWX_E_NOGEN, err);
+			return;
+		}
+		g = c->staging;
+		c->staging = 0;
+		if (xdpd_gen_flip(x, g)) {
+			reply_err(c, seq, NWX_E_INTERNAL, "COMMIT: cannot write the active generation");
+			return;
+		}
+		xdpd_gen_count(x, g, &count);
+		c->staged = 0;
+		xlog("generation %u active: %u responses (client pid %d)", g, count,
+		     (int)c->pid);
+		reply_ok(c, seq, g, count);
+		return;
+	}
+	case NWX_MSG_ABORT:
+		drop_staging(x, c);
+		reply_ok(c, seq, x->active_gen, 0);
+		return;
+	case NWX_MSG_SET_PORTS: {
+		uint16_t ports[NWX_MAX_PORTS];
+		unsigned cnt = 0;
+
+		code = xdpd_check_ports(rx.b, n, ports, &cnt, err, sizeof(err));
+		if (code) {
+			reply_err(c, seq, code, err);
+			return;
+		}
+		release_ports(x, c);
+		for (unsigned i = 0; i < cnt; i++) {
+			if (xdpd_port_set(x, ports[i], true)) {
+				snprintf(err, sizeof(err), "SET_PORTS: port %u: %s",
+					 ports[i], strerror(errno));
+				reply_err(c, seq, NWX_E_INTERNAL, err);
+				return;
+			}
+			c->ports[c->n_ports++] = ports[i];
+			xlog("port %u: served (client pid %d)", ports[i], (int)c->pid);
+		}
+		reply_ok(c, seq, x->active_gen, cnt);
+		return;
+	}
+	case NWX_MSG_STATS: {
+		struct nwx_stats st;
+
+		if (xdpd_bpf_stats(x, &st)) {
+			reply_err(c, seq, NWX_E_INTERNAL, "STATS: cannot read the maps");
+			return;
+		}
+		send_msg(c, NWX_MSG_STATS_REPLY, seq, &st, sizeof(st), NULL, 0);
+		return;
+	}
+	}
+}
+
+void xdpd_sock_poll_fds(struct xdpd *x, struct pollfd *pfd, unsigned *n)
+{
+	(void)x;
+	pfd[*n].fd = listen_fd;
+	pfd[*n].events = POLLIN;
+	(*n)++;
+	for (unsigned i = 0; i < n_clients; i++) {
+		pfd[*n].fd = clients[i].fd;
+		pfd[*n].events = POLLIN;
+		(*n)++;
+	}
+}
+
+void xdpd_sock_handle(struct xdpd *x, struct pollfd *pfd, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i;
+
+		if (!pfd[k].revents)
+			continue;
+		if (pfd[k].fd == listen_fd) {
+			xdpd_sock_accept(x);
+			continue;
+		}
+		for (i = 0; i < n_clients; i++)
+			if (clients[i].fd == pfd[k].fd)
+				break;
+		if (i == n_clients)
+			continue;
+		for (;;) {
+			ssize_t r = recv(clients[i].fd, rx.b, sizeof(rx.b),
+					 MSG_DONTWAIT | MSG_TRUNC);
+
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (r <= 0) {
+				client_close(x, i);
+				break;
+			}
+			if ((size_t)r > NWX_MSG_MAX) {
+				struct nwx_hdr h;
+
+				memcpy(&h, rx.b, sizeof(h));
+				reply_err(&clients[i], h.seq, NWX_E_PROTO,
+					  "message longer than NWX_MSG_MAX");
+				continue;
+			}
+			handle_msg(x, &clients[i], (size_t)r);
+		}
+	}
+}
+
+void xdpd_sock_close_all(struct xdpd *x)
+{
+	(void)x;
+	for (unsigned i = 0; i < n_clients; i++)
+		close(clients[i].fd);
+	n_clients = 0;
+	if (listen_fd >= 0) {
+		close(listen_fd);
+		listen_fd = -1;
+		unlink(sock_path);
+	}
+}
+
+/* `nanoweb-xdpd stats`: asks a running helper and prints its counters. */
+int xdpd_stats_client(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct nwx_hdr h = { .len = sizeof(h), .type = NWX_MSG_STATS, .seq = 1 };
+	uint8_t buf[1024];
+	struct nwx_stats st;
+	ssize_t r;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 1;
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "nanoweb-xdpd: cannot connect to %s: %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
+	    (r = recv(fd, buf, sizeof(buf), 0)) < (ssize_t)sizeof(h)) {
+		fprintf(stderr, "nanoweb-xdpd: no answer from %s\n", path);
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	memcpy(&h, buf, sizeof(h));
+	if (h.type != NWX_MSG_STATS_REPLY ||
+	    (size_t)r < sizeof(h) + sizeof(st)) {
+		fprintf(stderr, "nanoweb-xdpd: unexpected reply type 0x%x\n", h.type);
+		return 1;
+	}
+	memcpy(&st, buf + sizeof(h), sizeof(st));
+#define P(f) printf("%-18s %llu\n", #f, (unsigned long long)st.f)
+	P(hits); P(hit_bytes); P(handoffs); P(handoff_failed); P(syn_cookies);
+	P(cookies_ok); P(invalid_dropped); P(retransmits); P(fins); P(rsts);
+	P(passed); P(misses); P(cache_entries); P(cache_capacity); P(map_memory);
+	P(flow_entries); P(flow_capacity); P(active_generation); P(ports);
+	P(interfaces);
+#undef P
+	return 0;
+}
