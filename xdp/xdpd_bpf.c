@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <ifaddrs.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -258,33 +261,43 @@ static int pick_ifaces(struct xdpd *x)
 		}
 		free(dup);
 	} else {
-		struct if_nameindex *ni = if_nameindex(), *i;
-		char path[128], buf[32];
+		/* getifaddrs: netlink, so right in any network namespace */
+		struct ifaddrs *ifa, *i;
 
-		for (i = ni; i && i->if_index && x->n_ifs < XDPD_MAX_IFACES; i++) {
-			unsigned flags = 0;
-			int fd;
-			ssize_t r;
+		if (getifaddrs(&ifa))
+			return -1;
+		for (i = ifa; i && x->n_ifs < XDPD_MAX_IFACES; i = i->ifa_next) {
+			bool dup = false;
 
-			snprintf(path, sizeof(path), "/sys/class/net/%s/flags", i->if_name);
-			fd = open(path, O_RDONLY);
-			if (fd < 0)
+			if (!(i->ifa_flags & IFF_UP))
 				continue;
-			r = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (r <= 0)
+			for (unsigned k = 0; k < x->n_ifs; k++)
+				if (!strcmp(x->ifs[k].name, i->ifa_name))
+					dup = true;
+			if (dup)
 				continue;
-			buf[r] = 0;
-			flags = (unsigned)strtoul(buf, NULL, 0);
-			if (!(flags & 1)) /* IFF_UP */
-				continue;
-			snprintf(x->ifs[x->n_ifs].name, IF_NAMESIZE, "%s", i->if_name);
+			snprintf(x->ifs[x->n_ifs].name, IF_NAMESIZE, "%s", i->ifa_name);
 			x->n_ifs++;
 		}
-		if (ni)
-			if_freenameindex(ni);
+		freeifaddrs(ifa);
 	}
 	return x->n_ifs ? 0 : -1;
+}
+
+/* `ip netns exec` mounts a fresh /sys without /sys/fs/bpf: mount one */
+static void ensure_bpffs(const char *pin_dir)
+{
+	struct statfs sf;
+
+	if (strncmp(pin_dir, "/sys/fs/bpf/", 12))
+		return;
+	if (!statfs("/sys/fs/bpf", &sf) && sf.f_type == 0xcafe4a11)
+		return;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		xlog("/sys/fs/bpf is not a BPF filesystem and mounting one failed: %s",
+		     strerror(errno));
+	else
+		xlog("mounted a BPF filesystem on /sys/fs/bpf (pins are visible only in this mount namespace)");
 }
 
 int xdpd_bpf_setup(struct xdpd *x)
@@ -295,6 +308,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 	unsigned adopted = 0, n_ok = 0;
 	int err;
 
+	ensure_bpffs(x->cfg.pin_dir);
 	if (mkdir_p(x->cfg.pin_dir)) {
 		xlog("cannot create pin directory %s: %s", x->cfg.pin_dir, strerror(errno));
 		return -1;
