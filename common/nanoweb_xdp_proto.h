@@ -371,6 +371,16 @@ struct nwx_flow {
 	nwx_u8 sack_ok;
 	nwx_u8 v6;
 	nwx_u8 pad[6];
+	/* an answer XDP could not build in place (no room to grow the frame,
+	 * e.g. veth): TC builds it from this segment and redirects it out */
+	nwx_u8 pend;         /* 1: answer pending for the segment below */
+	nwx_u8 pend_method;
+	nwx_u8 pend_enc;
+	nwx_u8 pend_retrans;
+	nwx_u32 pend_gen;
+	nwx_u32 pend_seq;    /* the request's seq and ack */
+	nwx_u32 pend_ack;
+	nwx_u64 pend_hash;
 };
 
 /* nwx_stats: PERCPU_ARRAY of u64, indexes: */

@@ -22,6 +22,7 @@
 #define ETH_P_IP_ 0x0800
 #define ETH_P_IPV6_ 0x86DD
 #define TC_ACT_OK_ 0
+#define TC_ACT_SHOT_ 2
 
 #define F_FIN 0x01
 #define F_SYN 0x02
@@ -31,6 +32,7 @@
 
 #define OUR_WSCALE 7
 #define HANDOFF (-1)
+#define PENDING (-2)
 #define REQBUF 2048
 /* hide a value's known range from clang so it keeps the masks the
  * verifier needs */
@@ -233,6 +235,7 @@ struct pkt {
 	__u32 l4off, poff, plen;
 	__u16 window;             /* host order */
 	__u8 flags, v6, doff;
+	__u8 smac[6], dmac[6];
 };
 
 static __always_inline int parse_pkt(void *data, void *end, struct pkt *p)
@@ -243,6 +246,8 @@ static __always_inline int parse_pkt(void *data, void *end, struct pkt *p)
 
 	if ((void *)(eth + 1) > end)
 		return -1;
+	__builtin_memcpy(p->smac, eth->h_source, 6);
+	__builtin_memcpy(p->dmac, eth->h_dest, 6);
 	if (eth->h_proto == bpf_htons(ETH_P_IP_)) {
 		struct iphdr *ip = (void *)(eth + 1);
 
@@ -484,28 +489,47 @@ static long opt_cb(__u32 i, void *arg)
 
 /* ---------------------------------------------------------- reply builder */
 
+/*
+ * Makes the frame newlen bytes long: at the tail if there is room, else
+ * (partly) at the head. A frame's tailroom can be tiny (veth and generic
+ * XDP copy frames into just-fitting buffers): then the caller falls back
+ * to TC.
+ */
 static __always_inline int resize(struct xdp_md *ctx, __u32 newlen)
 {
-	long cur = (long)bpf_xdp_get_buff_len(ctx);
+	int g = (int)newlen - (int)bpf_xdp_get_buff_len(ctx);
+	int h;
 
-	return bpf_xdp_adjust_tail(ctx, (int)((long)newlen - cur));
+	if (g <= 0)
+		return bpf_xdp_adjust_tail(ctx, g);
+	if (!bpf_xdp_adjust_tail(ctx, g))
+		return 0;
+	if (!bpf_xdp_adjust_head(ctx, -g))
+		return 0;
+	h = g > 192 ? 192 : g;
+	if (bpf_xdp_adjust_head(ctx, -h))
+		return -1;
+	if (!bpf_xdp_adjust_tail(ctx, g - h))
+		return 0;
+	bpf_xdp_adjust_head(ctx, h);
+	return -1;
 }
+
+#define XW(ctx) (void *)(long)(ctx)->data, (void *)(long)(ctx)->data_end
 
 /*
  * Rewrites the (already resized) packet into a reply to p: swapped
  * addresses, TCP header of hl bytes (20 or 32: then opt[] are the 3 option
  * words), payload of plen bytes whose one's-complement sum is psum.
  */
-static __always_inline int write_reply(struct xdp_md *ctx, const struct pkt *p,
+static __always_inline int write_reply(void *data, void *end,
+				       const struct pkt *p,
 				       __u32 seq, __u32 ack, __u8 flags,
 				       __u16 win, __u32 hl, __u32 plen,
 				       __u64 psum, const __u32 *opt)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct tcphdr *th;
-	__u8 mac[6];
 	__u32 tcplen = hl + plen;
 	__u64 sum = 0;
 	__s64 hs;
@@ -513,9 +537,9 @@ static __always_inline int write_reply(struct xdp_md *ctx, const struct pkt *p,
 
 	if ((void *)(eth + 1) > end)
 		return -1;
-	__builtin_memcpy(mac, eth->h_source, 6);
-	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
-	__builtin_memcpy(eth->h_dest, mac, 6);
+	__builtin_memcpy(eth->h_dest, p->smac, 6);
+	__builtin_memcpy(eth->h_source, p->dmac, 6);
+	eth->h_proto = bpf_htons(p->v6 ? ETH_P_IPV6_ : ETH_P_IP_);
 	if (!p->v6) {
 		struct iphdr *ip = (void *)(eth + 1);
 
@@ -590,7 +614,7 @@ static __always_inline int send_ctl(struct xdp_md *ctx, const struct pkt *p,
 {
 	if (resize(ctx, p->l4off + 20))
 		return XDP_DROP;
-	if (write_reply(ctx, p, seq, ack, flags, win, 20, 0, 0, NULL))
+	if (write_reply(XW(ctx), p, seq, ack, flags, win, 20, 0, 0, NULL))
 		return XDP_DROP;
 	return XDP_TX;
 }
@@ -629,7 +653,7 @@ static __always_inline int syn_cookie(struct xdp_md *ctx, struct pkt *p)
 	opt[2] = o.sack ? bpf_htonl(0x01010402) : 0x01010101;
 	if (resize(ctx, p->l4off + 32))
 		return XDP_DROP;
-	if (write_reply(ctx, p, isn, p->seq + 1, F_SYN | F_ACK, 65535, 32, 0,
+	if (write_reply(XW(ctx), p, isn, p->seq + 1, F_SYN | F_ACK, 65535, 32, 0,
 			0, opt))
 		return XDP_DROP;
 	cnt(NWX_C_SYN_COOKIES, 1);
@@ -1040,10 +1064,44 @@ static __always_inline int negotiate(struct actx *a, int have, __u32 avail)
 
 /* ------------------------------------------------------------ serving */
 
+/* The Date slot to patch in (*dt NULL: none) and the payload's sum. */
+static __always_inline int answer_date(struct nwx_resp_val *rv,
+				       struct nwx_date **dt, __u64 *psum)
+{
+	__u32 off = rv->date_off, idx;
+
+	*psum = rv->csum;
+	*dt = NULL;
+	if (off == NWX_NO_DATE || off + NWX_DATE_LEN > rv->len)
+		return 0;
+	idx = ctl_get(NWX_CTL_DATE_IDX) & 1;
+	*dt = bpf_map_lookup_elem(&nwx_date, &idx);
+	if (!*dt)
+		return -1;
+	*psum += (off & 1) ? (*dt)->sum_odd : (*dt)->sum_even;
+	return 0;
+}
+
+static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
+				     __u32 plen, __u32 rlen, int retrans)
+{
+	cnt(NWX_C_HITS, 1);
+	cnt(NWX_C_HIT_BYTES, rlen);
+	if (retrans) {
+		cnt(NWX_C_RETRANSMITS, 1);
+		return;
+	}
+	f->last_seq = seq;
+	f->last_ack = ack;
+	f->last_len = (__u16)plen;
+	f->rcv_nxt = seq + plen;
+	f->snd_nxt = ack + rlen;
+}
+
 static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 				 struct nwx_flow *f, int retrans)
 {
-	__u32 zero = 0, plen = p->plen, start, date_idx, rlen, doff_date;
+	__u32 zero = 0, plen = p->plen, start, rlen;
 	struct nwx_path_key pk = {};
 	struct nwx_resp_key rk = {};
 	struct nwx_path_val *pv;
@@ -1140,38 +1198,29 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	wnd = (__u64)p->window << (f->wscale_ok ? (f->snd_wscale & 15) : 0);
 	if (rlen > wnd)
 		return HANDOFF;
-	psum = rv->csum;
-	doff_date = rv->date_off;
-	dt = NULL;
-	if (doff_date != NWX_NO_DATE && doff_date + NWX_DATE_LEN <= rlen) {
-		date_idx = ctl_get(NWX_CTL_DATE_IDX) & 1;
-		dt = bpf_map_lookup_elem(&nwx_date, &date_idx);
-		if (!dt)
-			return HANDOFF;
-		psum += (doff_date & 1) ? dt->sum_odd : dt->sum_even;
-	}
-
-	if (resize(ctx, p->l4off + 20 + rlen))
+	if (answer_date(rv, &dt, &psum))
 		return HANDOFF;
+	if (resize(ctx, p->l4off + 20 + rlen)) {
+		/* no room in this frame: TC builds the answer in the skb */
+		f->pend = 1;
+		f->pend_method = method;
+		f->pend_enc = (__u8)enc;
+		f->pend_retrans = (__u8)retrans;
+		f->pend_gen = (__u32)gen;
+		f->pend_seq = seq;
+		f->pend_ack = ack;
+		f->pend_hash = pc->hash;
+		return PENDING;
+	}
 	if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen))
 		return XDP_DROP;
-	if (dt && bpf_xdp_store_bytes(ctx, p->l4off + 20 + (doff_date & 0xfff),
+	if (dt && bpf_xdp_store_bytes(ctx, p->l4off + 20 + (rv->date_off & 0xfff),
 				      dt->s, NWX_DATE_LEN))
 		return XDP_DROP;
-	if (write_reply(ctx, p, ack, seq + plen, F_PSH | F_ACK,
+	if (write_reply(XW(ctx), p, ack, seq + plen, F_PSH | F_ACK,
 			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
 		return XDP_DROP;
-	cnt(NWX_C_HITS, 1);
-	cnt(NWX_C_HIT_BYTES, rlen);
-	if (retrans) {
-		cnt(NWX_C_RETRANSMITS, 1);
-	} else {
-		f->last_seq = seq;
-		f->last_ack = ack;
-		f->last_len = plen;
-		f->rcv_nxt = seq + plen;
-		f->snd_nxt = ack + rlen;
-	}
+	answered(f, seq, ack, plen, rlen, retrans);
 	return XDP_TX;
 miss:
 	cnt(NWX_C_MISSES, 1);
@@ -1216,6 +1265,8 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 		return XDP_DROP;
 	}
 	r = serve(ctx, p, f, retrans);
+	if (r == PENDING)
+		return XDP_PASS; /* TC answers */
 	if (r == HANDOFF) {
 		if (retrans)
 			return XDP_DROP;
@@ -1310,6 +1361,51 @@ have_flow:
 
 /* ------------------------------------------------------------- TC: hand-off */
 
+/* Builds in the skb an answer XDP had no room for, and sends it back. */
+static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
+				     struct nwx_flow *f)
+{
+	struct nwx_resp_key rk = {};
+	struct nwx_resp_val *rv;
+	struct nwx_date *dt;
+	__u32 rlen, seq = p->seq, ack = p->ack, plen = p->plen;
+	int retrans = f->pend_retrans;
+	void *data, *end;
+	__u64 psum;
+
+	if (seq != f->pend_seq || ack != f->pend_ack)
+		return TC_ACT_SHOT_;
+	f->pend = 0;
+	rk.gen = f->pend_gen;
+	rk.method = f->pend_method;
+	rk.enc = f->pend_enc;
+	rk.hash = f->pend_hash;
+	rv = bpf_map_lookup_elem(&nwx_resp, &rk);
+	if (!rv)
+		return TC_ACT_SHOT_; /* reloaded meanwhile: the client retransmits */
+	rlen = rv->len;
+	if (rlen < 1 || rlen > NWX_RESP_MAX)
+		return TC_ACT_SHOT_;
+	if (answer_date(rv, &dt, &psum))
+		return TC_ACT_SHOT_;
+	if (bpf_skb_change_tail(skb, p->l4off + 20 + rlen, 0))
+		return TC_ACT_SHOT_;
+	if (bpf_skb_store_bytes(skb, p->l4off + 20, rv->data, rlen, 0))
+		return TC_ACT_SHOT_;
+	if (dt && bpf_skb_store_bytes(skb, p->l4off + 20 + (rv->date_off & 0xfff),
+				      dt->s, NWX_DATE_LEN, 0))
+		return TC_ACT_SHOT_;
+	if (bpf_skb_pull_data(skb, p->l4off + 20))
+		return TC_ACT_SHOT_;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (write_reply(data, end, p, ack, seq + plen, F_PSH | F_ACK,
+			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
+		return TC_ACT_SHOT_;
+	answered(f, seq, ack, plen, rlen, retrans);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
 SEC("tc")
 int nwx_tc(struct __sk_buff *skb)
 {
@@ -1335,7 +1431,11 @@ int nwx_tc(struct __sk_buff *skb)
 		return TC_ACT_OK_;
 	make_key(&p, &key);
 	f = bpf_map_lookup_elem(&nwx_flows, &key);
-	if (!f || f->state != NWX_FLOW_HANDOFF)
+	if (!f)
+		return TC_ACT_OK_;
+	if (f->state == NWX_FLOW_OWNED && f->pend)
+		return tc_answer(skb, &p, f);
+	if (f->state != NWX_FLOW_HANDOFF)
 		return TC_ACT_OK_;
 
 	make_tuple(&p, &t, &size);
