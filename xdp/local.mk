@@ -1,7 +1,7 @@
 # The kernel fast path: BPF programs (xdp/nanoweb.bpf.c) and the privileged
 # helper nanoweb-xdpd. See xdp/README.md.
 
-EXTRA_DIST += xdp/nanoweb.bpf.c xdp/README.md xdp/dev/veth-demo.sh \
+EXTRA_DIST += xdp/nanoweb.bpf.c xdp/README.md xdp/dev/veth-demo.sh xdp/dev/push.py \
 	xdp/dev/lo-demo.sh
 
 if HAVE_XDP

@@ -86,12 +86,8 @@ static int adopt_map(struct xdpd *x, struct bpf_map *m)
 		     path, info.max_entries, bpf_map__max_entries(m));
 		bpf_map__set_max_entries(m, info.max_entries);
 	}
-	if (bpf_map__reuse_fd(m, fd)) {
-		xlog("cannot reuse pinned map %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
 	close(fd);
+	/* libbpf reuses it at load (pin_path set by the caller) */
 	return 1;
 }
 
@@ -322,11 +318,15 @@ int xdpd_bpf_setup(struct xdpd *x)
 	bpf_map__set_max_entries(x->skel->maps.nwx_paths, 2 * x->cfg.cache_entries);
 	bpf_map__set_max_entries(x->skel->maps.nwx_resp, 2 * x->cfg.cache_entries);
 	bpf_object__for_each_map(m, x->skel->obj) {
-		int r = adopt_map(x, m);
+		int r;
 
-		if (r < 0)
+		if (bpf_map__is_internal(m))
+			continue; /* .rodata etc.: not shared, not pinnable */
+		r = adopt_map(x, m);
+		if (r < 0 || pin_path(x, bpf_map__name(m), path, sizeof(path)) ||
+		    bpf_map__set_pin_path(m, path))
 			return -1;
-		adopted += r;
+		adopted += r; /* libbpf reuses pinned maps and pins new ones */
 	}
 	x->adopted = adopted > 0;
 	err = nanoweb__load(x->skel);
@@ -344,7 +344,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 	x->fd_stats = bpf_map__fd(x->skel->maps.nwx_stats);
 
 	bpf_object__for_each_map(m, x->skel->obj) {
-		if (bpf_map__is_pinned(m))
+		if (bpf_map__is_pinned(m) || bpf_map__is_internal(m))
 			continue;
 		if (pin_path(x, bpf_map__name(m), path, sizeof(path)))
 			return -1;
@@ -443,7 +443,8 @@ void xdpd_bpf_teardown(struct xdpd *x, bool keep)
 			unlink(path);
 	}
 	bpf_object__for_each_map(m, x->skel->obj) {
-		if (!pin_path(x, bpf_map__name(m), path, sizeof(path)))
+		if (!bpf_map__is_internal(m) &&
+		    !pin_path(x, bpf_map__name(m), path, sizeof(path)))
 			unlink(path);
 	}
 	if (rmdir(x->cfg.pin_dir) && errno != ENOENT)

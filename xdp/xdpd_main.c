@@ -41,10 +41,18 @@ void xlog(const char *fmt, ...)
 
 static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
+	char buf[512];
+
 	if (lvl == LIBBPF_DEBUG)
 		return 0;
-	fputs("nanoweb-xdpd: libbpf: ", stderr);
-	return vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* netlink's extack for fallbacks we handle (native -> generic, an
+	 * existing clsact qdisc): our own log line says what happened */
+	if (strstr(buf, "Kernel error message"))
+		return 0;
+	buf[strcspn(buf, "\n")] = 0;
+	xlog("%s", buf);
+	return 0;
 }
 
 static void usage(FILE *f)
