@@ -412,7 +412,7 @@ class Netns:
         self.sif, self.cif = "nwbs" + tag, "nwbc" + tag
         self.up = False
 
-    def setup(self):
+    def setup(self, work=None):
         cmds = [
             ["ip", "netns", "add", self.srv], ["ip", "netns", "add", self.cli],
             ["ip", "link", "add", self.sif, "type", "veth", "peer", "name", self.cif],
@@ -430,11 +430,29 @@ class Netns:
             r = sh(c)
             if r.returncode != 0:
                 raise RuntimeError("%s: %s" % (" ".join(c), r.stderr.strip()))
-        # XDP_TX on veth needs NAPI on the peer: GRO on enables it without a
-        # second XDP program.
-        if shutil.which("ethtool"):
-            sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
-            sh(["ip", "netns", "exec", self.srv, "ethtool", "-K", self.sif, "gro", "on"])
+        # XDP_TX on veth needs NAPI on the peer, or the packets are silently
+        # dropped: an XDP_PASS program on the client end gives it (GRO on,
+        # via ethtool, does too).
+        self.peer_xdp = "none"
+        clang = shutil.which("clang")
+        if clang and work:
+            src = os.path.join(work, "xdp_pass.c")
+            obj = os.path.join(work, "xdp_pass.o")
+            with open(src, "w") as f:
+                f.write('/* XDP_PASS is 2; no headers needed */\n'
+                        '__attribute__((section("xdp"), used)) int pass(void *c) '
+                        '{ return 2; }\n'
+                        'char _l[] __attribute__((section("license"), used)) = "GPL";\n')
+            r = sh([clang, "-O2", "-g", "-target", "bpf", "-c", src, "-o", obj])
+            if r.returncode == 0:
+                r = sh(["ip", "-n", self.cli, "link", "set", "dev", self.cif, "xdpdrv",
+                        "obj", obj, "sec", "xdp"])
+                if r.returncode == 0:
+                    self.peer_xdp = "XDP_PASS program on the client veth"
+        if self.peer_xdp == "none" and shutil.which("ethtool"):
+            r = sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
+            if r.returncode == 0:
+                self.peer_xdp = "GRO on the client veth"
         sh(["ip", "netns", "exec", self.srv, "sysctl", "-qw", "net.ipv4.tcp_syncookies=1"])
         self.agent = Agent(self)
 
@@ -681,7 +699,7 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns):
         if pathlist:
             cmd += ["-P", pathlist]
         cmd += [srv.host, str(srv.port), path]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=o.duration + 60)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=o.duration + 20)
         for line in r.stdout.splitlines():
             if line.startswith("NWBENCH "):
                 return json.loads(line[8:])
@@ -709,7 +727,7 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns):
                                 "-d", "%ds" % dur, "--timeout", "5s",
                                 "-s", os.path.join(HERE, "wrk.lua"),
                                 "http://%s:%d%s" % (srv.host, srv.port, path)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=dur + 60)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=dur + 20)
     for line in r.stdout.splitlines():
         if line.startswith("NWBENCH "):
             return json.loads(line[8:])
@@ -722,6 +740,12 @@ def measure(srv, scn, o, site_paths, pathlist):
         rec["error"] = "server not running"
         return rec
     base = client_probe(srv, "GET", "/index.html", {})
+    if base.get("status") == 0:
+        # no answer at all: loading it would only wait for timeouts
+        rec["probe"] = base
+        rec["error"] = "no answer to GET /index.html: %s" % base.get("error")
+        rec["probe_mismatch"] = rec["error"]
+        return rec
     method, path, headers, expect = request_for(scn, base.get("etag"), site_paths)
     probe = client_probe(srv, method, path, {k: v for k, v in headers.items() if k != "Connection"})
     rec["probe"] = probe
@@ -1146,7 +1170,10 @@ def run_all(o, servers, scenarios, started, outdir, notes):
         netns = Netns()
         CLEANUP.append(netns.cleanup)
         try:
-            netns.setup()
+            netns.setup(o.work)
+            if netns.peer_xdp == "none":
+                notes.append("veth: neither clang nor ethtool: XDP_TX replies on veth will be "
+                             "dropped (apt-get install clang or ethtool)")
         except RuntimeError as e:
             notes.append("veth transport unavailable: %s" % e)
             netns.cleanup()
