@@ -314,6 +314,10 @@ class Server:
             argv.append(root)
         if use_cli_port:
             argv += ["--port", str(self.port), "--listen", listen]
+        # The kernel fast path is tested by tests/xdp; here the HTTP server is
+        # tested on its own, independent of any nanoweb-xdpd on the machine.
+        # NW_IT_XDP=auto runs this suite through the kernel path instead.
+        argv += ["--xdp", os.environ.get("NW_IT_XDP", "off")]
         if config is not None:
             self.config_path = os.path.join(self.logdir, "nanoweb.ini")
             with open(self.config_path, "w") as f:
