@@ -72,6 +72,7 @@ struct ent {
 	bool on_disk;
 	bool templated;
 	bool consumed;          /* a sibling .gz/.br/.zst used as a variant */
+	int fd_plus1;           /* on disk: the descriptor kept open, plus one */
 	const char *content_type;
 	uint8_t *var[NW_ENC_COUNT];
 	size_t var_len[NW_ENC_COUNT];
@@ -125,6 +126,9 @@ static void ent_free(struct ent *e)
 	free(e->body);
 	for (int i = 0; i < NW_ENC_COUNT; i++)
 		free(e->var[i]);
+	if (e->fd_plus1)
+		close(e->fd_plus1 - 1);
+	e->fd_plus1 = 0;
 }
 
 /* Reads an opened regular file into a new entry. Takes ownership of fd. */
@@ -191,7 +195,10 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 		}
 		e.size = got;
 	}
-	close(fd);
+	if (e.on_disk)
+		e.fd_plus1 = fd + 1; /* served from this inode, even once replaced */
+	else
+		close(fd);
 
 	e.url = strdup(url);
 	e.file = strdup(disk);
@@ -757,6 +764,8 @@ static void snapshot_free(struct nw_snapshot *s)
 		struct nw_resource *r = &s->res[i];
 		free(r->path);
 		free(r->file);
+		if (r->on_disk && r->disk_fd >= 0)
+			close(r->disk_fd);
 		for (int e = 0; e < NW_ENC_COUNT; e++)
 			free((void *)r->var[e].body);
 	}
@@ -918,6 +927,8 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 		nw_http_date_format(e->mtime, r->last_modified);
 		r->size = e->size;
 		r->on_disk = e->on_disk;
+		r->disk_fd = e->fd_plus1 - 1;
+		e->fd_plus1 = 0;
 		r->is_html = nw_mime_is_html(r->content_type);
 		r->templated = e->templated;
 		uint64_t h = e->on_disk ? e->hash : nw_hash64(e->body, e->size);
@@ -1000,6 +1011,17 @@ int nw_resource_open(const struct nw_resource *r)
 	if (!r || !r->file) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (r->on_disk && r->disk_fd >= 0) {
+		/* A new open file description of the inode read at load time
+		 * (its own offset), even if the path was replaced since. */
+		char proc[64];
+		int fd;
+
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", r->disk_fd);
+		fd = open(proc, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
 	}
 	return open(r->file, O_RDONLY | O_CLOEXEC);
 }

@@ -40,6 +40,8 @@ struct nw_resource {
 	unsigned enc_mask;      /* NW_ENC_BIT()s of the variants present (identity always) */
 	struct nw_variant var[NW_ENC_COUNT];
 	void *server_data;      /* HTTP layer: 304 response etc. */
+	int disk_fd;            /* on_disk: descriptor held since load (-1: none);
+				 * requests read the version the ETag describes */
 };
 
 struct nw_snapshot_stats {
