@@ -43,10 +43,23 @@
  *
  * The ports set with SET_PORTS belong to the connection that set them: when
  * that connection closes, the helper removes them (XDP then passes every
- * new SYN to the kernel). The cache entries stay until the next COMMIT.
+ * new SYN to the kernel, and hands off connections it owns on that port at
+ * their next segment). The cache entries stay until the next writer takes
+ * over.
+ *
+ * One writer at a time: the first connection that sends SET_PORTS, BEGIN,
+ * PUT, DELETE or COMMIT becomes the writer and owns the cache and the served
+ * ports until it closes. Any other connection sending one of those gets
+ * NWX_MSG_ERROR with NWX_E_BUSY (ABORT, HELLO and STATS are always
+ * answered). When a new writer takes over, the previous writer's cache is
+ * dropped at once (nothing is served from it on the new writer's ports);
+ * its COMMIT fills the cache again.
  * A helper that restarted (adopted pinned maps) keeps the previous ports
  * for a grace period (NWX_ADOPT_GRACE_S seconds) so a reconnecting nano-web
- * can claim them with SET_PORTS; after that they are removed.
+ * can claim them with SET_PORTS; after that they are removed. The first
+ * writer within the grace period inherits the adopted cache and ports (the
+ * adopted ports it does not claim are removed at its SET_PORTS); after it,
+ * the adopted cache is dropped.
  *
  * ------------------------------------------------------------------------
  * What XDP serves (so the client knows what to push)
@@ -179,6 +192,10 @@ struct nwx_hello_reply {
 	nwx_u32 flow_entries;  /* flow map size (config) */
 	nwx_u32 active_generation;
 	nwx_u32 helper_pid;
+	/* appended: pid of the connection that owns the cache and the served
+	 * ports (the writer session), 0 if none. While another connection owns
+	 * them, this peer's SET_PORTS/BEGIN/PUT/DELETE/COMMIT get E_BUSY. */
+	nwx_u32 owner_pid;
 };
 
 /* BEGIN */
@@ -276,6 +293,9 @@ enum nwx_error_code {
 			      * it off), the session goes on */
 	NWX_E_NOGEN = 8,     /* no staging generation / wrong generation */
 	NWX_E_INTERNAL = 9,  /* a map operation failed */
+	NWX_E_BUSY = 10,     /* another connection (another nano-web) is the
+			      * writer: it owns the cache and the served ports
+			      * until its connection closes; retry later */
 };
 
 /* ERROR reply: followed by text_len bytes of text (no NUL), a one-line
@@ -294,6 +314,10 @@ struct nwx_error {
 #define NWX_CTL_GEN 0       /* active generation (0: nothing cached) */
 #define NWX_CTL_DATE_IDX 1  /* which nwx_date slot is current (0/1) */
 #define NWX_CTL_WSCALE 2    /* our receive window scale announced (7) */
+#define NWX_CTL_DRAIN 3     /* non-zero: the helper is stopping. XDP sends no
+			     * SYN cookie and answers no request: every
+			     * XDP-owned flow is handed to the kernel on its
+			     * next in-order segment (FINs are still answered) */
 #define NWX_CTL_COUNT 8
 
 /* nwx_secret: ARRAY, 1 entry: SipHash key of the SYN cookies. */

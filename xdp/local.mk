@@ -2,7 +2,8 @@
 # helper nanoweb-xdpd. See xdp/README.md.
 
 EXTRA_DIST += xdp/nanoweb.bpf.c xdp/README.md xdp/dev/veth-demo.sh xdp/dev/push.py \
-	xdp/dev/lo-demo.sh
+	xdp/dev/lo-demo.sh xdp/dev/owner-demo.sh xdp/dev/nwxc.py xdp/dev/drain-demo.sh \
+	xdp/dev/connload.c xdp/dev/measure.sh
 
 if HAVE_XDP
 sbin_PROGRAMS = nanoweb-xdpd
@@ -11,6 +12,7 @@ nanoweb_xdpd_SOURCES = \
 	xdp/xdpd_bpf.c \
 	xdp/xdpd_sock.c \
 	xdp/xdpd_proto.c xdp/xdpd_proto.h \
+	xdp/xdpd_owner.c xdp/xdpd_owner.h \
 	common/nanoweb_xdp_proto.h
 nodist_nanoweb_xdpd_SOURCES = xdp/nanoweb.skel.h
 nanoweb_xdpd_CPPFLAGS = $(AM_CPPFLAGS) -Ixdp -I$(srcdir)/xdp
@@ -40,10 +42,13 @@ CLEANFILES += xdp/vmlinux.h xdp/nanoweb.bpf.o xdp/nanoweb.skel.h \
 	xdp/vmlinux.h.tmp xdp/nanoweb.skel.h.tmp
 
 # Unit tests of the helper's pure logic (message validation, checksums).
-XDP_UNIT_TESTS = tests/xdp-unit/test_xdpd_proto
+XDP_UNIT_TESTS = tests/xdp-unit/test_xdpd_proto tests/xdp-unit/test_xdpd_owner
 check_PROGRAMS += $(XDP_UNIT_TESTS)
 TESTS += $(XDP_UNIT_TESTS)
 tests_xdp_unit_test_xdpd_proto_SOURCES = tests/xdp-unit/test_xdpd_proto.c \
 	xdp/xdpd_proto.c xdp/xdpd_proto.h common/nanoweb_xdp_proto.h
 tests_xdp_unit_test_xdpd_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
+tests_xdp_unit_test_xdpd_owner_SOURCES = tests/xdp-unit/test_xdpd_owner.c \
+	xdp/xdpd_owner.c xdp/xdpd_owner.h common/nanoweb_xdp_proto.h
+tests_xdp_unit_test_xdpd_owner_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
 endif

@@ -1227,6 +1227,20 @@ miss:
 	return HANDOFF;
 }
 
+/*
+ * True when XDP must stop answering on an owned flow and hand it to the
+ * kernel at its next in-order segment:
+ *  - the helper is stopping (NWX_CTL_DRAIN): it will detach the programs,
+ *    and a flow still owned by XDP after that is reset by the kernel at its
+ *    next segment (no program is left to hand it off, no socket exists);
+ *  - the flow's port is no longer served: the nano-web that served it left
+ *    (its cache may be replaced by another writer's, for other ports).
+ */
+static __always_inline int leaving(const struct pkt *p)
+{
+	return ctl_get(NWX_CTL_DRAIN) || !port_served(p->dport);
+}
+
 static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 				 struct nwx_flow *f, struct nwx_flow_key *key)
 {
@@ -1240,8 +1254,17 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 	if (!(p->flags & F_ACK))
 		return XDP_DROP;
 	if (p->plen == 0) {
-		if (!(p->flags & F_FIN))
-			return XDP_DROP; /* pure ACK */
+		if (!(p->flags & F_FIN)) {
+			/* pure ACK: dropped, unless the flow must leave XDP
+			 * (an in-order ACK is enough for the hand-off: the
+			 * kernel takes it as the handshake's last ACK) */
+			if (p->seq == f->rcv_nxt && p->ack == f->snd_nxt &&
+			    leaving(p)) {
+				f->state = NWX_FLOW_HANDOFF;
+				return XDP_PASS;
+			}
+			return XDP_DROP;
+		}
 		if (p->seq != f->rcv_nxt || p->ack != f->snd_nxt)
 			return XDP_DROP;
 		f->rcv_nxt = p->seq + 1;
@@ -1253,7 +1276,7 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 	if (p->seq == f->rcv_nxt) {
 		if (p->ack != f->snd_nxt)
 			return XDP_DROP; /* our answer is not acknowledged yet */
-		if (p->flags & F_FIN) {
+		if ((p->flags & F_FIN) || leaving(p)) {
 			f->state = NWX_FLOW_HANDOFF;
 			return XDP_PASS;
 		}
@@ -1300,6 +1323,8 @@ int nwx_xdp(struct xdp_md *ctx)
 				return XDP_PASS;
 			bpf_map_delete_elem(&nwx_flows, &key);
 		}
+		if (ctl_get(NWX_CTL_DRAIN))
+			return XDP_PASS; /* stopping: the kernel answers SYNs */
 		if (!port_served(p.dport))
 			return XDP_PASS;
 		if (kernel_socket(ctx, &p) != 1)
@@ -1321,10 +1346,15 @@ int nwx_xdp(struct xdp_md *ctx)
 		f = bpf_map_lookup_elem(&nwx_flows, &key);
 		if (!f)
 			return XDP_DROP;
-		if (p.plen == 0 && !(p.flags & F_FIN))
+		/* the handshake's ACK; when stopping, owned() hands the
+		 * new flow off on it at once */
+		if (p.plen == 0 && !(p.flags & F_FIN) &&
+		    !ctl_get(NWX_CTL_DRAIN))
 			return XDP_DROP;
 		goto have_flow;
 	}
+	if (ctl_get(NWX_CTL_DRAIN))
+		return XDP_PASS; /* stopping: SYNs went to the kernel */
 	ks = kernel_socket(ctx, &p);
 	if (ks == 2)
 		return XDP_PASS; /* a connection the kernel owns */

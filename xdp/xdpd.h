@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <time.h>
 #include "nanoweb_xdp_proto.h"
+#include "xdpd_owner.h"
 
 #define XDPD_MAX_IFACES 64
 #define XDPD_MAX_USERS 32
@@ -25,6 +26,7 @@ struct xdpd_cfg {
 	uid_t allowed[XDPD_MAX_USERS];
 	unsigned n_allowed;
 	bool foreground;
+	unsigned drain_ms;   /* clean stop: longest wait for owned flows */
 };
 
 struct xdpd_iface {
@@ -52,6 +54,7 @@ struct xdpd {
 	uint16_t adopted_ports[NWX_MAX_PORTS];
 	unsigned n_adopted_ports;
 	time_t adopt_deadline;
+	struct xdpd_owner owner; /* the single writer (xdpd_owner.h) */
 };
 
 /* log.c-like: one line on stderr */
@@ -72,6 +75,10 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 		    unsigned len, unsigned method, unsigned enc, unsigned *removed);
 int xdpd_port_set(struct xdpd *x, uint16_t port, bool on);
+void xdpd_drop_adopted_ports(struct xdpd *x, const uint16_t *keep, unsigned n);
+int xdpd_bpf_drain(struct xdpd *x, bool on); /* NWX_CTL_DRAIN */
+/* flows XDP still owns (OWNED, CLOSING, or HANDOFF not yet taken by TC) */
+unsigned xdpd_bpf_owned_flows(struct xdpd *x);
 
 /* xdpd_sock.c */
 int xdpd_sock_listen(struct xdpd *x);

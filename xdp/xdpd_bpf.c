@@ -391,6 +391,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 			more = bpf_map_get_next_key(x->fd_ports, &key, &next);
 		}
 		x->adopt_deadline = time(NULL) + NWX_ADOPT_GRACE_S;
+		xdpd_owner_init(&x->owner, true, time(NULL), NWX_ADOPT_GRACE_S);
 		/* staging generations of the previous helper are orphans */
 		xdpd_gen_delete(x, 0);
 		xlog("adopted the pinned maps in %s (active generation %u, %u port(s) kept for %d s)",
@@ -398,8 +399,11 @@ int xdpd_bpf_setup(struct xdpd *x)
 		     NWX_ADOPT_GRACE_S);
 	} else {
 		ctl_set(x, NWX_CTL_GEN, 0);
+		xdpd_owner_init(&x->owner, false, time(NULL), 0);
 		xlog("created and pinned fresh maps in %s", x->cfg.pin_dir);
 	}
+	/* a predecessor killed while draining left the flag set */
+	ctl_set(x, NWX_CTL_DRAIN, 0);
 	sysctl_syncookies();
 
 	if (pick_ifaces(x)) {
@@ -469,6 +473,13 @@ void xdpd_bpf_tick(struct xdpd *x)
 			x->last_date = now;
 		}
 	}
+	if (xdpd_owner_expire(&x->owner, now) && x->active_gen) {
+		/* nobody claimed what the previous helper served: its cache
+		 * must not be served on a future writer's ports */
+		xlog("no nano-web took over the adopted cache within %d s: dropping generation %u",
+		     NWX_ADOPT_GRACE_S, x->active_gen);
+		xdpd_gen_flip(x, 0);
+	}
 	if (x->n_adopted_ports && now >= x->adopt_deadline) {
 		for (unsigned i = 0; i < x->n_adopted_ports; i++) {
 			if (xdpd_port_claimed(x->adopted_ports[i]))
@@ -488,6 +499,30 @@ int xdpd_port_set(struct xdpd *x, uint16_t port, bool on)
 	if (on)
 		return bpf_map_update_elem(x->fd_ports, &port, &one, BPF_ANY);
 	return bpf_map_delete_elem(x->fd_ports, &port);
+}
+
+/* The writer that inherited the adopted state set its ports: adopted ports
+ * it did not claim are no longer served (one writer owns every port). */
+void xdpd_drop_adopted_ports(struct xdpd *x, const uint16_t *keep, unsigned n)
+{
+	for (unsigned i = 0; i < x->n_adopted_ports; i++) {
+		bool kept = false;
+
+		for (unsigned j = 0; j < n; j++)
+			if (keep[j] == x->adopted_ports[i])
+				kept = true;
+		if (kept)
+			continue;
+		bpf_map_delete_elem(x->fd_ports, &x->adopted_ports[i]);
+		xlog("port %u: not claimed by the new writer: no longer served",
+		     x->adopted_ports[i]);
+	}
+	x->n_adopted_ports = 0;
+}
+
+int xdpd_bpf_drain(struct xdpd *x, bool on)
+{
+	return ctl_set(x, NWX_CTL_DRAIN, on ? 1 : 0);
 }
 
 /* Collects the keys of a map (key_size bytes each); caller frees. */
@@ -703,6 +738,22 @@ static unsigned long long fd_memlock(int fd)
 			break;
 	fclose(f);
 	return v;
+}
+
+unsigned xdpd_bpf_owned_flows(struct xdpd *x)
+{
+	struct nwx_flow_key *k;
+	struct nwx_flow f;
+	unsigned owned = 0;
+	size_t n;
+
+	k = map_keys(x->fd_flows, sizeof(*k), &n);
+	for (size_t i = 0; k && i < n; i++)
+		if (!bpf_map_lookup_elem(x->fd_flows, &k[i], &f) &&
+		    f.state != NWX_FLOW_KERNEL)
+			owned++;
+	free(k);
+	return owned;
 }
 
 int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "xdpd.h"
 #include "xdpd_proto.h"
@@ -21,6 +22,7 @@
 #define MAX_CLIENTS 64
 
 struct client {
+	uint64_t id;        /* connection id (never 0, never reused) */
 	int fd;
 	uid_t uid;
 	pid_t pid;
@@ -35,6 +37,11 @@ static int listen_fd = -1;
 static char sock_path[108];
 static struct client clients[MAX_CLIENTS];
 static unsigned n_clients;
+static uint64_t last_id;
+/* rate limit of the E_BUSY log line (a refused nano-web retries each second) */
+static pid_t busy_logged_pid;
+static time_t busy_logged_at;
+static unsigned busy_suppressed;
 static union {
 	uint8_t b[NWX_MSG_MAX + 1];
 	struct nwx_hdr h;
@@ -128,7 +135,7 @@ static void reply_ok(struct client *c, uint32_t seq, uint32_t gen, uint32_t coun
 	send_msg(c, NWX_MSG_OK, seq, &ok, sizeof(ok), NULL, 0);
 }
 
-static void reply_err(struct client *c, uint32_t seq, int code, const char *text)
+static void send_err(struct client *c, uint32_t seq, int code, const char *text)
 {
 	struct nwx_error e = { .code = (uint32_t)code };
 	size_t tl = strlen(text);
@@ -137,7 +144,63 @@ static void reply_err(struct client *c, uint32_t seq, int code, const char *text
 		tl = 400;
 	e.text_len = (uint32_t)tl;
 	send_msg(c, NWX_MSG_ERROR, seq, &e, sizeof(e), text, tl);
+}
+
+static void reply_err(struct client *c, uint32_t seq, int code, const char *text)
+{
+	send_err(c, seq, code, text);
 	xlog("client pid %d uid %u: refused: %s", (int)c->pid, (unsigned)c->uid, text);
+}
+
+/* Another connection is the writer: E_BUSY, logged once a minute per pid. */
+static void reply_busy(struct xdpd *x, struct client *c, uint32_t seq)
+{
+	char text[160];
+	time_t now = time(NULL);
+
+	snprintf(text, sizeof(text),
+		 "%s: another nano-web (pid %d) owns the kernel path",
+		 xdpd_msg_name(rx.h.type), (int)x->owner.pid);
+	send_err(c, seq, NWX_E_BUSY, text);
+	if (c->pid == busy_logged_pid && now - busy_logged_at < 60) {
+		busy_suppressed++;
+		return;
+	}
+	if (busy_suppressed)
+		xlog("(%u similar refusals not logged)", busy_suppressed);
+	xlog("client pid %d uid %u: refused: %s", (int)c->pid, (unsigned)c->uid,
+	     text);
+	busy_logged_pid = c->pid;
+	busy_logged_at = now;
+	busy_suppressed = 0;
+}
+
+/* Writing messages need the connection to be the single writer. False (and
+ * an E_BUSY reply) if another connection is. */
+static bool claim_writer(struct xdpd *x, struct client *c, uint32_t seq)
+{
+	switch (xdpd_owner_claim(&x->owner, c->id, c->pid, time(NULL))) {
+	case XDPD_CLAIM_OWNER:
+		return true;
+	case XDPD_CLAIM_INHERIT:
+		xlog("client pid %d is the writer: it takes over the adopted cache (generation %u) and ports",
+		     (int)c->pid, x->active_gen);
+		return true;
+	case XDPD_CLAIM_NEW:
+		if (x->active_gen) {
+			xlog("client pid %d is the writer: dropping the previous writer's cache (generation %u)",
+			     (int)c->pid, x->active_gen);
+			xdpd_gen_flip(x, 0);
+		} else {
+			xlog("client pid %d is the writer", (int)c->pid);
+		}
+		xdpd_drop_adopted_ports(x, NULL, 0);
+		return true;
+	case XDPD_CLAIM_BUSY:
+		break;
+	}
+	reply_busy(x, c, seq);
+	return false;
 }
 
 static void drop_staging(struct xdpd *x, struct client *c)
@@ -174,6 +237,9 @@ static void client_close(struct xdpd *x, unsigned idx)
 	c->fd = -1;
 	drop_staging(x, c);
 	release_ports(x, c);
+	if (xdpd_owner_release(&x->owner, c->id))
+		xlog("the writer (pid %d) left: its ports are no longer served; the next writer takes over",
+		     (int)c->pid);
 	clients[idx] = clients[--n_clients];
 }
 
@@ -198,6 +264,7 @@ void xdpd_sock_accept(struct xdpd *x)
 	}
 	c = &clients[n_clients++];
 	memset(c, 0, sizeof(*c));
+	c->id = ++last_id;
 	c->fd = fd;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
@@ -228,6 +295,8 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		reply_err(c, seq, NWX_E_PERM, err);
 		return;
 	}
+	if (xdpd_owner_writes(rx.h.type) && !claim_writer(x, c, seq))
+		return;
 	switch (rx.h.type) {
 	case NWX_MSG_HELLO: {
 		struct nwx_hello h;
@@ -248,6 +317,7 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		r.flow_entries = x->cfg.flow_entries;
 		r.active_generation = x->active_gen;
 		r.helper_pid = (uint32_t)getpid();
+		r.owner_pid = x->owner.id ? (uint32_t)x->owner.pid : 0;
 		send_msg(c, NWX_MSG_HELLO_REPLY, seq, &r, sizeof(r), NULL, 0);
 		return;
 	}
@@ -358,17 +428,45 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 			reply_err(c, seq, code, err);
 			return;
 		}
-		release_ports(x, c);
+		/* the new set first, then the old ports not in it: a port in
+		 * both is served throughout (its flows are not handed off) */
 		for (unsigned i = 0; i < cnt; i++) {
+			bool had = false;
+
+			for (unsigned j = 0; j < c->n_ports; j++)
+				had |= c->ports[j] == ports[i];
 			if (xdpd_port_set(x, ports[i], true)) {
 				snprintf(err, sizeof(err), "SET_PORTS: port %u: %s",
 					 ports[i], strerror(errno));
+				/* roll back the ports this message added */
+				for (unsigned k = 0; k < i; k++) {
+					bool old = false;
+
+					for (unsigned j = 0; j < c->n_ports; j++)
+						old |= c->ports[j] == ports[k];
+					if (!old)
+						xdpd_port_set(x, ports[k], false);
+				}
 				reply_err(c, seq, NWX_E_INTERNAL, err);
 				return;
 			}
-			c->ports[c->n_ports++] = ports[i];
-			xlog("port %u: served (client pid %d)", ports[i], (int)c->pid);
+			if (!had)
+				xlog("port %u: served (client pid %d)", ports[i],
+				     (int)c->pid);
 		}
+		for (unsigned j = 0; j < c->n_ports; j++) {
+			bool keep = false;
+
+			for (unsigned i = 0; i < cnt; i++)
+				keep |= c->ports[j] == ports[i];
+			if (!keep) {
+				xdpd_port_set(x, c->ports[j], false);
+				xlog("port %u: no longer served", c->ports[j]);
+			}
+		}
+		memcpy(c->ports, ports, cnt * sizeof(ports[0]));
+		c->n_ports = cnt;
+		xdpd_drop_adopted_ports(x, ports, cnt);
 		reply_ok(c, seq, x->active_gen, cnt);
 		return;
 	}
