@@ -27,6 +27,7 @@ struct xdpd_cfg {
 	unsigned n_allowed;
 	bool foreground;
 	unsigned drain_ms;   /* clean stop: longest wait for owned flows */
+	bool drain_set;      /* drain_ms given in the INI file */
 };
 
 struct xdpd_iface {

@@ -2,7 +2,9 @@
  * nanoweb-xdpd: command line, the [xdp] section of nanoweb.ini, signals and
  * the main loop.
  *
- *   SIGTERM, SIGINT   detach everything, remove pins and the socket
+ *   SIGTERM, SIGINT   drain (XDP hands every connection it owns to the kernel
+ *                     at its next segment, for up to --drain-ms), then
+ *                     detach everything, remove pins and the socket
  *   SIGQUIT, SIGUSR2  exit leaving programs attached and maps pinned: the
  *                     next helper adopts them (upgrade / restart)
  */
@@ -61,9 +63,12 @@ static void usage(FILE *f)
 	      "                    [--mode native|generic|auto] [--config FILE]\n"
 	      "                    [--pin-dir DIR] [--flow-entries N] [--cache-entries N]\n"
 	      "                    [--max-response BYTES] [--allow-uid UID]... [--foreground]\n"
+	      "                    [--drain-ms MS]\n"
 	      "       nanoweb-xdpd stats [--socket PATH]\n"
-	      "signals: TERM/INT detach and clean up; QUIT/USR2 exit leaving the\n"
-	      "programs attached and pinned for the next helper to adopt\n", f);
+	      "signals: TERM/INT hand XDP's connections to the kernel (up to\n"
+	      "--drain-ms, default 2000), then detach and clean up (a second TERM/INT\n"
+	      "skips the wait); QUIT/USR2 exit leaving the programs attached and\n"
+	      "pinned for the next helper to adopt\n", f);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned *out)
@@ -165,6 +170,10 @@ static int ini_cb(void *u, const char *section, const char *key, const char *v)
 	} else if (!strcmp(key, "cache_entries")) {
 		if (parse_uint(v, 1u << 20, &c->cache_entries) || !c->cache_entries)
 			goto bad;
+	} else if (!strcmp(key, "drain_ms")) {
+		if (parse_uint(v, 600000, &c->drain_ms))
+			goto bad;
+		c->drain_set = true;
 	} else if (!strcmp(key, "allowed_users"))
 		set_str(&st->allowed_users, v);
 	/* other keys of [xdp] (mode = auto|on|off, ...) are nano-web's */
@@ -176,6 +185,66 @@ bad:
 }
 
 static volatile int keep_on_exit;
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Clean stop, first half: set NWX_CTL_DRAIN, so XDP sends no more SYN
+ * cookies (the kernel answers new SYNs itself), answers no more requests,
+ * and hands every connection it owns to the kernel at its next in-order
+ * segment (request, ACK; FINs are still answered). Waits until no flow is
+ * owned by XDP any more, at most cfg.drain_ms, or until a second TERM/INT.
+ *
+ * What cannot be drained: a connection XDP owns that sends nothing during
+ * the wait (an idle keep-alive client). After the detach its next segment
+ * reaches the kernel, which has no socket for it (XDP answered its
+ * handshake) and no program is left to hand it off: the kernel answers with
+ * a RST, and the client sees a reset on its next request. A stop with
+ * SIGQUIT/SIGUSR2 (restart, upgrade) keeps every such connection.
+ */
+static void drain(struct xdpd *x, int sfd)
+{
+	long start = mono_ms(), end = start + (long)x->cfg.drain_ms;
+	unsigned owned = xdpd_bpf_owned_flows(x);
+
+	if (!x->cfg.drain_ms || !owned)
+		return;
+	if (xdpd_bpf_drain(x, true)) {
+		xlog("drain: cannot set the drain flag: stopping at once");
+		return;
+	}
+	xlog("drain: handing %u connection(s) owned by XDP to the kernel (up to %u ms)",
+	     owned, x->cfg.drain_ms);
+	while (owned && mono_ms() < end) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		long left = end - mono_ms();
+
+		if (poll(&p, 1, left < 50 ? (int)(left > 0 ? left : 0) : 50) > 0) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
+			    si.ssi_signo != SIGHUP) {
+				xlog("%s again: not waiting any longer",
+				     strsignal((int)si.ssi_signo));
+				break;
+			}
+		}
+		xdpd_bpf_tick(x); /* FINs and retransmissions still carry a Date */
+		owned = xdpd_bpf_owned_flows(x);
+	}
+	if (owned)
+		xlog("drain: %u connection(s) still owned by XDP after %ld ms: the kernel resets them at their next segment",
+		     owned, mono_ms() - start);
+	else
+		xlog("drain: every connection handed off after %ld ms",
+		     mono_ms() - start);
+}
 
 int main(int argc, char **argv)
 {
@@ -190,6 +259,7 @@ int main(int argc, char **argv)
 		{ "max-response", required_argument, NULL, 'R' },
 		{ "allow-uid", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "drain-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -200,7 +270,8 @@ int main(int argc, char **argv)
 	char *cli_users[XDPD_MAX_USERS];
 	unsigned n_cli_users = 0;
 	char *o_iface = NULL, *o_socket = NULL, *o_pin = NULL, *o_mode = NULL;
-	unsigned o_flow = 0, o_cache = 0, o_maxr = 0;
+	unsigned o_flow = 0, o_cache = 0, o_maxr = 0, o_drain = 0;
+	bool o_drain_set = false;
 	bool stats = false;
 	int opt, sfd, ready[2] = { -1, -1 }, rc = 0;
 	sigset_t mask;
@@ -211,7 +282,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((opt = getopt_long(argc, argv, "i:s:m:c:p:F:C:R:u:fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:s:m:c:p:F:C:R:u:fhD:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': o_iface = optarg; break;
 		case 's': o_socket = optarg; break;
@@ -242,6 +313,13 @@ int main(int argc, char **argv)
 				cli_users[n_cli_users++] = optarg;
 			break;
 		case 'f': c->foreground = true; break;
+		case 'D':
+			if (parse_uint(optarg, 600000, &o_drain)) {
+				fprintf(stderr, "nanoweb-xdpd: bad --drain-ms (0..600000)\n");
+				return 2;
+			}
+			o_drain_set = true;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -258,6 +336,8 @@ int main(int argc, char **argv)
 	c->max_response = NWX_DEFAULT_MAX_RESPONSE;
 	c->flow_entries = 65536;
 	c->cache_entries = 4096;
+	if (!c->drain_set)
+		c->drain_ms = 2000;
 	if (!config && access(NW_SYSCONFDIR "/nanoweb.ini", R_OK) == 0 && !stats)
 		config = NW_SYSCONFDIR "/nanoweb.ini";
 	if (config) {
@@ -292,6 +372,8 @@ int main(int argc, char **argv)
 		c->cache_entries = o_cache;
 	if (o_maxr)
 		c->max_response = o_maxr;
+	if (o_drain_set)
+		c->drain_ms = o_drain;
 	/* allowed users: root always; the configured list, or by default
 	 * nano-web's own user ([server] user, "nobody" unless set) */
 	if (ist.allowed_users && *ist.allowed_users)
@@ -390,6 +472,8 @@ int main(int argc, char **argv)
 		xdpd_bpf_tick(&x);
 	}
 	xdpd_sock_close_all(&x);
+	if (!keep_on_exit)
+		drain(&x, sfd);
 	xdpd_bpf_teardown(&x, keep_on_exit);
 	return rc;
 }
