@@ -80,6 +80,8 @@ void xdpd_drop_adopted_ports(struct xdpd *x, const uint16_t *keep, unsigned n);
 int xdpd_bpf_drain(struct xdpd *x, bool on); /* NWX_CTL_DRAIN */
 /* flows XDP still owns (OWNED, CLOSING, or HANDOFF not yet taken by TC) */
 unsigned xdpd_bpf_owned_flows(struct xdpd *x);
+/* drain: a keep-alive-style probe to each idle owned flow (see xdpd_bpf.c) */
+unsigned xdpd_bpf_probe_owned(struct xdpd *x);
 
 /* xdpd_sock.c */
 int xdpd_sock_listen(struct xdpd *x);

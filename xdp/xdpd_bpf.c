@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "xdpd.h"
@@ -754,6 +757,114 @@ unsigned xdpd_bpf_owned_flows(struct xdpd *x)
 			owned++;
 	free(k);
 	return owned;
+}
+
+/*
+ * Drain: asks the client of an idle flow XDP owns for a segment, so that XDP
+ * can hand the flow off before the programs go. The probe is what a TCP
+ * keep-alive sends: an ACK with seq = snd_nxt - 1, below the client's
+ * window, which the client must answer with an ACK at (rcv_nxt, snd_nxt)
+ * (RFC 9293 3.10.7.4); with NWX_CTL_DRAIN set, XDP hands the flow to the
+ * kernel on that ACK. Sent from a raw socket with the server's address as
+ * the source (IP_PKTINFO / IPV6_PKTINFO).
+ */
+static int raw4 = -1, raw6 = -1;
+
+static uint16_t csum_fold(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f)
+{
+	uint8_t th[20] = { 0 };
+	uint32_t seq = htonl(f->snd_nxt - 1), ack = htonl(f->rcv_nxt);
+	uint16_t win = htons((uint16_t)(65535 >> (f->rcv_wscale & 15)));
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
+	struct iovec iov = { th, sizeof(th) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = (struct cmsghdr *)cbuf;
+
+	memcpy(th, &k->dport, 2);     /* from the server's port */
+	memcpy(th + 2, &k->sport, 2); /* to the client's */
+	memcpy(th + 4, &seq, 4);
+	memcpy(th + 8, &ack, 4);
+	th[12] = 5 << 4;
+	th[13] = 0x10; /* ACK */
+	memcpy(th + 14, &win, 2);
+	if (!f->v6) {
+		struct sockaddr_in dst = { .sin_family = AF_INET,
+					   .sin_addr.s_addr = k->saddr[3] };
+		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = k->daddr[3] };
+		uint8_t ph[12];
+		uint16_t c, len = htons(sizeof(th));
+
+		if (raw4 < 0)
+			raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+		if (raw4 < 0)
+			return -1;
+		memcpy(ph, &k->daddr[3], 4);
+		memcpy(ph + 4, &k->saddr[3], 4);
+		ph[8] = 0;
+		ph[9] = IPPROTO_TCP;
+		memcpy(ph + 10, &len, 2);
+		c = csum_fold(xdpd_csum_add(ph, sizeof(ph), 0) +
+			      xdpd_csum_add(th, sizeof(th), 0));
+		memcpy(th + 16, &c, 2);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		mh.msg_name = &dst;
+		mh.msg_namelen = sizeof(dst);
+		return sendmsg(raw4, &mh, MSG_DONTWAIT) == sizeof(th) ? 0 : -1;
+	} else {
+		struct sockaddr_in6 dst = { .sin6_family = AF_INET6 };
+		struct in6_pktinfo pi = { 0 };
+
+		if (raw6 < 0) {
+			int off = 16; /* the kernel fills the TCP checksum */
+
+			raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+			if (raw6 >= 0 && setsockopt(raw6, IPPROTO_IPV6, IPV6_CHECKSUM,
+						    &off, sizeof(off))) {
+				close(raw6);
+				raw6 = -1;
+			}
+		}
+		if (raw6 < 0)
+			return -1;
+		memcpy(&dst.sin6_addr, k->saddr, 16);
+		memcpy(&pi.ipi6_addr, k->daddr, 16);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		mh.msg_name = &dst;
+		mh.msg_namelen = sizeof(dst);
+		return sendmsg(raw6, &mh, MSG_DONTWAIT) == sizeof(th) ? 0 : -1;
+	}
+}
+
+unsigned xdpd_bpf_probe_owned(struct xdpd *x)
+{
+	struct nwx_flow_key *k;
+	struct nwx_flow f;
+	unsigned sent = 0;
+	size_t n;
+
+	k = map_keys(x->fd_flows, sizeof(*k), &n);
+	for (size_t i = 0; k && i < n; i++)
+		if (!bpf_map_lookup_elem(x->fd_flows, &k[i], &f) &&
+		    f.state == NWX_FLOW_OWNED && !f.pend && !send_probe(&k[i], &f))
+			sent++;
+	free(k);
+	return sent;
 }
 
 int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)

@@ -201,17 +201,21 @@ static long mono_ms(void)
  * segment (request, ACK; FINs are still answered). Waits until no flow is
  * owned by XDP any more, at most cfg.drain_ms, or until a second TERM/INT.
  *
- * What cannot be drained: a connection XDP owns that sends nothing during
- * the wait (an idle keep-alive client). After the detach its next segment
- * reaches the kernel, which has no socket for it (XDP answered its
- * handshake) and no program is left to hand it off: the kernel answers with
- * a RST, and the client sees a reset on its next request. A stop with
- * SIGQUIT/SIGUSR2 (restart, upgrade) keeps every such connection.
+ * Idle connections (keep-alive clients between requests) are asked for a
+ * segment with a keep-alive-style probe (xdpd_bpf_probe_owned), so they are
+ * handed off too. What cannot be drained: a connection XDP owns that sends
+ * nothing during the wait even so (client gone, probe or answer lost, the
+ * wait cut short). After the detach its next segment reaches the kernel,
+ * which has no socket for it (XDP answered its handshake), and no program
+ * is left to hand it off: the kernel answers with a RST, so the client sees
+ * a reset. Unavoidable once detached; a stop with SIGQUIT/SIGUSR2 (restart,
+ * upgrade) keeps every such connection.
  */
 static void drain(struct xdpd *x, int sfd)
 {
 	long start = mono_ms(), end = start + (long)x->cfg.drain_ms;
-	unsigned owned = xdpd_bpf_owned_flows(x);
+	unsigned owned = xdpd_bpf_owned_flows(x), probes;
+	long last_probe;
 
 	if (!x->cfg.drain_ms || !owned)
 		return;
@@ -219,8 +223,13 @@ static void drain(struct xdpd *x, int sfd)
 		xlog("drain: cannot set the drain flag: stopping at once");
 		return;
 	}
-	xlog("drain: handing %u connection(s) owned by XDP to the kernel (up to %u ms)",
-	     owned, x->cfg.drain_ms);
+	/* idle connections send nothing by themselves: probe them (again
+	 * every 600 ms: Linux rate-limits its answers to such probes to one
+	 * per 500 ms per connection) */
+	probes = xdpd_bpf_probe_owned(x);
+	last_probe = mono_ms();
+	xlog("drain: handing %u connection(s) owned by XDP to the kernel (up to %u ms; %u idle ones probed)",
+	     owned, x->cfg.drain_ms, probes);
 	while (owned && mono_ms() < end) {
 		struct pollfd p = { .fd = sfd, .events = POLLIN };
 		long left = end - mono_ms();
@@ -237,6 +246,10 @@ static void drain(struct xdpd *x, int sfd)
 		}
 		xdpd_bpf_tick(x); /* FINs and retransmissions still carry a Date */
 		owned = xdpd_bpf_owned_flows(x);
+		if (owned && mono_ms() - last_probe >= 600) {
+			xdpd_bpf_probe_owned(x);
+			last_probe = mono_ms();
+		}
 	}
 	if (owned)
 		xlog("drain: %u connection(s) still owned by XDP after %ld ms: the kernel resets them at their next segment",

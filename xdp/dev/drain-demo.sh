@@ -7,8 +7,12 @@
 #    SIGTERM: every answer must be right, no reset (XDP hands it off at its
 #    first request after the drain flag is set; nano-web answers the rest);
 #  - "idle": one keep-alive connection, one GET before the SIGTERM, then
-#    silent past the drain period: its next request is reset (expected and
-#    documented: no program is left to hand it off, the kernel has no socket);
+#    silent past the drain period: the helper's keep-alive-style probe makes
+#    its client send an ACK during the drain, XDP hands it off on that ACK,
+#    and its next request (after the detach) is answered by nano-web
+#    (without the probe it would be reset: no program left to hand it off,
+#    no kernel socket);
+#  - the same over IPv6 ("idle6");
 #  - new connections during the drain (the kernel answers their SYNs).
 # Afterwards: no program on the interface, no pins.
 # usage: drain-demo.sh BUILDDIR   (as root). Exit status 0: all as expected.
@@ -23,7 +27,7 @@ B=${1:-/work/build-xdp2}
 D=$(cd "$(dirname "$0")" && pwd)
 ID=$(printf '%x' $(( $$ % 65536 )))
 S=nwxdr-$ID-s; C=nwxdr-$ID-c; VS=vds$ID; VC=vdc$ID
-A4S=10.232.0.1; A4C=10.232.0.2
+A4S=10.232.0.1; A4C=10.232.0.2; A6S=fd00:232::1; A6C=fd00:232::2
 PIN=/sys/fs/bpf/nwx-drain
 W=$(mktemp -d); chmod 755 "$W"
 PIDS=()
@@ -42,6 +46,7 @@ ip netns add "$S"; ip netns add "$C"
 ip -n "$S" link set lo up; ip -n "$C" link set lo up
 ip link add "$VS" netns "$S" type veth peer name "$VC" netns "$C"
 ip -n "$S" addr add $A4S/24 dev "$VS"; ip -n "$C" addr add $A4C/24 dev "$VC"
+ip -n "$S" -6 addr add $A6S/64 dev "$VS" nodad; ip -n "$C" -6 addr add $A6C/64 dev "$VC" nodad
 ip -n "$S" link set "$VS" up; ip -n "$C" link set "$VC" up
 cat > "$W/pass.bpf.c" <<'C'
 #include <linux/bpf.h>
@@ -66,7 +71,7 @@ INI
 $NS_S "$B/nanoweb-xdpd" --foreground --config "$W/nanoweb.ini" --drain-ms "${DRAIN_MS:-2000}" \
 	2>"$W/helper.log" & HELPER=$!
 for _ in $(seq 50); do [ -S "$W/xdpd.sock" ] && break; sleep 0.1; done
-$NS_S "$B/nano-web" serve "$W/site" --port 8080 --listen 0.0.0.0 --xdp on \
+$NS_S "$B/nano-web" serve "$W/site" --port 8080 --listen :: --xdp on \
 	--xdp-iface "$VS" --config "$W/nanoweb.ini" >"$W/nanoweb.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 100); do grep -q "in the kernel" "$W/nanoweb.log" && break; sleep 0.1; done
 
@@ -106,6 +111,7 @@ print("%s ok=%d bad=%d err=%s" % (mode, ok, bad, err or "none"), flush=True)
 PY
 $NS_C python3 "$W/ka.py" $A4S busy 5 > "$W/busy.out" 2>&1 & BUSY=$!
 $NS_C python3 "$W/ka.py" $A4S idle 4.5 > "$W/idle.out" 2>&1 & IDLE=$!
+$NS_C python3 "$W/ka.py" $A6S idle6 4.5 > "$W/idle6.out" 2>&1 & IDLE6=$!
 sleep 1.5
 echo "== before SIGTERM"; $NS_S "$B/nanoweb-xdpd" stats --socket "$W/xdpd.sock" | grep -E "^(hits|handoffs|flow_entries)"
 kill -TERM "$HELPER"
@@ -113,11 +119,12 @@ sleep 0.3
 n=0; for i in $(seq 10); do $NS_C curl -sf -m 2 -o /dev/null http://$A4S:8080/hit.txt && n=$((n+1)); done
 expect "new connections during the drain" "$n" 10
 wait "$HELPER"; HELPER=
-wait "$BUSY" "$IDLE"
-cat "$W/busy.out" "$W/idle.out"
+wait "$BUSY" "$IDLE" "$IDLE6"
+cat "$W/busy.out" "$W/idle.out" "$W/idle6.out"
 expect "busy keep-alive across SIGTERM" "$(cut -d' ' -f3,4 "$W/busy.out")" "bad=0 err=none"
-expect "idle keep-alive past the drain (reset: documented)" "$(cut -d' ' -f2,4 "$W/idle.out")" "ok=1 err=ConnectionResetError"
+expect "idle keep-alive past the drain (probed, handed off)" "$(cut -d' ' -f2,4 "$W/idle.out")" "ok=2 err=none"
 n=0; for i in $(seq 5); do $NS_C curl -sf -m 2 -o /dev/null http://$A4S:8080/hit.txt && n=$((n+1)); done
+expect "idle IPv6 keep-alive past the drain (probed, handed off)" "$(cut -d' ' -f2,4 "$W/idle6.out")" "ok=2 err=none"
 expect "after the stop, userspace" "$n" 5
 expect "XDP left on $VS" "$(ip -n "$S" -d link show "$VS" | grep -c 'prog/xdp')" 0
 expect "TC filters left on $VS" "$(ip netns exec "$S" tc filter show dev "$VS" ingress 2>/dev/null | grep -c bpf)" 0
