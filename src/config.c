@@ -218,6 +218,7 @@ void nw_config_init(struct nw_config *cfg)
 	cfg->xdp_flow_entries = 65536;
 	cfg->xdp_cache_entries = 4096;
 	cfg->xdp_allowed_users = xstrdup("");
+	cfg->xdp_drain_ms = 2000;
 }
 
 void nw_config_free(struct nw_config *cfg)
@@ -706,6 +707,8 @@ static bool set_xdp(struct nw_config *cfg, const char *key, const char *v,
 		return val_uint(v, 1, 1u << 20, &cfg->xdp_cache_entries, err, errlen);
 	if (strcmp(key, "allowed_users") == 0)
 		return val_user_list(v, &cfg->xdp_allowed_users, err, errlen);
+	if (strcmp(key, "drain_ms") == 0)
+		return val_uint(v, 0, 600000, &cfg->xdp_drain_ms, err, errlen);
 	return fail(err, errlen, "unknown key '%s' in [xdp]", key);
 }
 

@@ -83,6 +83,7 @@ struct nw_config {
 	unsigned xdp_flow_entries; /* flow map size (65536) */
 	unsigned xdp_cache_entries; /* cache map size (4096) */
 	char *xdp_allowed_users;  /* uids/names allowed to change the maps ("" : root and the nano-web user) */
+	unsigned xdp_drain_ms;    /* nanoweb-xdpd: clean-stop drain of XDP-owned connections, ms (2000) */
 };
 
 /* Fills defaults. Strings are malloc'd; release with nw_config_free. */

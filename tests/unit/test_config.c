@@ -524,7 +524,7 @@ static void test_shipped_ini(void)
 	}
 	text[len] = '\0';
 	fclose(f);
-	CHECK_INT(keys, 46); /* every scalar key of every section */
+	CHECK_INT(keys, 47); /* every scalar key of every section */
 	CHECK(load(&c, text));
 	CHECK_STR(err, "");
 	nw_config_init(&d);
