@@ -252,8 +252,11 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		    nw_watch_drain(watch))
 			pending = true;
 	}
-	nw_server_shutdown(srv, SHUTDOWN_GRACE_MS);
+	/* The helper first: while it drains, the connections XDP owns are
+	 * handed to the kernel and still need the listener. */
+	nw_server_set_xdp(srv, NULL);
 	nw_xdp_client_free(xdp);
+	nw_server_shutdown(srv, SHUTDOWN_GRACE_MS);
 	nw_watch_free(watch);
 	nw_server_free(srv);
 	nw_accesslog_close();
