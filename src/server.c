@@ -925,9 +925,12 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		     unsigned threads, char *err, size_t errlen)
 {
 	const struct nw_config *cfg = srv->cfg;
-	/* Room for the request head twice over plus the response head, so
-	 * that nano-web's own 431 check, not the pool, decides. */
-	size_t mem_limit = 2 * cfg->max_header_size + 2 * cfg->max_url_length + 16384;
+	/* Room for the request head and the response head, so that
+	 * nano-web's own 414/431 checks decide for the configured limits.
+	 * At the defaults this is 32 KiB: larger pools are mmap'ed by
+	 * libmicrohttpd for every connection, which halves the rate of new
+	 * connections. */
+	size_t mem_limit = cfg->max_header_size + cfg->max_url_length + 8192;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opts[16];
