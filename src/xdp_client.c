@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -485,7 +487,7 @@ static bool start_helper(const struct nw_config *cfg, const char *bin,
 			 uint16_t port, char *err, size_t errlen)
 {
 	char ini[128];
-	char *argv[4];
+	char *argv[5];
 	int life[2], st;
 	pid_t g;
 	long end;
@@ -502,9 +504,10 @@ static bool start_helper(const struct nw_config *cfg, const char *bin,
 		return false;
 	}
 	argv[0] = (char *)bin;
-	argv[1] = (char *)"--config";
-	argv[2] = ini;
-	argv[3] = NULL;
+	argv[1] = (char *)"--foreground";   /* the guardian is its parent */
+	argv[2] = (char *)"--config";
+	argv[3] = ini;
+	argv[4] = NULL;
 	fflush(NULL);
 	g = fork();
 	if (g < 0) {
@@ -586,54 +589,47 @@ bool nw_xdp_prepare(const struct nw_config *cfg, const char *argv0,
 /* ---------------------------------------------------------------------- */
 /* Eligible responses and the interfaces' MTU.                            */
 
-/* Smallest MTU of the interfaces the kernel path is on (0: unknown). */
-static unsigned iface_mtu(const char *name)
+/*
+ * MTU of an interface and whether it is up, through ioctl on a socket: that
+ * answers for our network namespace, whatever /sys shows. 0 when unknown.
+ */
+static unsigned iface_mtu(int sk, const char *name, bool *up)
 {
-	char p[300], buf[32];
-	FILE *f;
-	unsigned v = 0;
+	struct ifreq ifr;
 
-	snprintf(p, sizeof p, "/sys/class/net/%s/mtu", name);
-	f = fopen(p, "re");
-	if (!f)
+	memset(&ifr, 0, sizeof ifr);
+	if (strlen(name) >= sizeof ifr.ifr_name)
 		return 0;
-	if (fgets(buf, sizeof buf, f))
-		v = (unsigned)strtoul(buf, NULL, 10);
-	fclose(f);
-	return v;
+	strcpy(ifr.ifr_name, name);
+	if (up) {
+		*up = false;
+		if (ioctl(sk, SIOCGIFFLAGS, &ifr) == 0)
+			*up = ifr.ifr_flags & IFF_UP;
+	}
+	if (ioctl(sk, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu <= 0)
+		return 0;
+	return (unsigned)ifr.ifr_mtu;
 }
 
-static bool iface_up(const char *name)
-{
-	char p[300], buf[32];
-	FILE *f;
-	unsigned long flags = 0;
-
-	snprintf(p, sizeof p, "/sys/class/net/%s/flags", name);
-	f = fopen(p, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof buf, f))
-		flags = strtoul(buf, NULL, 16);
-	fclose(f);
-	return flags & 1;   /* IFF_UP */
-}
-
+/* Smallest MTU of the interfaces the kernel path is on (0: unknown). */
 static unsigned min_mtu(const struct nw_config *cfg)
 {
 	unsigned m = 0, v;
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
+	if (sk < 0)
+		return 0;
 	if (cfg->xdp_iface && cfg->xdp_iface[0]) {
 		const char *p = cfg->xdp_iface;
 
 		while (*p) {
-			char name[64];
+			char name[IFNAMSIZ];
 			size_t n = strcspn(p, ",");
 
 			if (n > 0 && n < sizeof name) {
 				memcpy(name, p, n);
 				name[n] = '\0';
-				v = iface_mtu(name);
+				v = iface_mtu(sk, name, NULL);
 				if (v && (!m || v < m))
 					m = v;
 			}
@@ -643,31 +639,19 @@ static unsigned min_mtu(const struct nw_config *cfg)
 		}
 	} else {
 		/* Every interface that is up, loopback included. */
-		char name[64];
-		FILE *f = fopen("/proc/net/dev", "re");
-		char line[512];
+		struct if_nameindex *ifs = if_nameindex();
 
-		if (!f)
-			return 0;
-		while (fgets(line, sizeof line, f)) {
-			char *c = strchr(line, ':'), *s = line;
+		for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+			bool up;
 
-			if (!c)
-				continue;
-			*c = '\0';
-			while (*s == ' ')
-				s++;
-			if (strlen(s) >= sizeof name)
-				continue;
-			strcpy(name, s);
-			if (!iface_up(name))
-				continue;
-			v = iface_mtu(name);
-			if (v && (!m || v < m))
+			v = iface_mtu(sk, i->if_name, &up);
+			if (up && v && (!m || v < m))
 				m = v;
 		}
-		fclose(f);
+		if (ifs)
+			if_freenameindex(ifs);
 	}
+	close(sk);
 	return m;
 }
 

@@ -129,14 +129,15 @@ class Servers:
                        self.sock, E.pin_dir))
 
     def start_helper(self, name="helper"):
-        self.helper = E.spawn_s([self.helper_bin, "--config", self.ini], name)
+        self.helper = E.spawn_s([self.helper_bin, "--foreground", "--config",
+                                 self.ini], name)
         ok = xt.wait_until(lambda: self._sock_ok(), 15)
         if not ok:
             raise RuntimeError("nanoweb-xdpd did not open %s" % self.sock)
         return self.helper
 
     def _sock_ok(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             s.connect(self.sock)
             return True
@@ -150,8 +151,15 @@ class Servers:
             return rc
         return None
 
-    def start_nanoweb(self, xdp="auto", extra=(), name="nanoweb"):
-        self.nw = E.spawn_s([self.nanoweb, "serve", self.site, "--port",
+    def start_nanoweb(self, xdp="auto", extra=(), name="nanoweb",
+                      as_user=None):
+        pre = []
+        if as_user:
+            import pwd
+            pw = pwd.getpwnam(as_user)
+            pre = ["setpriv", "--reuid=%d" % pw.pw_uid,
+                   "--regid=%d" % pw.pw_gid, "--clear-groups"]
+        self.nw = E.spawn_s(pre + [self.nanoweb, "serve", self.site, "--port",
                              str(PORT), "--listen", "::", "--xdp", xdp,
                              "--xdp-iface", self.iface, "--config", self.ini]
                             + list(extra), name)
@@ -186,6 +194,11 @@ class Servers:
             x = st.get("xdp")
             return x and x.get("snapshot_generation") == st["snapshot"]["generation"]
         return xt.wait_until(ok, seconds, 0.1)
+
+
+def kernel_path_lines():
+    return [ln for ln in E.log_of("nanoweb").splitlines()
+            if "kernel path" in ln and ("warn" in ln or "error" in ln)]
 
 
 def counter(k, name):
@@ -764,29 +777,34 @@ def main():
         return 1
     make_site(S.site)
 
-    # 1. nano-web alone: one log line, everything from userspace; the
-    #    reference responses for the parity check.
-    S.start_nanoweb("auto")
-    ref = collect_reference(S)
-    lines = [ln for ln in E.log_of("nanoweb").splitlines()
-             if "kernel path" in ln]
-    check("%s: helper missing: one log line, userspace serves" % tag,
-          len(lines) == 1 and S.kstats() is None, "(%r)" % lines)
-
     if not XDP:
+        # nano-web as an ordinary user with xdp = auto and no helper: one
+        # log line, everything from userspace; every client check must pass.
+        S.start_nanoweb("auto", as_user="nobody")
+        ref = collect_reference(S)
+        lines = [ln for ln in E.log_of("nanoweb").splitlines()
+                 if "kernel path" in ln]
+        check("%s: helper missing: one log line, userspace serves" % tag,
+              len(lines) == 1 and S.kstats() is None, "(%r)" % lines)
         tag += "/userspace"
         return run_client_checks(S, ref, tag, want, set())
 
-    # 2. the helper comes: nano-web connects and pushes. SYN cookies off
-    #    first: the helper must turn them back on (and say so).
+    # 1. the reference responses for the parity check: nano-web alone
+    S.start_nanoweb("off", name="nanoweb-ref")
+    ref = collect_reference(S)
+    S.stop_nanoweb()
+
+    # 2. the helper, then nano-web (which finds it running and connects).
+    #    SYN cookies off first: the helper must turn them back on.
     E.run_s(["sysctl", "-qw", "net.ipv4.tcp_syncookies=0"])
     S.start_helper()
-    check("%s: nano-web connects to the helper and pushes" % tag,
-          S.wait_pushed(15))
     sc = E.run_s(["sysctl", "-n", "net.ipv4.tcp_syncookies"]).stdout.strip()
     check("%s: the helper turned net.ipv4.tcp_syncookies back on and said so"
           % tag, sc not in (b"0", b"") and "syncookies" in E.log_of("helper"),
           "(%r)" % sc)
+    S.start_nanoweb("auto")
+    check("%s: nano-web connects to the helper and pushes" % tag,
+          S.wait_pushed(15))
     k = S.kstats() or {}
     check("%s: counters: cache entries as pushed, map memory, flow map size, "
           "one port, the interface" % tag,
@@ -838,15 +856,24 @@ def run_client_checks(S, ref, tag, want, ids):
         return check.finish()
 
     # clean stop of the helper: nothing left; nano-web falls back silently
+    n0 = len(kernel_path_lines())
     rc = S.stop_helper(signal.SIGTERM)
     check("%s: helper exits 0 on SIGTERM" % tag, rc == 0, "(%r)" % rc)
     check_no_leftovers(S, ids, tag, "helper stopped")
-    try:
-        r = nwx.fetch(S.addr4, PORT, "GET", "/index.html")
-        check("%s: after the helper stopped, userspace serves" % tag,
-              not nwx.parity_diff(r.raw, ref[("/index.html", "none", "GET")].raw))
-    except (nwx.HTTPError, OSError) as e:
-        check("%s: after the helper stopped, userspace serves" % tag, False, repr(e))
+    errs = []
+    for p in HIT_PATHS + MISS_PATHS:
+        try:
+            r = nwx.fetch(S.addr4, PORT, "GET", p, ["Accept-Encoding: gzip"])
+            if nwx.parity_diff(r.raw, ref[(p, "gzip", "GET")].raw):
+                errs.append(p)
+        except (nwx.HTTPError, OSError) as e:
+            errs.append("%s: %r" % (p, e))
+    time.sleep(2.5)   # nano-web retries every second: still one line
+    lines = kernel_path_lines()[n0:]
+    check("%s: helper gone: userspace serves every request" % tag, not errs,
+          "; ".join(errs[:3]))
+    check("%s: helper gone: one log line, /_stats xdp null" % tag,
+          len(lines) == 1 and S.kstats() is None, "(%r)" % lines)
     rc = S.stop_nanoweb()
     check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
 

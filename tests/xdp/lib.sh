@@ -28,9 +28,22 @@ xt_skip() {
 xt_require_root() {
 	[ "$(id -u)" = 0 ] || xt_skip "needs root (network namespaces, BPF)"
 	local t
-	for t in ip tc bpftool python3 curl; do
+	for t in ip tc bpftool python3 curl nsenter; do
 		command -v "$t" >/dev/null 2>&1 || xt_skip "needs $t"
 	done
+}
+
+# Re-executes the test in a mount namespace of its own with a fresh BPF file
+# system on /sys/fs/bpf: the helper's pins stay out of the host's bpffs (and
+# out of the way of concurrent runs), yet every process of the test, a
+# restarted helper included, sees the same pins. Call with "$@" first thing.
+xt_private_bpffs() {
+	if [ -z "${XT_UNSHARED:-}" ]; then
+		command -v unshare >/dev/null 2>&1 || xt_skip "needs unshare (util-linux)"
+		export XT_UNSHARED=1
+		exec unshare --mount --propagation private bash "$0" "$@"
+	fi
+	mount -t bpf bpf /sys/fs/bpf || xt_fail "cannot mount a BPF file system on /sys/fs/bpf"
 }
 
 # Unique suffix: short enough for 15-character interface names.
@@ -78,6 +91,9 @@ xt_cleanup() {
 				tail -n 60 "$f" >&2
 			done
 		fi
+		if [ -n "${XT_SAVE_LOGS:-}" ]; then
+			mkdir -p "$XT_SAVE_LOGS" && cp "$XT_WORK"/*.log "$XT_SAVE_LOGS"/ 2>/dev/null
+		fi
 		rm -rf "$XT_WORK"
 	fi
 	exit "$rc"
@@ -91,6 +107,14 @@ xt_setup_common() {
 	trap xt_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+# Runs a command in a network namespace, keeping our mount namespace (and so
+# the host's /sys/fs/bpf, where the helper pins; `ip netns exec` would give
+# every command a mount namespace of its own).
+xt_in_ns() {
+	local ns=$1; shift
+	nsenter --net="/run/netns/$ns" "$@"
 }
 
 xt_add_ns() {

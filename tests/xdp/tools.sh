@@ -8,4 +8,4 @@ xt_setup_common
 xt_setup_veth
 export XT_NS_S XT_NS_C XT_VS XT_VC XT_A4S XT_A4C XT_A6S XT_A6C XT_WORK XT_PIDFILE
 export XT_PASS_OBJ XT_LOSS_OBJ
-ip netns exec "$XT_NS_C" timeout 120 python3 "$XT_DIR/xt_selftest.py" || exit 1
+xt_in_ns "$XT_NS_C" timeout 120 python3 "$XT_DIR/xt_selftest.py" || exit 1

@@ -1,9 +1,9 @@
 """Test environment for the kernel fast path end-to-end tests.
 
 The driver runs inside the client network namespace (started with
-`ip netns exec CLIENT python3 ...` by a tests/xdp/*.sh script, which made the
+`nsenter --net=/run/netns/CLIENT python3 ...` by a tests/xdp/*.sh script, which made the
 namespaces and removes them). Processes of the server side are started with
-`ip netns exec SERVER ...`; their pids go to $XT_PIDFILE so the shell's trap
+`nsenter --net=/run/netns/SERVER ...`; their pids go to $XT_PIDFILE so the shell's trap
 can stop them whatever happens here.
 """
 import json
@@ -94,6 +94,15 @@ class Env:
         self.procs = []
 
     # processes ----------------------------------------------------------
+    def in_s(self, argv):
+        """argv run in the server's network namespace. nsenter switches the
+        network namespace only: unlike `ip netns exec`, it keeps the mount
+        namespace, so every process sees the same /sys/fs/bpf (a helper
+        that restarts must find its predecessor's pins)."""
+        if self.ns_s == self.ns_c:
+            return argv
+        return ["nsenter", "--net=/run/netns/" + self.ns_s] + argv
+
     def _record(self, pid):
         if self.pidfile:
             with open(self.pidfile, "a") as f:
@@ -102,8 +111,7 @@ class Env:
     def spawn_s(self, argv, name, env=None):
         """Starts argv in the server namespace; output to WORK/name.log."""
         log = open(os.path.join(self.work, name + ".log"), "ab")
-        cmd = argv if self.ns_s == self.ns_c else \
-            ["ip", "netns", "exec", self.ns_s] + argv
+        cmd = self.in_s(argv)
         p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=env)
         log.close()
@@ -113,8 +121,7 @@ class Env:
         return p
 
     def run_s(self, argv, timeout=30, check=False):
-        cmd = argv if self.ns_s == self.ns_c else \
-            ["ip", "netns", "exec", self.ns_s] + argv
+        cmd = self.in_s(argv)
         return subprocess.run(cmd, capture_output=True, timeout=timeout,
                               check=check, stdin=subprocess.DEVNULL)
 
