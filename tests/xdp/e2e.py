@@ -240,7 +240,11 @@ def check_hits_and_parity(S, ref, addr, tag):
                 if d:
                     bad_parity.append("%s %s ae=%s: %s" % (m, p, label, d))
                 hit = counter(k1, "hits") - counter(k0, "hits")
-                if must_hit and hit != 1:
+                # XDP answers what fits one segment: a GET whose full
+                # response exceeds the cap is handed off, by design
+                fits = len(ref[(p, label, m)].raw) <= int(
+                    (k0 or {}).get("max_response", 1400))
+                if XDP and must_hit and fits and hit != 1:
                     not_hit.append("%s %s ae=%s (hits +%d)" % (m, p, label, hit))
     check("%s: %d responses equal userspace's except Date" % (tag, n),
           not bad_parity, "; ".join(bad_parity[:5]))
@@ -862,6 +866,8 @@ def run_client_checks(S, ref, tag, want, ids):
     check_no_leftovers(S, ids, tag, "helper stopped")
     errs = []
     for p in HIT_PATHS + MISS_PATHS:
+        if p == "/reload.txt" and want("reload"):
+            continue   # changed by the reload check
         try:
             r = nwx.fetch(S.addr4, PORT, "GET", p, ["Accept-Encoding: gzip"])
             if nwx.parity_diff(r.raw, ref[(p, "gzip", "GET")].raw):
