@@ -10,22 +10,21 @@
 #                helper: clients must not notice the fallback
 #   veth.sh      the kernel path end to end over veth (native XDP)
 #   loopback.sh  the same on loopback (generic XDP) in a namespace of its own
-#
-# veth.sh and loopback.sh run in `make check` only with XDP_E2E=1 until the
-# BPF side passes them:   make check XDP_E2E=1
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py
-XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh
-XDP_E2E =
-XDP_E2E_TESTS = tests/xdp/veth.sh tests/xdp/loopback.sh
-EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) $(XDP_E2E_TESTS) \
-	tests/xdp/client.py
+XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
+	tests/xdp/loopback.sh
+EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py
 TESTS += tests/xdp/client.py
 
 if HAVE_XDP
-TESTS += $(XDP_TESTS) $(XDP_E2E:1=tests/xdp/veth.sh tests/xdp/loopback.sh)
+TESTS += $(XDP_TESTS)
+
+# The helper's man page and systemd unit (installed with the helper).
+dist_man_MANS += man/nanoweb-xdpd.8
+dist_systemdunit_DATA += conf/nanoweb-xdpd.service
 
 # Small BPF programs the tests attach on the client side.
 XDP_TEST_BPF = tests/xdp/loss.bpf.o tests/xdp/pass.bpf.o
