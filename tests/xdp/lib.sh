@@ -8,6 +8,8 @@ set -u
 NW_BUILDDIR=${NW_BUILDDIR:-$(pwd)}
 NW_SRCDIR=${NW_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 XT_DIR="$NW_SRCDIR/tests/xdp"
+# Under ASan (CI): suppress only the helper's start-up configuration leak.
+export LSAN_OPTIONS="suppressions=$XT_DIR/lsan-helper.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 XT_NAME=$(basename "$0" .sh)
 
 xt_log() { printf '[%s] %s\n' "$XT_NAME" "$*" >&2; }

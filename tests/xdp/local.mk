@@ -13,7 +13,8 @@
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
-	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py
+	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
+	tests/xdp/lsan-helper.supp
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
 	tests/xdp/loopback.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py
