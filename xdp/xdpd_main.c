@@ -394,6 +394,9 @@ int main(int argc, char **argv)
 	else if (!n_cli_users)
 		add_users(c, ist.server_user ? ist.server_user : "nobody",
 			  "[server] user");
+	free(ist.allowed_users);
+	free(ist.server_user);
+	ist.allowed_users = ist.server_user = NULL;
 	for (unsigned i = 0; i < n_cli_users; i++)
 		if (add_user(c, cli_users[i])) {
 			fprintf(stderr, "nanoweb-xdpd: --allow-uid %s: unknown user\n",
