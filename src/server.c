@@ -925,12 +925,11 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		     unsigned threads, char *err, size_t errlen)
 {
 	const struct nw_config *cfg = srv->cfg;
-	/* Room for the request head and the response head, so that
-	 * nano-web's own 414/431 checks decide for the configured limits.
-	 * At the defaults this is 32 KiB: larger pools are mmap'ed by
-	 * libmicrohttpd for every connection, which halves the rate of new
-	 * connections. */
-	size_t mem_limit = cfg->max_header_size + cfg->max_url_length + 8192;
+	/* The per-connection pool holds the request head (the request line
+	 * counts towards max_header_size) and the response head. Every idle
+	 * keep-alive connection holds one and libmicrohttpd clears it for
+	 * every request, so it is kept small: 20 KiB at the defaults. */
+	size_t mem_limit = cfg->max_header_size + 4096;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
 			 MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opts[16];
