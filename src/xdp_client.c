@@ -789,6 +789,23 @@ static int put_one(struct wire *w, struct push_ctx *pc, const char *key,
  * previous generation (with whatever vanished) is deleted. Returns false
  * when the connection is unusable or the helper refused the session.
  */
+/* One request whose answer is an OK body; false with the reason in why. */
+static bool call_ok(struct wire *w, uint16_t type, void *body, size_t len,
+		    struct nwx_ok *ok, char *why, size_t whylen)
+{
+	struct iovec iov = { body, len };
+	long rc = wire_call(w, type, &iov, 1, NWX_MSG_OK);
+
+	if (rc < (long)sizeof *ok) {
+		if (rc >= 0)
+			errno = EPROTO;
+		wire_why(w, rc >= 0 ? -1 : rc, why, whylen);
+		return false;
+	}
+	memcpy(ok, wire_body(w), sizeof *ok);
+	return true;
+}
+
 static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s, uint32_t *active)
 {
@@ -796,19 +813,11 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	struct nwx_begin begin = { 0, 0 };
 	struct nwx_commit commit = { 0, 0 };
 	struct nwx_ok ok;
-	struct iovec iov;
-	long rc;
 	bool good = true;
 
-	iov = (struct iovec){ &begin, sizeof begin };
-	rc = wire_call(w, NWX_MSG_BEGIN, &iov, 1, NWX_MSG_OK);
-	if (rc < (long)sizeof ok) {
-		if (rc >= 0)
-			errno = EPROTO;
-		wire_why(w, rc >= 0 ? -1 : rc, pc->why, sizeof pc->why);
+	if (!call_ok(w, NWX_MSG_BEGIN, &begin, sizeof begin, &ok, pc->why,
+		     sizeof pc->why))
 		return false;
-	}
-	memcpy(&ok, wire_body(w), sizeof ok);
 	pc->gen = ok.generation;
 	for (size_t i = 0; good && !pc->full && i < s->n_slots; i++) {
 		const struct nw_resource *r;
@@ -868,15 +877,9 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 		return false;
 	}
 	commit.generation = pc->gen;
-	iov = (struct iovec){ &commit, sizeof commit };
-	rc = wire_call(w, NWX_MSG_COMMIT, &iov, 1, NWX_MSG_OK);
-	if (rc < (long)sizeof ok) {
-		if (rc >= 0)
-			errno = EPROTO;
-		wire_why(w, rc >= 0 ? -1 : rc, pc->why, sizeof pc->why);
+	if (!call_ok(w, NWX_MSG_COMMIT, &commit, sizeof commit, &ok, pc->why,
+		     sizeof pc->why))
 		return false;
-	}
-	memcpy(&ok, wire_body(w), sizeof ok);
 	*active = ok.generation;
 	return true;
 }
