@@ -835,8 +835,6 @@ static int open_listener(const struct nw_config *cfg, uint16_t *port_out,
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 && any6 && errno == EAFNOSUPPORT) {
 		/* No IPv6 on this host: fall back to IPv4 any. */
-		struct sockaddr_in *sin;
-
 		freeaddrinfo(res);
 		res = NULL;
 		hints.ai_family = AF_INET;
@@ -844,8 +842,6 @@ static int open_listener(const struct nw_config *cfg, uint16_t *port_out,
 			snprintf(err, errlen, "cannot resolve 0.0.0.0");
 			return -1;
 		}
-		sin = (struct sockaddr_in *)(void *)res->ai_addr;
-		(void)sin;
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	}
 	if (fd < 0) {
