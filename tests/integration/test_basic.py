@@ -421,7 +421,50 @@ def keep_alive():
     sock.close()
     t.check("Connection: close request: full response then EOF (bound 5 s)",
             eof and data.endswith(SMALL.encode()), (eof, data[-60:]))
+    server_closes_first(srv)
     srv.stop_checked(t)
+
+
+def time_wait_ports(port):
+    """(server side, client side) TIME_WAIT sockets of 127.0.0.1:port."""
+    hexport = "%04X" % port
+    server = client = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            local, remote, state = line.split()[1:4]
+            if state != "06":
+                continue
+            if local.endswith(":" + hexport):
+                server += 1
+            elif remote.endswith(":" + hexport):
+                client += 1
+    return server, client
+
+
+def server_closes_first(srv):
+    """With "Connection: close" the server must send its FIN right after the
+    response, also while it is busy with other connections; if the client
+    has to close first, the client keeps the TIME_WAIT and a client making
+    a new connection per request runs out of ephemeral ports."""
+    n = 40
+    before = time_wait_ports(srv.port)
+    socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(n)]
+    for s in socks:
+        s.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    complete = 0
+    for s in socks:  # like a load generator: close as soon as the body is in
+        data = b""
+        while not data.endswith(SMALL.encode()):
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        complete += data.endswith(SMALL.encode())
+        s.close()
+    after = time_wait_ports(srv.port)
+    t.eq("Connection: close under concurrency: every response complete", complete, n)
+    t.eq("Connection: close: the server closed first every time (its TIME_WAITs)",
+         (after[0] - before[0], after[1] - before[1]), (n, 0))
 
 
 @t.case
