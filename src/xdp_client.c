@@ -787,12 +787,6 @@ static int put_one(struct wire *w, struct push_ctx *pc, const char *key,
 	}
 }
 
-/*
- * Pushes every eligible response of `s` into a new staging generation, then
- * commits it: one map write makes it visible to XDP at once, and the
- * previous generation (with whatever vanished) is deleted. Returns false
- * when the connection is unusable or the helper refused the session.
- */
 /* One request whose answer is an OK body; false with the reason in why. */
 static bool call_ok(struct wire *w, uint16_t type, void *body, size_t len,
 		    struct nwx_ok *ok, char *why, size_t whylen)
@@ -810,6 +804,106 @@ static bool call_ok(struct wire *w, uint16_t type, void *body, size_t len,
 	return true;
 }
 
+/*
+ * The kernel cache holds a fixed number of responses; when a site has more,
+ * the ones pushed first are the ones XDP serves. Shallow paths first (the
+ * front page, top-level pages and assets are what most requests ask for),
+ * shorter keys before longer at the same depth, then by name so the choice
+ * is stable across reloads.
+ */
+static unsigned path_depth(const char *k)
+{
+	unsigned d = 0;
+
+	for (; *k; k++)
+		d += *k == '/';
+	return d;
+}
+
+struct push_item {
+	const char *key;
+	size_t slot;
+};
+
+static int cmp_push_order(const void *a, const void *b)
+{
+	const char *ka = ((const struct push_item *)a)->key;
+	const char *kb = ((const struct push_item *)b)->key;
+	unsigned da = path_depth(ka), db = path_depth(kb);
+	size_t la = strlen(ka), lb = strlen(kb);
+
+	if (da != db)
+		return da < db ? -1 : 1;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(ka, kb);
+}
+
+/* The servable in-memory resources' slots, in push order. */
+static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
+			 struct push_item *order)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_slots; i++) {
+		const char *key = s->slot_keys[i];
+
+		if (!s->slots[i] || !key || s->res[s->slots[i] - 1].on_disk)
+			continue;
+		if (!xdp_path_ok(key, strlen(key))) {
+			pc->badpath++;
+			continue;
+		}
+		order[n++] = (struct push_item){ key, i };
+	}
+	qsort(order, n, sizeof *order, cmp_push_order);
+	return n;
+}
+
+/* Every encoding of one resource for one method. False: stop the push. */
+static bool push_resource(struct wire *w, struct push_ctx *pc,
+			  const struct nw_snapshot *s, size_t slot, int m,
+			  struct strbuf *head)
+{
+	const struct nw_resource *r = &s->res[s->slots[slot] - 1];
+	const char *key = s->slot_keys[slot];
+	size_t keylen = strlen(key);
+	unsigned avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
+			 ((1u << NWX_ENC_COUNT) - 1);
+
+	for (int e = 0; !pc->full && e < NW_ENC_COUNT; e++) {
+		const struct nw_variant *v = &r->var[e];
+		size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
+
+		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len))
+			continue;
+		head->len = 0;
+		if (!nw_response_head(pc->cfg, r, (enum nw_enc)e,
+				      m == NWX_METHOD_HEAD, DATE_PLACEHOLDER,
+				      head)) {
+			snprintf(pc->why, sizeof pc->why,
+				 "cannot render the response head of %s", key);
+			return false;
+		}
+		if (head->len + blen > pc->limit) {
+			if (m == NWX_METHOD_GET)
+				pc->skipped++;
+			continue;   /* XDP hands this variant off */
+		}
+		if (put_one(w, pc, key, keylen, avail, e, m, head,
+			    m == NWX_METHOD_GET ? v->body : NULL, blen) < 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Pushes every eligible response of `s` into a new staging generation, then
+ * commits it: one map write makes it visible to XDP at once, and the
+ * previous generation (with whatever vanished) is deleted. Every GET goes
+ * before any HEAD, so a full cache spends its room on GETs. Returns false
+ * when the connection is unusable or the helper refused the session.
+ */
 static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s, uint32_t *active)
 {
@@ -817,63 +911,27 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	struct nwx_begin begin = { 0, 0 };
 	struct nwx_commit commit = { 0, 0 };
 	struct nwx_ok ok;
+	struct push_item *order = malloc((s->n_slots ? s->n_slots : 1) *
+					  sizeof *order);
+	size_t n;
 	bool good = true;
 
-	if (!call_ok(w, NWX_MSG_BEGIN, &begin, sizeof begin, &ok, pc->why,
-		     sizeof pc->why))
+	if (!order) {
+		snprintf(pc->why, sizeof pc->why, "out of memory");
 		return false;
-	pc->gen = ok.generation;
-	for (size_t i = 0; good && !pc->full && i < s->n_slots; i++) {
-		const struct nw_resource *r;
-		const char *key;
-		size_t keylen;
-		unsigned avail;
-
-		if (!s->slots[i])
-			continue;
-		r = &s->res[s->slots[i] - 1];
-		key = s->slot_keys[i];
-		if (!key || r->on_disk)
-			continue;
-		keylen = strlen(key);
-		if (!xdp_path_ok(key, keylen)) {
-			pc->badpath++;
-			continue;
-		}
-		avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
-			((1u << NWX_ENC_COUNT) - 1);
-		for (int e = 0; good && !pc->full && e < NW_ENC_COUNT; e++) {
-			const struct nw_variant *v = &r->var[e];
-
-			if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len))
-				continue;
-			for (int m = NWX_METHOD_GET; m <= NWX_METHOD_HEAD; m++) {
-				size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
-
-				head.len = 0;
-				if (!nw_response_head(pc->cfg, r, (enum nw_enc)e,
-						      m == NWX_METHOD_HEAD,
-						      DATE_PLACEHOLDER, &head)) {
-					snprintf(pc->why, sizeof pc->why,
-						 "cannot render the response head of %s", key);
-					good = false;
-					break;
-				}
-				if (head.len + blen > pc->limit) {
-					if (m == NWX_METHOD_GET)
-						pc->skipped++;
-					continue;   /* XDP hands this variant off */
-				}
-				if (put_one(w, pc, key, keylen, avail, e, m, &head,
-					    m == NWX_METHOD_GET ? v->body : NULL,
-					    blen) < 0) {
-					good = false;
-					break;
-				}
-			}
-		}
 	}
+	if (!call_ok(w, NWX_MSG_BEGIN, &begin, sizeof begin, &ok, pc->why,
+		     sizeof pc->why)) {
+		free(order);
+		return false;
+	}
+	pc->gen = ok.generation;
+	n = push_order(s, pc, order);
+	for (int m = NWX_METHOD_GET; good && m <= NWX_METHOD_HEAD; m++)
+		for (size_t i = 0; good && !pc->full && i < n; i++)
+			good = push_resource(w, pc, s, order[i].slot, m, &head);
 	sb_free(&head);
+	free(order);
 	if (!good) {
 		/* Drop the staging generation if the connection still works. */
 		if (w->fd >= 0)

@@ -33,14 +33,15 @@ HDR = struct.Struct("=IHHII")
 MSG = dict(HELLO=1, BEGIN=2, PUT=3, DELETE=4, COMMIT=5, ABORT=6, SET_PORTS=7,
            STATS=8, OK=0x101, HELLO_REPLY=0x102, STATS_REPLY=0x103,
            ERROR=0x1ff)
-E_COLLISION, E_PERM = 7, 3
+E_COLLISION, E_PERM, E_NOSPC = 7, 3, 6
 ENC = {0: None, 1: "gzip", 2: "br", 3: "zstd"}
 check = xt.Checker()
 
 
 class FakeHelper:
-    def __init__(self, path, may_write=True, collide=()):
+    def __init__(self, path, may_write=True, collide=(), capacity=None):
         self.path = path
+        self.capacity = capacity   # PUTs beyond it: E_NOSPC (cache full)
         self.may_write = may_write
         self.collide = set(collide)
         self.events = []       # (type, fields) in order, over all connections
@@ -126,6 +127,9 @@ class FakeHelper:
             if path in self.collide:
                 self.events.append(("COLLIDE", path))
                 self.err(c, seq, E_COLLISION, "collision")
+                return
+            if self.capacity is not None and len(self.staging) >= self.capacity:
+                self.err(c, seq, E_NOSPC, "cache full")
                 return
             self.staging[(path, meth, enc)] = (avail, doff, resp)
             self.reply(c, seq, MSG["OK"], struct.pack("=II", gen, 1))
@@ -382,7 +386,45 @@ def run(p, fake, port, site, sock, work):
         logf.close()
     finally:
         fake3.close()
+    full_cache_order(site, port, sock, work)
     return check.finish()
+
+
+def full_cache_order(site, port, sock, work):
+    """A cache too small for the site gets the GETs of the shallowest paths:
+    no HEAD and nothing from a subdirectory while top-level GETs are left
+    out, and nano-web says the cache is full."""
+    for i in range(12):
+        with open(os.path.join(site, "sub", "deep%02d.txt" % i), "w") as f:
+            f.write("deep page %d\n" % i)
+    cap = 4
+    fake = FakeHelper(sock, capacity=cap)
+    logpath = os.path.join(work, "nanoweb3.log")
+    logf = open(logpath, "wb")
+    p = subprocess.Popen([os.path.join(os.environ.get("NW_BUILDDIR", "."), "nano-web"),
+                          "serve", site, "--port", str(port), "--listen",
+                          "127.0.0.1", "--xdp", "auto", "--config",
+                          os.path.join(work, "nanoweb.ini")],
+                         stdout=logf, stderr=subprocess.STDOUT)
+    try:
+        ok = xt.wait_until(lambda: fake.last()[0] is not None, 15)
+        _, entries = fake.last()
+        keys = sorted(entries)
+        check("full cache: as many entries as it holds", ok and len(keys) == cap,
+              "(%r)" % keys)
+        check("full cache: GETs only, no subdirectory, the front page first",
+              all(k[1] == 0 and k[0].count("/") == 1 for k in keys) and
+              any(k[0] == "/" for k in keys), "(%r)" % keys)
+        with open(logpath) as f:
+            log = f.read()
+        check("full cache: nano-web says so", "cache is FULL" in log, log[-500:])
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        logf.close()
+        fake.close()
 
 
 if __name__ == "__main__":
