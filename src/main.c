@@ -168,6 +168,13 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_server_free(srv);
 		return 1;
 	}
+	/* Before the site is loaded: the helper's guardian is a fork of this
+	 * process and should not share (and be counted with) the content. */
+	if (!nw_xdp_prepare(cfg, argv0, nw_server_port(srv), err, sizeof err)) {
+		nw_error("kernel path: %s", err);
+		nw_server_free(srv);
+		return 1;
+	}
 	s = load(cfg, threads, err, sizeof err);
 	if (!s) {
 		nw_error("%s", err);
@@ -175,12 +182,6 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		return 1;
 	}
 	log_snapshot("loaded", s);
-	if (!nw_xdp_prepare(cfg, argv0, nw_server_port(srv), err, sizeof err)) {
-		nw_error("kernel path: %s", err);
-		nw_snapshot_unref(s);
-		nw_server_free(srv);
-		return 1;
-	}
 	if (!nw_drop_privileges(cfg->user, err, sizeof err)) {
 		nw_error("%s", err);
 		nw_snapshot_unref(s);
