@@ -165,11 +165,68 @@ static void release_responses(struct nw_snapshot *s)
 	}
 }
 
+/*
+ * Responses are built on first use, not at load time: a site of 10,000
+ * files has some 50,000 variants and 304s, each a libmicrohttpd response
+ * with a dozen copied headers (~110 MiB, most never requested). The
+ * snapshot is shared by every worker thread, so the first builder
+ * publishes its response with a compare-and-swap and a loser drops its
+ * copy. The slots are caches on an otherwise immutable snapshot.
+ */
+static struct MHD_Response *publish(void **slot, struct MHD_Response *built)
+{
+	void *expected = NULL;
+
+	if (!built)
+		return NULL;
+	if (__atomic_compare_exchange_n(slot, &expected, built, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return built;
+	MHD_destroy_response(built);
+	return expected;
+}
+
+struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
+				    const struct nw_resource *r,
+				    enum nw_enc enc)
+{
+	void **slot = (void **)&((struct nw_resource *)r)->var[enc].server_resp;
+	struct MHD_Response *resp = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (resp || !(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk)
+		return resp;
+	return publish(slot, build_ok(cfg, r, enc));
+}
+
+struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
+					      const struct nw_resource *r)
+{
+	struct nw_resource_responses *rr = r->server_data;
+	void **slot = (void **)&rr->not_modified;
+	struct MHD_Response *resp = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (resp)
+		return resp;
+	return publish(slot, build_not_modified(cfg, r));
+}
+
 bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg)
 {
+	struct MHD_Response *probe;
 	size_t i;
 	int e;
 
+	/* The configured headers are checked now, not at the first request:
+	 * libmicrohttpd refuses some values (line breaks). */
+	probe = MHD_create_response_from_buffer(0, (void *)"",
+						MHD_RESPMEM_PERSISTENT);
+	if (!probe)
+		return false;
+	if (!emit_security_headers(cfg, mhd_header, probe)) {
+		MHD_destroy_response(probe);
+		return false;
+	}
+	MHD_destroy_response(probe);
 	for (i = 0; i < s->n_res; i++) {
 		struct nw_resource *r = &s->res[i];
 		struct nw_resource_responses *rr = calloc(1, sizeof *rr);
@@ -177,20 +234,14 @@ bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg)
 		r->server_data = rr;
 		if (!rr)
 			goto fail;
-		rr->not_modified = build_not_modified(cfg, r);
-		if (!rr->not_modified)
-			goto fail;
+		if (r != s->not_found || r->on_disk)
+			continue;
 		for (e = 0; e < NW_ENC_COUNT; e++) {
-			if (!(r->enc_mask & NW_ENC_BIT(e)) || r->on_disk)
+			if (!(r->enc_mask & NW_ENC_BIT(e)))
 				continue;
-			r->var[e].server_resp = build_ok(cfg, r, (enum nw_enc)e);
-			if (!r->var[e].server_resp)
+			rr->not_found[e] = build_not_found(cfg, r, (enum nw_enc)e);
+			if (!rr->not_found[e])
 				goto fail;
-			if (r == s->not_found) {
-				rr->not_found[e] = build_not_found(cfg, r, (enum nw_enc)e);
-				if (!rr->not_found[e])
-					goto fail;
-			}
 		}
 	}
 	s->server_release = release_responses;

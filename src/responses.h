@@ -1,7 +1,7 @@
 /*
- * Prebuilt HTTP responses for a snapshot: one libmicrohttpd response object
- * per resource variant (200) and one 304 per resource, built once at load
- * time and reused for every request. Also renders the exact bytes of a
+ * Reusable HTTP responses for a snapshot: one libmicrohttpd response object
+ * per resource variant (200) and one 304 per resource, built at the first
+ * request that needs it and reused for every later one. Also renders the exact bytes of a
  * response head, as nano-web sends it, for the kernel fast path.
  */
 #ifndef NW_RESPONSES_H
@@ -21,10 +21,22 @@ struct nw_resource_responses {
 };
 
 /*
- * Builds every prebuilt response of s and sets s->server_release.
- * Returns false (with nothing left allocated) when out of memory.
+ * Prepares s for its responses (the 404 page's are built now, the others on
+ * first use) and sets s->server_release. Returns false (with nothing left
+ * allocated) when out of memory or when libmicrohttpd refuses a configured
+ * header.
  */
 bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg);
+
+/* The 200 response of variant enc of in-memory r, built on first use; NULL
+ * when out of memory (or r has no such variant, or is served from disk). */
+struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
+				    const struct nw_resource *r,
+				    enum nw_enc enc);
+
+/* The 304 response of r, built on first use; NULL when out of memory. */
+struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
+					      const struct nw_resource *r);
 
 /* Adds the security headers (and configured extra headers) to resp. */
 bool nw_add_security_headers(struct MHD_Response *resp,

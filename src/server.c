@@ -485,14 +485,15 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 			   const struct nw_resource *r, bool is_get,
 			   struct answer *a)
 {
-	const struct nw_resource_responses *rr = r->server_data;
 	struct nw_range range;
 	int enc;
 
 	if (nw_not_modified(h->if_none_match, h->if_modified_since, r->etag,
 			    r->mtime)) {
+		a->resp = nw_response_not_modified(srv->cfg, r);
+		if (!a->resp)
+			goto fail;
 		a->status = 304;
-		a->resp = rr->not_modified;
 		a->owned = false;
 		a->bytes = 0;
 		a->enc = NW_ENC_IDENTITY;
@@ -523,8 +524,10 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 			return;
 		goto fail;
 	}
+	a->resp = nw_response_ok(srv->cfg, r, (enum nw_enc)enc);
+	if (!a->resp)
+		goto fail;
 	a->status = 200;
-	a->resp = r->var[enc].server_resp;
 	a->owned = false;
 	a->bytes = is_get ? r->var[enc].len : 0;
 	a->enc = (enum nw_enc)enc;

@@ -22,7 +22,7 @@
 struct nw_variant {
 	const uint8_t *body; /* NULL when absent, or for an on-disk identity body */
 	uint64_t len;
-	void *server_resp;   /* HTTP layer: the prebuilt 200 response */
+	void *server_resp;   /* HTTP layer: the 200 response, built on first use */
 };
 
 struct nw_resource {

@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -465,6 +466,61 @@ def server_closes_first(srv):
     t.eq("Connection: close under concurrency: every response complete", complete, n)
     t.eq("Connection: close: the server closed first every time (its TIME_WAITs)",
          (after[0] - before[0], after[1] - before[1]), (n, 0))
+
+
+@t.case
+def first_requests_race():
+    """Responses are built at the first request for them: many threads
+    asking for the same never-served variants at once all get them right."""
+    s = site()
+    srv = Server(s.root, args=["--threads", "4"], env=ENV)
+    want = {}
+    for path in ("/style.css", "/plain.js", "/data.json"):
+        for enc in ("identity", "gzip", "br", "zstd"):
+            want[(path, enc)] = None
+    results, errors = [], []
+    barrier = threading.Barrier(12)
+
+    def client():
+        try:
+            c = srv.conn()
+            barrier.wait(10)
+            for (path, enc) in want:
+                c.request("GET", path, headers={"Accept-Encoding": enc})
+                r = c.getresponse()
+                results.append((path, enc, r.status, r.getheader("ETag"),
+                                r.getheader("Content-Encoding"), r.read()))
+                c.request("GET", path, headers={"If-None-Match": r.getheader("ETag") or ""})
+                r = c.getresponse()
+                r.read()
+                results.append((path, "304", r.status, None, None, b""))
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    t.eq("first requests in parallel: no client error", errors, [])
+    t.eq("first requests in parallel: every answer arrived", len(results), 12 * 2 * len(want))
+    bad = []
+    for (path, enc, status, etag, ce, body) in results:
+        if enc == "304":
+            if status != 304:
+                bad.append((path, enc, status))
+            continue
+        if status != 200:
+            bad.append((path, enc, status))
+            continue
+        first = want[(path, enc)]
+        if first is None:
+            want[(path, enc)] = (etag, ce, body)
+        elif first != (etag, ce, body):
+            bad.append((path, enc, "differs"))
+    t.eq("first requests in parallel: 200s identical per variant, 304s right", bad, [])
+    srv.stop_checked(t)
 
 
 @t.case
