@@ -316,7 +316,8 @@ class Meter:
 
 
 def xdp_prog_stats():
-    """{prog id: (run_time_ns, run_cnt)} for every loaded XDP program."""
+    """{prog id: (run_time_ns, run_cnt, name, pids, type)} for every loaded
+    XDP and TC (sched_cls) program: the kernel path runs both."""
     bt = shutil.which("bpftool")
     if not bt:
         return {}
@@ -327,8 +328,8 @@ def xdp_prog_stats():
     except (subprocess.SubprocessError, ValueError):
         return {}
     return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0), p.get("name", ""),
-                      [x.get("pid") for x in p.get("pids", [])])
-            for p in progs if p.get("type") == "xdp"}
+                      [x.get("pid") for x in p.get("pids", [])], p.get("type"))
+            for p in progs if p.get("type") in ("xdp", "sched_cls")}
 
 
 # --------------------------------------------------------------------------
@@ -796,14 +797,24 @@ def measure(srv, scn, o, site_paths, pathlist):
         "peak_rss_kb": m["peak_rss_kb"], "server_procs": m["nprocs"],
     })
     if srv.xdp_ids:
+        # The kernel path's work is done by its BPF programs, outside any
+        # process: their run time counts as server CPU.
         xdp1 = xdp_prog_stats()
-        ns = cnt = 0
+        per = {"xdp": [0, 0], "sched_cls": [0, 0]}
         for i in srv.xdp_ids:
             if i in xdp0 and i in xdp1:
-                ns += xdp1[i][0] - xdp0[i][0]
-                cnt += xdp1[i][1] - xdp0[i][1]
+                per[xdp1[i][4]][0] += xdp1[i][0] - xdp0[i][0]
+                per[xdp1[i][4]][1] += xdp1[i][1] - xdp0[i][1]
+        ns, cnt = per["xdp"]
+        tns, tcnt = per["sched_cls"]
         rec["xdp_packets"] = cnt
         rec["xdp_ns_per_packet"] = round(ns / cnt, 1) if cnt else None
+        rec["tc_packets"] = tcnt
+        rec["tc_ns_per_packet"] = round(tns / tcnt, 1) if tcnt else None
+        if n:
+            rec["bpf_cpu_s_per_1k"] = round((ns + tns) / 1e9 / n * 1000, 5)
+            rec["server_cpu_s_per_1k"] = round(
+                (m["server_cpu_s"] + (ns + tns) / 1e9) / n * 1000, 5)
     if not srv.alive():
         rec["error"] = "server died during the run"
     return rec
@@ -875,7 +886,8 @@ def summarize(records):
         ok = [r for r in rs if "rps" in r]
         s = {"rounds": len(rs), "ok_rounds": len(ok)}
         for f in ("rps", "p50_ms", "p99_ms", "machine_cpu_s_per_1k", "server_cpu_s_per_1k",
-                  "peak_rss_kb", "xdp_ns_per_packet", "requests"):
+                  "peak_rss_kb", "xdp_ns_per_packet", "tc_ns_per_packet", "bpf_cpu_s_per_1k",
+                  "requests"):
             s[f] = median([r.get(f) for r in ok])
         s["errors"] = sorted({r["error"] for r in rs if r.get("error")})
         mism = sorted({r["probe_mismatch"] for r in rs if r.get("probe_mismatch")})
@@ -972,6 +984,11 @@ def write_markdown(path, res):
                     notes.append("%s connect/read/write/timeout errors" % fmt(s["io_errors"]))
                 if s.get("xdp_ns_per_packet") is not None:
                     notes.append("XDP %.0f ns/packet" % s["xdp_ns_per_packet"])
+                if s.get("tc_ns_per_packet") is not None:
+                    notes.append("TC %.0f ns/packet" % s["tc_ns_per_packet"])
+                if s.get("bpf_cpu_s_per_1k") is not None:
+                    notes.append("server CPU includes %.4f s/1k in BPF programs"
+                                 % s["bpf_cpu_s_per_1k"])
                 if "idle_opened" in s:
                     notes.append("idle: %s opened, %s alive at end" % (
                         fmt(s["idle_opened"]), fmt(s["idle_alive_at_end"])))
