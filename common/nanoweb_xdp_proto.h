@@ -327,6 +327,8 @@ struct nwx_error {
 			     * SYN cookie and answers no request: every
 			     * XDP-owned flow is handed to the kernel on its
 			     * next in-order segment (FINs are still answered) */
+#define NWX_CTL_MTU 4       /* smallest MTU of the interfaces served (0:
+			     * unknown): the MSS XDP announces fits it */
 #define NWX_CTL_COUNT 8
 
 /* nwx_secret: ARRAY, 1 entry: SipHash key of the SYN cookies. */

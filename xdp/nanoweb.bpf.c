@@ -648,6 +648,7 @@ static __always_inline int syn_cookie(struct xdp_md *ctx, struct pkt *p)
 	struct optctx o = {};
 	__u32 optlen = (__u32)p->doff * 4 - 20;
 	__u32 idx, info, isn, ws, i, opt[3];
+	__u64 mtu;
 
 	if (optlen > 40)
 		return XDP_PASS;
@@ -662,6 +663,9 @@ static __always_inline int syn_cookie(struct xdp_md *ctx, struct pkt *p)
 	}
 	if (!o.mss)
 		o.mss = p->v6 ? 1220 : 536;
+	mtu = ctl_get(NWX_CTL_MTU);
+	if (mtu > 100 && mtu - (p->v6 ? 60 : 40) < o.mss)
+		o.mss = mtu - (p->v6 ? 60 : 40); /* our link's MTU caps it too */
 	if (p->v6 && o.mss < 1220)
 		return XDP_PASS; /* the kfunc refuses it: let the kernel do it */
 	idx = 0;

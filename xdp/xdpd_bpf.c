@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "xdpd.h"
@@ -146,6 +147,32 @@ static void sysctl_syncookies(void)
 		xlog("net.ipv4.tcp_syncookies was 0: set it to 1 (hand-offs need it)");
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * NWX_CTL_MTU: the smallest MTU of our interfaces. XDP announces an MSS that
+ * fits it, and cuts answers at the flow's MSS, so no segment it sends is
+ * larger than the link takes.
+ */
+static void update_mtu(struct xdpd *x)
+{
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned mtu = 0;
+
+	if (sk < 0)
+		return;
+	for (unsigned i = 0; i < x->n_ifs; i++) {
+		struct ifreq r;
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", x->ifs[i].name);
+		if (!ioctl(sk, SIOCGIFMTU, &r) && r.ifr_mtu > 0 &&
+		    (!mtu || (unsigned)r.ifr_mtu < mtu))
+			mtu = (unsigned)r.ifr_mtu;
+	}
+	close(sk);
+	if (mtu && mtu != ctl_get(x, NWX_CTL_MTU))
+		ctl_set(x, NWX_CTL_MTU, mtu);
 }
 
 static int attach_iface(struct xdpd *x, struct xdpd_iface *ifc)
@@ -413,6 +440,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 		xlog("no interface to attach to");
 		return -1;
 	}
+	update_mtu(x);
 	for (unsigned i = 0; i < x->n_ifs; i++)
 		if (!attach_iface(x, &x->ifs[i]))
 			n_ok++;
@@ -479,6 +507,7 @@ void xdpd_bpf_tick(struct xdpd *x)
 		__u32 idx = x->date_idx ^ 1;
 
 		xdpd_make_date(now, &d);
+		update_mtu(x); /* once a second */
 		if (!bpf_map_update_elem(x->fd_date, &idx, &d, BPF_ANY)) {
 			ctl_set(x, NWX_CTL_DATE_IDX, idx);
 			x->date_idx = idx;
