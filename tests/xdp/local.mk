@@ -11,12 +11,12 @@
 #   veth.sh      the kernel path end to end over veth (native XDP)
 #   loopback.sh  the same on loopback (generic XDP) in a namespace of its own
 #   multiseg.sh  answers of 2-3 segments over veth: parity, keep-alive, the
-#                segments on the wire, 15 % loss both ways (multiseg.py)
+#                segments on the wire, 15 % loss both ways (segments.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
-	tests/xdp/lsan-helper.supp tests/xdp/multiseg.py
+	tests/xdp/lsan-helper.supp tests/xdp/segments.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
 	tests/xdp/loopback.sh tests/xdp/multiseg.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py

@@ -9,7 +9,7 @@ userspace (except Date) for GET and HEAD, every encoding, keep-alive and a
 new connection per request, IPv4 and IPv6, the segments on the wire, and
 complete, correct answers under random loss both ways within a bound.
 
-  multiseg.py [--only NAME[,NAME...]]   (hits, wire, keepalive, loss)
+  segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, loss)
 """
 import argparse
 import os
