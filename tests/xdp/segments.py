@@ -9,11 +9,13 @@ userspace (except Date) for GET and HEAD, every encoding, keep-alive and a
 new connection per request, IPv4 and IPv6, the segments on the wire, and
 complete, correct answers under random loss both ways within a bound.
 
-  segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, loss)
+  segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, mss, loss)
 """
 import argparse
 import os
 import random
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -144,6 +146,50 @@ def check_wire(S, ref, addr, tag):
           "only" % (tag, len(want), n, exp),
           nwx.parity_diff(r.raw, want) is None and lens == exp and
           psh == [False] * (n - 1) + [True], "(got %r, psh %r)" % (lens, psh))
+
+
+def synack_mss(src, dst, mss):
+    """Sends a SYN announcing `mss` from a raw socket; returns the MSS of
+    the SYN-ACK (None if none came within 2 s)."""
+    sport = random.randint(20000, 60000)
+    opts = struct.pack("!BBH", 2, 4, mss) + b"\x01\x01\x04\x02"
+    rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    rx.settimeout(0.2)
+    tx = nwx.RawSender(socket.AF_INET)
+    try:
+        tx.send(src, dst, nwx.tcp_segment(src, dst, sport, PORT, 1000, 0,
+                                          nwx.SYN, options=opts))
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            try:
+                pkt = rx.recv(2048)
+            except socket.timeout:
+                continue
+            t = pkt[(pkt[0] & 15) * 4:]
+            if struct.unpack("!HH", t[:4]) != (PORT, sport) or \
+                    t[13] & 0x12 != 0x12:
+                continue
+            o, i = t[20:(t[12] >> 4) * 4], 0
+            while i + 1 < len(o) and o[i] != 0:
+                if o[i] == 1:
+                    i += 1
+                    continue
+                if o[i] == 2:
+                    return struct.unpack("!H", o[i + 2:i + 4])[0]
+                i += max(o[i + 1], 2)
+            return 0
+    finally:
+        rx.close()
+        tx.close()
+    return None
+
+
+def check_mss_clamp(S, tag):
+    """A client announcing MSS 8960 gets an MSS that fits the server's
+    3500-byte MTU (XDP's SYN cookie table: 1460), not 8960."""
+    got = synack_mss(E.a4c, E.a4s, 8960)
+    check("%s: SYN with MSS 8960: XDP's SYN-ACK announces an MSS that fits "
+          "the interface MTU (%r)" % (tag, got), got == 1460)
 
 
 def check_keepalive(S, ref, addr, tag):
@@ -283,6 +329,8 @@ def main():
             check_wire(S, ref, addr, t)
         if want("keepalive"):
             check_keepalive(S, ref, addr, t)
+    if want("mss"):
+        check_mss_clamp(S, tag)
     if want("loss"):
         check_loss(S, ref, tag)
     rc = S.stop_helper()
