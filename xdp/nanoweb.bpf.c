@@ -1483,10 +1483,14 @@ static __always_inline int load_resp(struct scratch *s,
 {
 	__u32 off = rv->date_off, idx;
 	struct nwx_date *dt;
+	struct bpf_dynptr dp;
 
 	if (rlen < 1 || rlen > NWX_RESP_MAX)
 		return -1;
-	if (bpf_probe_read_kernel(s->resp, rlen, rv->data))
+	/* a copy of a run-time length from a map value to another: through a
+	 * dynptr (bpf_probe_read_kernel would need CAP_PERFMON) */
+	if (bpf_dynptr_from_mem(rv->data, NWX_RESP_MAX, 0, &dp) ||
+	    bpf_dynptr_read(s->resp, rlen, &dp, 0, 0))
 		return -1;
 	if (off == NWX_NO_DATE || off + NWX_DATE_LEN > rlen)
 		return 0;
