@@ -9,9 +9,11 @@ userspace (except Date) for GET and HEAD, every encoding, keep-alive and a
 new connection per request, IPv4 and IPv6, the segments on the wire, and
 complete, correct answers under random loss both ways within a bound.
 
-  segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, mss, loss)
+  segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, oneloss, mss,
+                                          loss)
 """
 import argparse
+import json
 import os
 import random
 import socket
@@ -230,6 +232,91 @@ def check_keepalive(S, ref, addr, tag):
               delta(s0, s1, "seg_retransmits")))
 
 
+class Dropper:
+    """tests/xdp/dropseg.bpf.c on the client's veth end: loses the next
+    segment from the server with a chosen payload length."""
+
+    def __init__(self):
+        self.obj = os.environ.get("XT_DROPSEG_OBJ")
+        E._ip_c("link", "set", "dev", E.vc, "xdpdrv", "obj", self.obj,
+                "sec", "xdp")
+        net = json.loads(subprocess.run(
+            ["bpftool", "-j", "net", "show", "dev", E.vc],
+            capture_output=True, timeout=20, check=True).stdout)[0]
+        pid = net["xdp"][0]["id"]
+        prog = json.loads(subprocess.run(
+            ["bpftool", "-j", "prog", "show", "id", str(pid)],
+            capture_output=True, timeout=20, check=True).stdout)
+        self.map_id = prog["map_ids"][0]
+
+    def _update(self, key, val):
+        subprocess.run(["bpftool", "map", "update", "id", str(self.map_id),
+                        "key"] + [str(b) for b in struct.pack("<I", key)] +
+                       ["value"] + [str(b) for b in struct.pack("<I", val)],
+                       check=True, capture_output=True, timeout=20)
+
+    def arm(self, length):
+        self._update(0, length)
+
+    def dropped(self):
+        m = json.loads(subprocess.run(
+            ["bpftool", "-j", "map", "lookup", "id", str(self.map_id), "key",
+             "1", "0", "0", "0"], capture_output=True, timeout=20,
+            check=True).stdout)
+        v = m.get("formatted", m).get("value", m.get("value"))
+        if isinstance(v, list):
+            v = int.from_bytes(bytes(int(b, 16) if isinstance(b, str) else b
+                                     for b in v), "little")
+        return int(v)
+
+    def off(self):
+        E._ip_c("link", "set", "dev", E.vc, "xdpdrv", "obj", E.pass_obj,
+                "sec", "xdp")
+
+
+def check_one_loss(S, ref, addr, tag):
+    """One chosen segment of a 3-segment answer lost: the first one is
+    resent on the client's duplicate ACK at once (no probe, well under
+    NWX_RTO_MS); the last one after a loss probe, NWX_RTO_MS (200 ms) plus
+    at most one sweep (100 ms) later."""
+    mss = 1440 if ":" in addr else 1460
+    want = ref[("/r3k.bin", "none", "GET")].raw
+    n = -(-len(want) // mss)
+    cases = [("first", mss, 0.0, 0.15, False),
+             ("last", len(want) - mss * (n - 1), 0.18, 1.0, True)]
+    d = Dropper()
+    try:
+        for name, length, lo, hi, probed in cases:
+            s0 = helper_stats(S)
+            k0 = d.dropped()
+            c = nwx.Conn(addr, PORT, 5)
+            try:
+                d.arm(length)
+                t0 = time.monotonic()
+                r = c.exchange("GET", "/r3k.bin", timeout=5)
+                dt = time.monotonic() - t0
+                err = nwx.parity_diff(r.raw, want)
+            except (nwx.HTTPError, OSError) as e:
+                dt, err = -1, repr(e)
+            finally:
+                c.close()
+            s1 = helper_stats(S)
+            lost = d.dropped() - k0
+            probes = delta(s0, s1, "loss_probes")
+            check("%s: %s of %d segments lost: answer complete and correct "
+                  "in %.3f s (%.2f..%.2f), resent%s" % (
+                      tag, name, n, dt, lo, hi,
+                      " after a loss probe" if probed else
+                      " on the duplicate ACK, no probe"),
+                  err is None and lost == 1 and lo <= dt <= hi and
+                  delta(s0, s1, "seg_retransmits") >= 1 and
+                  (probes >= 1 if probed else probes == 0),
+                  "(%s; dropped %d, seg_retransmits +%d, loss_probes +%d)" % (
+                      err, lost, delta(s0, s1, "seg_retransmits"), probes))
+    finally:
+        d.off()
+
+
 def check_loss(S, ref, tag):
     """Random loss of 15 % of the TCP segments both ways (the server's
     data segments and the client's ACKs among them): every answer complete
@@ -329,6 +416,8 @@ def main():
             check_wire(S, ref, addr, t)
         if want("keepalive"):
             check_keepalive(S, ref, addr, t)
+        if want("oneloss"):
+            check_one_loss(S, ref, addr, t)
     if want("mss"):
         check_mss_clamp(S, tag)
     if want("loss"):
