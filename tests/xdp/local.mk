@@ -10,8 +10,9 @@
 #                helper: clients must not notice the fallback
 #   veth.sh      the kernel path end to end over veth (native XDP)
 #   loopback.sh  the same on loopback (generic XDP) in a namespace of its own
-#   multiseg.sh  answers of 2-3 segments over veth: parity, keep-alive, the
-#                segments on the wire, 15 % loss both ways (segments.py)
+#   multiseg.sh  answers of 2-3 segments over veth and loopback: parity,
+#                keep-alive, the segments on the wire, the SYN-ACK's MSS,
+#                one chosen segment lost, 15 % loss both ways (segments.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
