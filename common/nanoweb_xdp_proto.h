@@ -82,7 +82,8 @@
  *    the implicit weight of an unnamed identity, XDP hands off;
  *  - the path is in the cache for the active generation (full path
  *    compared), the negotiated encoding's entry for that method exists,
- *    and the response fits the client's MSS and receive window.
+ *    and the response fits the client's receive window and at most
+ *    NWX_MAX_SEGS segments of the client's MSS.
  * So: push the key nano-web would look up after normalisation ("/" for the
  * index, "/a/b.css"), one PUT per (encoding, method) variant that fits, and
  * give `avail` = the mask of encodings the resource has in nano-web (bit
@@ -114,7 +115,9 @@ typedef __u64 nwx_u64;
 /* Limits (also the sizes of the map values below). */
 #define NWX_PATH_MAX 256      /* canonical path, bytes, NUL excluded: < 256 */
 #define NWX_RESP_MAX 4096     /* absolute cap on one cached response */
-#define NWX_DEFAULT_MAX_RESPONSE 1400 /* default cap (INI max_response) */
+#define NWX_DEFAULT_MAX_RESPONSE 4096 /* default cap (INI max_response) */
+#define NWX_MAX_SEGS 4        /* most TCP segments one answer may take (the
+			       * flow's MSS decides; more: handed off) */
 #define NWX_REQ_MAX 1536      /* longest request XDP parses */
 #define NWX_DATE_LEN 29       /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define NWX_NO_DATE 0xffff    /* date_offset: the response has no Date */
@@ -278,6 +281,12 @@ struct nwx_stats {
 	nwx_u64 active_generation;
 	nwx_u64 ports;           /* number of served ports */
 	nwx_u64 interfaces;      /* interfaces the programs are attached to */
+	/* appended: */
+	nwx_u64 multiseg;        /* answers sent as more than one segment */
+	nwx_u64 seg_retransmits; /* answer data sent again after a duplicate
+				  * ACK or a loss probe */
+	nwx_u64 loss_probes;     /* probes the helper sent to flows whose
+				  * answer was not fully acknowledged */
 };
 
 enum nwx_error_code {
@@ -318,6 +327,8 @@ struct nwx_error {
 			     * SYN cookie and answers no request: every
 			     * XDP-owned flow is handed to the kernel on its
 			     * next in-order segment (FINs are still answered) */
+#define NWX_CTL_MTU 4       /* smallest MTU of the interfaces served (0:
+			     * unknown): the MSS XDP announces fits it */
 #define NWX_CTL_COUNT 8
 
 /* nwx_secret: ARRAY, 1 entry: SipHash key of the SYN cookies. */
@@ -394,10 +405,16 @@ struct nwx_flow {
 	nwx_u8 wscale_ok;
 	nwx_u8 sack_ok;
 	nwx_u8 v6;
-	nwx_u8 pad[6];
+	/* (formerly padding, zero in older flows) loss recovery of an answer
+	 * of several segments, which starts at last_ack and ends at snd_nxt: */
+	nwx_u16 acked;       /* bytes of it the client acknowledged, and
+			      * NWX_ACKED_RTX once retransmitted at that point */
+	nwx_u32 sent_t;      /* when it was last (re)sent: NWX_TIME() units */
 	/* an answer XDP could not build in place (no room to grow the frame,
-	 * e.g. veth): TC builds it from this segment and redirects it out */
-	nwx_u8 pend;         /* 1: answer pending for the segment below */
+	 * e.g. veth, or several segments): TC builds it from this segment and
+	 * redirects it out. The pend_gen..pend_hash key also names the
+	 * answer that loss recovery resends. */
+	nwx_u8 pend;         /* NWX_PEND_*: what TC does for the segment below */
 	nwx_u8 pend_method;
 	nwx_u8 pend_enc;
 	nwx_u8 pend_retrans;
@@ -406,6 +423,16 @@ struct nwx_flow {
 	nwx_u32 pend_ack;
 	nwx_u64 pend_hash;
 };
+#define NWX_PEND_ANSWER 1    /* answer the request (seq/ack below) */
+#define NWX_PEND_RTX 2       /* resend the answer from this ACK's ack */
+#define NWX_ACKED_RTX 0x8000
+/* Flow clock: CLOCK_MONOTONIC (bpf_ktime_get_ns) in units of 2^20 ns
+ * (about 1.05 ms), truncated to 32 bits. */
+#define NWX_TIME_SHIFT 20
+#define NWX_MS_TO_T(ms) ((nwx_u32)(((nwx_u64)(ms) * 1000000) >> NWX_TIME_SHIFT))
+/* An answer not fully acknowledged this long after it was sent is resent
+ * from the client's ACK (the helper probes for that ACK: loss probes). */
+#define NWX_RTO_MS 200
 
 /* nwx_stats: PERCPU_ARRAY of u64, indexes: */
 enum nwx_counter {
@@ -421,6 +448,8 @@ enum nwx_counter {
 	NWX_C_RSTS,
 	NWX_C_PASSED,
 	NWX_C_MISSES,
+	NWX_C_MULTISEG,
+	NWX_C_SEG_RTX,
 	NWX_C_COUNT_ = 16 /* size of the array */
 };
 

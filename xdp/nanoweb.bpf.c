@@ -5,12 +5,15 @@
  * nwx_xdp (XDP, ingress): owns TCP connections to the served ports from
  * their SYN. SYN -> SYN-ACK carrying a SYN cookie (no state); the ACK that
  * proves the cookie creates a flow entry; a complete cached GET/HEAD in one
- * segment is answered with one segment; FIN is answered; anything else on an
- * owned flow is marked for hand-off and passed up.
+ * segment is answered (one segment in place, or up to NWX_MAX_SEGS through
+ * TC); FIN is answered; anything else on an owned flow is marked for
+ * hand-off and passed up.
  *
- * nwx_tc (TC ingress): for a flow marked for hand-off, creates the kernel
- * socket with bpf_sk_assign_tcp_reqsk() from that very segment, using the
- * MSS / window scales / SACK announced in the SYN-ACK.
+ * nwx_tc (TC ingress): builds the answers XDP could not (several segments,
+ * or no room in the frame) and resends lost answer data; for a flow marked
+ * for hand-off, creates the kernel socket with bpf_sk_assign_tcp_reqsk()
+ * from that very segment, using the MSS / window scales / SACK announced in
+ * the SYN-ACK.
  *
  * Map layouts and limits: common/nanoweb_xdp_proto.h.
  */
@@ -144,9 +147,34 @@ struct actx {
 	__u32 bad, ntok;
 };
 
+struct pkt {
+	__u32 saddr[4], daddr[4]; /* key form: IPv4 as ::ffff:a.b.c.d */
+	__u16 sport, dport;       /* network order */
+	__u32 seq, ack;           /* host order */
+	__u32 l4off, poff, plen;
+	__u16 window;             /* host order */
+	__u8 flags, v6, doff;
+	__u8 smac[6], dmac[6];
+};
+
+/*
+ * An answer (or the rest of one) as TC sends it: bytes [from, rlen) of the
+ * response, cut at mss, our seq of byte 0 = seq0, every segment acking ack.
+ */
+struct segjob {
+	struct pkt p;     /* the client's segment the skb holds */
+	__u32 seq0, ack;
+	__u32 from, rlen, mss;
+	__u16 win;
+};
+
 /* per-CPU parse state: in a map value, so the verifier does not track
  * every byte's state machine precisely through bpf_loop */
 struct scratch {
+	/* the answer TC segments (Date filled in); twice the size so that
+	 * any offset below NWX_RESP_MAX plus any length up to it stays inside */
+	__u8 resp[2 * NWX_RESP_MAX];
+	struct segjob job;
 	__u8 req[REQBUF];
 	__u8 path[NWX_PATH_MAX];
 	struct pctx pc;
@@ -185,6 +213,11 @@ static __always_inline __u16 fold(__u64 s)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (__u16)~s;
+}
+
+static __always_inline __u32 now_t(void)
+{
+	return (__u32)(bpf_ktime_get_ns() >> NWX_TIME_SHIFT);
 }
 
 static __always_inline __u64 sum32(__u32 x)
@@ -228,15 +261,6 @@ static __always_inline __u32 mss_of(int v6, __u32 i)
 
 /* --------------------------------------------------------------- packets */
 
-struct pkt {
-	__u32 saddr[4], daddr[4]; /* key form: IPv4 as ::ffff:a.b.c.d */
-	__u16 sport, dport;       /* network order */
-	__u32 seq, ack;           /* host order */
-	__u32 l4off, poff, plen;
-	__u16 window;             /* host order */
-	__u8 flags, v6, doff;
-	__u8 smac[6], dmac[6];
-};
 
 static __always_inline int parse_pkt(void *data, void *end, struct pkt *p)
 {
@@ -624,6 +648,7 @@ static __always_inline int syn_cookie(struct xdp_md *ctx, struct pkt *p)
 	struct optctx o = {};
 	__u32 optlen = (__u32)p->doff * 4 - 20;
 	__u32 idx, info, isn, ws, i, opt[3];
+	__u64 mtu;
 
 	if (optlen > 40)
 		return XDP_PASS;
@@ -638,6 +663,9 @@ static __always_inline int syn_cookie(struct xdp_md *ctx, struct pkt *p)
 	}
 	if (!o.mss)
 		o.mss = p->v6 ? 1220 : 536;
+	mtu = ctl_get(NWX_CTL_MTU);
+	if (mtu > 100 && mtu - (p->v6 ? 60 : 40) < o.mss)
+		o.mss = mtu - (p->v6 ? 60 : 40); /* our link's MTU caps it too */
 	if (p->v6 && o.mss < 1220)
 		return XDP_PASS; /* the kfunc refuses it: let the kernel do it */
 	idx = 0;
@@ -1087,6 +1115,8 @@ static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
 {
 	cnt(NWX_C_HITS, 1);
 	cnt(NWX_C_HIT_BYTES, rlen);
+	f->sent_t = now_t();
+	f->acked = 0;
 	if (retrans) {
 		cnt(NWX_C_RETRANSMITS, 1);
 		return;
@@ -1111,7 +1141,7 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	struct pctx *pc;
 	struct actx *ac;
 	__u64 gen, wnd, psum;
-	__u32 seq = p->seq, ack = p->ack;
+	__u32 seq = p->seq, ack = p->ack, mss = f->mss;
 	__u8 method;
 	int enc, i;
 
@@ -1193,16 +1223,18 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	if (!rv)
 		goto miss;
 	rlen = rv->len;
-	if (rlen < 1 || rlen > NWX_RESP_MAX || rlen > f->mss)
+	if (rlen < 1 || rlen > NWX_RESP_MAX || mss == 0 ||
+	    (rlen + mss - 1) / mss > NWX_MAX_SEGS)
 		return HANDOFF;
 	wnd = (__u64)p->window << (f->wscale_ok ? (f->snd_wscale & 15) : 0);
 	if (rlen > wnd)
 		return HANDOFF;
 	if (answer_date(rv, &dt, &psum))
 		return HANDOFF;
-	if (resize(ctx, p->l4off + 20 + rlen)) {
-		/* no room in this frame: TC builds the answer in the skb */
-		f->pend = 1;
+	if (rlen > mss || resize(ctx, p->l4off + 20 + rlen)) {
+		/* several segments, or no room in this frame: TC builds the
+		 * answer in the skb */
+		f->pend = NWX_PEND_ANSWER;
 		f->pend_method = method;
 		f->pend_enc = (__u8)enc;
 		f->pend_retrans = (__u8)retrans;
@@ -1241,6 +1273,54 @@ static __always_inline int leaving(const struct pkt *p)
 	return ctl_get(NWX_CTL_DRAIN) || !port_served(p->dport);
 }
 
+/* An answer of several segments is out and ack falls inside it. */
+static __always_inline int ack_inside(const struct nwx_flow *f, __u32 ack)
+{
+	__u32 total = f->snd_nxt - f->last_ack;
+
+	return total > f->mss && total <= NWX_RESP_MAX &&
+	       ack - f->last_ack < total;
+}
+
+/*
+ * Loss recovery of an answer of several segments, on an in-order ACK that
+ * leaves part of it unacknowledged: TC resends the answer from that ack
+ *  - on a duplicate ACK (the ack did not move), once per position: a
+ *    segment before the last was lost and a later one arrived (with SACK,
+ *    such an ACK carries a SACK block; one without is a window update);
+ *  - on any such ACK once the answer is NWX_RTO_MS old: a lost last
+ *    segment draws no duplicate ACK, so the helper probes flows whose
+ *    answer is not fully acknowledged after NWX_RTO_MS (xdpd_bpf.c), and
+ *    the client's answer to the probe lands here.
+ * An ACK of a first part is otherwise no evidence of loss (quick ACKs of
+ * segment 1 come before segment 2 arrives): it is only recorded.
+ */
+static __always_inline int partial_ack(const struct pkt *p, struct nwx_flow *f)
+{
+	__u32 off = p->ack - f->last_ack, acked = f->acked & ~NWX_ACKED_RTX;
+	__u32 now = now_t();
+	int old = now - f->sent_t >= NWX_MS_TO_T(NWX_RTO_MS);
+
+	if (off < acked)
+		return XDP_DROP;
+	if (off > acked) {
+		f->acked = (__u16)off;
+		if (!old)
+			return XDP_DROP;
+	} else if (!old) {
+		if (f->acked & NWX_ACKED_RTX)
+			return XDP_DROP;
+		if (f->sack_ok && p->doff <= 5)
+			return XDP_DROP;
+	}
+	f->acked = (__u16)(off | NWX_ACKED_RTX);
+	f->sent_t = now;
+	f->pend = NWX_PEND_RTX;
+	f->pend_seq = p->seq;
+	f->pend_ack = p->ack;
+	return XDP_PASS; /* TC resends */
+}
+
 static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 				 struct nwx_flow *f, struct nwx_flow_key *key)
 {
@@ -1253,6 +1333,12 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 	}
 	if (!(p->flags & F_ACK))
 		return XDP_DROP;
+	if (p->seq == f->rcv_nxt) {
+		if (ack_inside(f, p->ack))
+			return partial_ack(p, f);
+		if (p->ack == f->snd_nxt)
+			f->acked = (__u16)(f->snd_nxt - f->last_ack);
+	}
 	if (p->plen == 0) {
 		if (!(p->flags & F_FIN)) {
 			/* pure ACK: dropped, unless the flow must leave XDP
@@ -1391,19 +1477,169 @@ have_flow:
 
 /* ------------------------------------------------------------- TC: hand-off */
 
-/* Builds in the skb an answer XDP had no room for, and sends it back. */
+/* The response into the scratch buffer, with the current Date. */
+static __always_inline int load_resp(struct scratch *s,
+				     struct nwx_resp_val *rv, __u32 rlen)
+{
+	__u32 off = rv->date_off, idx;
+	struct nwx_date *dt;
+	struct bpf_dynptr dp;
+
+	if (rlen < 1 || rlen > NWX_RESP_MAX)
+		return -1;
+	/* a copy of a run-time length from a map value to another: through a
+	 * dynptr (bpf_probe_read_kernel would need CAP_PERFMON) */
+	if (bpf_dynptr_from_mem(rv->data, NWX_RESP_MAX, 0, &dp) ||
+	    bpf_dynptr_read(s->resp, rlen, &dp, 0, 0))
+		return -1;
+	if (off == NWX_NO_DATE || off + NWX_DATE_LEN > rlen)
+		return 0;
+	idx = ctl_get(NWX_CTL_DATE_IDX) & 1;
+	dt = bpf_map_lookup_elem(&nwx_date, &idx);
+	if (!dt)
+		return -1;
+	__builtin_memcpy(s->resp + (off & (NWX_RESP_MAX - 1)), dt->s,
+			 NWX_DATE_LEN);
+	return 0;
+}
+
+/* One's-complement sum (unfolded) of s->resp[off, off+len) as a TCP
+ * payload: bpf_csum_diff over whole words, 512 bytes a call, then the
+ * last 0-3 bytes. */
+static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
+{
+	__u32 n4 = len & ~3u, o, t;
+	__u64 sum = 0, k;
+	__s64 r;
+	int c;
+
+	for (c = 0; c < NWX_RESP_MAX / 512; c++) {
+		o = c * 512;
+		if (o >= n4)
+			break;
+		k = n4 - o;
+		if (k > 512)
+			k = 512;
+		OPAQUE(k);
+		k = ((k - 1) & 511) + 1; /* unchanged: bounds for the verifier */
+		r = bpf_csum_diff(NULL, 0,
+				  (void *)(s->resp + ((off + o) & (NWX_RESP_MAX - 1))),
+				  k, 0);
+		if (r < 0)
+			return ~0ULL;
+		sum += (__u32)r;
+	}
+	t = (off + n4) & (NWX_RESP_MAX - 1);
+	if (len - n4 > 0)
+		sum += s->resp[t];
+	if (len - n4 > 1)
+		sum += (__u64)s->resp[t + 1] << 8;
+	if (len - n4 > 2)
+		sum += s->resp[t + 2];
+	return sum;
+}
+
+/*
+ * Makes the skb the segment of bytes [off, off+len) of the answer; sends a
+ * copy of it out unless it is the last one (then the caller redirects the
+ * skb itself).
+ */
+static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	__u32 zero = 0, hl;
+	struct scratch *s;
+	struct segjob *j;
+	void *data, *end;
+	__u64 psum, n;
+	int last;
+
+	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
+	if (!s || len < 1 || len > NWX_RESP_MAX || off >= NWX_RESP_MAX)
+		return -1;
+	j = &s->job;
+	hl = j->p.l4off + 20;
+	last = off + len >= j->rlen;
+	psum = seg_sum(s, off, len);
+	if (psum == ~0ULL)
+		return -1;
+	if (bpf_skb_change_tail(skb, hl + len, 0))
+		return -1;
+	n = len;
+	OPAQUE(n);
+	n = ((n - 1) & (NWX_RESP_MAX - 1)) + 1; /* len, 1..NWX_RESP_MAX, as
+						  * the verifier can see */
+	if (bpf_skb_store_bytes(skb, hl, s->resp + (off & (NWX_RESP_MAX - 1)),
+				n, 0))
+		return -1;
+	if (bpf_skb_pull_data(skb, hl))
+		return -1;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (write_reply(data, end, &j->p, j->seq0 + off, j->ack,
+			last ? F_PSH | F_ACK : F_ACK, j->win, 20, len, psum,
+			NULL))
+		return -1;
+	if (last)
+		return 0;
+	return bpf_clone_redirect(skb, skb->ifindex, 0) ? -1 : 0;
+}
+
+/* Sends the job's segments; returns the TC verdict (the last segment is
+ * the skb itself, redirected). */
+static __always_inline int send_segments(struct __sk_buff *skb,
+					 struct segjob *j)
+{
+	__u32 off = j->from, len;
+	int i;
+
+	for (i = 0; i < NWX_MAX_SEGS; i++) {
+		if (off >= j->rlen)
+			break;
+		len = j->rlen - off;
+		if (len > j->mss)
+			len = j->mss;
+		if (put_segment(skb, off, len))
+			return TC_ACT_SHOT_;
+		off += len;
+		if (off >= j->rlen)
+			return bpf_redirect(skb->ifindex, 0);
+	}
+	return TC_ACT_SHOT_;
+}
+
+/* Answer data that cannot be resent (the cache was reloaded and its
+ * generation deleted): reset the connection rather than leave it hanging. */
+static __always_inline int tc_reset(struct __sk_buff *skb, struct pkt *p,
+				    struct nwx_flow_key *key)
+{
+	void *data, *end;
+
+	bpf_map_delete_elem(&nwx_flows, key);
+	cnt(NWX_C_RSTS, 1);
+	if (bpf_skb_change_tail(skb, p->l4off + 20, 0) ||
+	    bpf_skb_pull_data(skb, p->l4off + 20))
+		return TC_ACT_SHOT_;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (write_reply(data, end, p, p->ack, 0, F_RST, 0, 20, 0, 0, NULL))
+		return TC_ACT_SHOT_;
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Builds in the skb what XDP left pending for this segment: an answer (of
+ * one or several segments) or the resending of one from the ACK's ack. */
 static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
-				     struct nwx_flow *f)
+				     struct nwx_flow *f,
+				     struct nwx_flow_key *key)
 {
 	struct nwx_resp_key rk = {};
 	struct nwx_resp_val *rv;
-	struct nwx_date *dt;
-	__u32 rlen, seq = p->seq, ack = p->ack, plen = p->plen;
-	int retrans = f->pend_retrans;
-	void *data, *end;
-	__u64 psum;
+	struct segjob *j;
+	struct scratch *s;
+	__u32 zero = 0, rlen, mss = f->mss;
+	int pend = f->pend;
 
-	if (seq != f->pend_seq || ack != f->pend_ack)
+	if (p->seq != f->pend_seq || p->ack != f->pend_ack)
 		return TC_ACT_SHOT_;
 	f->pend = 0;
 	rk.gen = f->pend_gen;
@@ -1411,29 +1647,37 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	rk.enc = f->pend_enc;
 	rk.hash = f->pend_hash;
 	rv = bpf_map_lookup_elem(&nwx_resp, &rk);
-	if (!rv)
+	if (!rv) {
+		if (pend == NWX_PEND_RTX)
+			return tc_reset(skb, p, key);
 		return TC_ACT_SHOT_; /* reloaded meanwhile: the client retransmits */
+	}
 	rlen = rv->len;
-	if (rlen < 1 || rlen > NWX_RESP_MAX)
+	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
+	if (!s || mss == 0 || load_resp(s, rv, rlen))
 		return TC_ACT_SHOT_;
-	if (answer_date(rv, &dt, &psum))
-		return TC_ACT_SHOT_;
-	if (bpf_skb_change_tail(skb, p->l4off + 20 + rlen, 0))
-		return TC_ACT_SHOT_;
-	if (bpf_skb_store_bytes(skb, p->l4off + 20, rv->data, rlen, 0))
-		return TC_ACT_SHOT_;
-	if (dt && bpf_skb_store_bytes(skb, p->l4off + 20 + (rv->date_off & 0xfff),
-				      dt->s, NWX_DATE_LEN, 0))
-		return TC_ACT_SHOT_;
-	if (bpf_skb_pull_data(skb, p->l4off + 20))
-		return TC_ACT_SHOT_;
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	if (write_reply(data, end, p, ack, seq + plen, F_PSH | F_ACK,
-			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
-		return TC_ACT_SHOT_;
-	answered(f, seq, ack, plen, rlen, retrans);
-	return bpf_redirect(skb->ifindex, 0);
+	j = &s->job;
+	j->p = *p;
+	j->rlen = rlen;
+	j->mss = mss;
+	j->win = 65535 >> (f->rcv_wscale & 15);
+	j->from = 0;
+	if (pend == NWX_PEND_RTX) {
+		j->seq0 = f->last_ack;
+		j->ack = f->rcv_nxt;
+		j->from = p->ack - f->last_ack;
+		if (j->from >= rlen || f->snd_nxt - f->last_ack != rlen)
+			return TC_ACT_SHOT_;
+		cnt(NWX_C_SEG_RTX, (rlen - j->from + mss - 1) / mss);
+		return send_segments(skb, j);
+	}
+	j->seq0 = p->ack;
+	j->ack = p->seq + p->plen;
+	if (rlen > mss)
+		cnt(NWX_C_MULTISEG, 1);
+	/* recorded before sending: a segment that fails to go out is a loss */
+	answered(f, p->seq, p->ack, p->plen, rlen, f->pend_retrans);
+	return send_segments(skb, j);
 }
 
 SEC("tc")
@@ -1464,7 +1708,7 @@ int nwx_tc(struct __sk_buff *skb)
 	if (!f)
 		return TC_ACT_OK_;
 	if (f->state == NWX_FLOW_OWNED && f->pend)
-		return tc_answer(skb, &p, f);
+		return tc_answer(skb, &p, f, &key);
 	if (f->state != NWX_FLOW_HANDOFF)
 		return TC_ACT_OK_;
 

@@ -56,6 +56,8 @@ struct xdpd {
 	unsigned n_adopted_ports;
 	time_t adopt_deadline;
 	struct xdpd_owner owner; /* the single writer (xdpd_owner.h) */
+	long last_sweep_ms;      /* loss probes: last sweep of the flow map */
+	uint64_t loss_probes;    /* loss probes sent */
 };
 
 /* log.c-like: one line on stderr */
@@ -82,6 +84,9 @@ int xdpd_bpf_drain(struct xdpd *x, bool on); /* NWX_CTL_DRAIN */
 unsigned xdpd_bpf_owned_flows(struct xdpd *x);
 /* drain: a keep-alive-style probe to each idle owned flow (see xdpd_bpf.c) */
 unsigned xdpd_bpf_probe_owned(struct xdpd *x);
+/* loss recovery: probes flows whose multi-segment answer is not fully
+ * acknowledged after NWX_RTO_MS (called by xdpd_bpf_tick every 100 ms) */
+unsigned xdpd_bpf_loss_sweep(struct xdpd *x);
 
 /* xdpd_sock.c */
 int xdpd_sock_listen(struct xdpd *x);

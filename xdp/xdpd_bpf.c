@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "xdpd.h"
@@ -146,6 +147,32 @@ static void sysctl_syncookies(void)
 		xlog("net.ipv4.tcp_syncookies was 0: set it to 1 (hand-offs need it)");
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * NWX_CTL_MTU: the smallest MTU of our interfaces. XDP announces an MSS that
+ * fits it, and cuts answers at the flow's MSS, so no segment it sends is
+ * larger than the link takes.
+ */
+static void update_mtu(struct xdpd *x)
+{
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned mtu = 0;
+
+	if (sk < 0)
+		return;
+	for (unsigned i = 0; i < x->n_ifs; i++) {
+		struct ifreq r;
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", x->ifs[i].name);
+		if (!ioctl(sk, SIOCGIFMTU, &r) && r.ifr_mtu > 0 &&
+		    (!mtu || (unsigned)r.ifr_mtu < mtu))
+			mtu = (unsigned)r.ifr_mtu;
+	}
+	close(sk);
+	if (mtu && mtu != ctl_get(x, NWX_CTL_MTU))
+		ctl_set(x, NWX_CTL_MTU, mtu);
 }
 
 static int attach_iface(struct xdpd *x, struct xdpd_iface *ifc)
@@ -413,6 +440,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 		xlog("no interface to attach to");
 		return -1;
 	}
+	update_mtu(x);
 	for (unsigned i = 0; i < x->n_ifs; i++)
 		if (!attach_iface(x, &x->ifs[i]))
 			n_ok++;
@@ -464,12 +492,22 @@ void xdpd_bpf_teardown(struct xdpd *x, bool keep)
 void xdpd_bpf_tick(struct xdpd *x)
 {
 	time_t now = time(NULL);
+	struct timespec ts;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (ms - x->last_sweep_ms >= 100) {
+		x->last_sweep_ms = ms;
+		xdpd_bpf_loss_sweep(x);
+	}
 
 	if (now != x->last_date) {
 		struct nwx_date d;
 		__u32 idx = x->date_idx ^ 1;
 
 		xdpd_make_date(now, &d);
+		update_mtu(x); /* once a second */
 		if (!bpf_map_update_elem(x->fd_date, &idx, &d, BPF_ANY)) {
 			ctl_set(x, NWX_CTL_DATE_IDX, idx);
 			x->date_idx = idx;
@@ -777,13 +815,19 @@ static uint16_t csum_fold(uint64_t s)
 	return (uint16_t)~s;
 }
 
-static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f)
+/*
+ * An ACK to the client of flow k with sequence number seq_h, carrying one
+ * byte (of no meaning: the client already has it) if with_byte.
+ */
+static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		      uint32_t seq_h, bool with_byte)
 {
-	uint8_t th[20] = { 0 };
-	uint32_t seq = htonl(f->snd_nxt - 1), ack = htonl(f->rcv_nxt);
+	uint8_t th[21] = { 0 };
+	size_t tlen = with_byte ? 21 : 20;
+	uint32_t seq = htonl(seq_h), ack = htonl(f->rcv_nxt);
 	uint16_t win = htons((uint16_t)(65535 >> (f->rcv_wscale & 15)));
 	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
-	struct iovec iov = { th, sizeof(th) };
+	struct iovec iov = { th, tlen };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = (struct cmsghdr *)cbuf;
@@ -800,7 +844,7 @@ static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f)
 					   .sin_addr.s_addr = k->saddr[3] };
 		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = k->daddr[3] };
 		uint8_t ph[12];
-		uint16_t c, len = htons(sizeof(th));
+		uint16_t c, len = htons((uint16_t)tlen);
 
 		if (raw4 < 0)
 			raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -812,7 +856,7 @@ static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f)
 		ph[9] = IPPROTO_TCP;
 		memcpy(ph + 10, &len, 2);
 		c = csum_fold(xdpd_csum_add(ph, sizeof(ph), 0) +
-			      xdpd_csum_add(th, sizeof(th), 0));
+			      xdpd_csum_add(th, tlen, 0));
 		memcpy(th + 16, &c, 2);
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
@@ -821,7 +865,7 @@ static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f)
 		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
 		mh.msg_name = &dst;
 		mh.msg_namelen = sizeof(dst);
-		return sendmsg(raw4, &mh, MSG_DONTWAIT) == sizeof(th) ? 0 : -1;
+		return sendmsg(raw4, &mh, MSG_DONTWAIT) == (ssize_t)tlen ? 0 : -1;
 	} else {
 		struct sockaddr_in6 dst = { .sin6_family = AF_INET6 };
 		struct in6_pktinfo pi = { 0 };
@@ -847,7 +891,7 @@ static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f)
 		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
 		mh.msg_name = &dst;
 		mh.msg_namelen = sizeof(dst);
-		return sendmsg(raw6, &mh, MSG_DONTWAIT) == sizeof(th) ? 0 : -1;
+		return sendmsg(raw6, &mh, MSG_DONTWAIT) == (ssize_t)tlen ? 0 : -1;
 	}
 }
 
@@ -861,9 +905,51 @@ unsigned xdpd_bpf_probe_owned(struct xdpd *x)
 	k = map_keys(x->fd_flows, sizeof(*k), &n);
 	for (size_t i = 0; k && i < n; i++)
 		if (!bpf_map_lookup_elem(x->fd_flows, &k[i], &f) &&
-		    f.state == NWX_FLOW_OWNED && !f.pend && !send_probe(&k[i], &f))
+		    f.state == NWX_FLOW_OWNED && !f.pend &&
+		    !send_probe(&k[i], &f, f.snd_nxt - 1, false))
 			sent++;
 	free(k);
+	return sent;
+}
+
+/*
+ * Loss recovery of answers of several segments (see xdp/README.md): a lost
+ * last segment draws no duplicate ACK, so a flow whose answer is not fully
+ * acknowledged NWX_RTO_MS after it was sent gets a probe that the client
+ * must answer at once with an ACK at its rcv_nxt, on which XDP resends the
+ * answer from there. The probe is one byte at seq = (start of the answer)
+ * - 1, below the client's window: unlike a zero-length one (the drain's),
+ * Linux answers such a duplicate data segment at once, with no rate limit.
+ */
+unsigned xdpd_bpf_loss_sweep(struct xdpd *x)
+{
+	enum { BATCH = 256 };
+	static struct nwx_flow_key keys[BATCH];
+	static struct nwx_flow vals[BATCH];
+	struct nwx_flow_key in, out;
+	struct timespec ts;
+	unsigned sent = 0;
+	uint32_t now;
+	bool first = true;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint32_t)((((uint64_t)ts.tv_sec * 1000000000) + (uint64_t)ts.tv_nsec) >>
+			 NWX_TIME_SHIFT);
+	for (;;) {
+		__u32 n = BATCH;
+		int r = bpf_map_lookup_batch(x->fd_flows, first ? NULL : &in, &out,
+					     keys, vals, &n, NULL);
+
+		first = false;
+		for (__u32 i = 0; i < n && i < BATCH; i++)
+			if (xdpd_loss_probe_due(&vals[i], now) &&
+			    !send_probe(&keys[i], &vals[i], vals[i].last_ack - 1, true))
+				sent++;
+		if (r)
+			break;
+		in = out;
+	}
+	x->loss_probes += sent;
 	return sent;
 }
 
@@ -901,6 +987,9 @@ int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
 	st->rsts = c[NWX_C_RSTS];
 	st->passed = c[NWX_C_PASSED];
 	st->misses = c[NWX_C_MISSES];
+	st->multiseg = c[NWX_C_MULTISEG];
+	st->seg_retransmits = c[NWX_C_SEG_RTX];
+	st->loss_probes = x->loss_probes;
 	xdpd_gen_count(x, x->active_gen, &cnt);
 	st->cache_entries = cnt;
 	st->cache_capacity = bpf_map__max_entries(x->skel->maps.nwx_resp) / 2;

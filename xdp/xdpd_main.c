@@ -464,7 +464,7 @@ int main(int argc, char **argv)
 		pfd[n].events = POLLIN;
 		n++;
 		xdpd_sock_poll_fds(&x, pfd, &n);
-		r = poll(pfd, n, 200);
+		r = poll(pfd, n, 100); /* loss probes: a sweep every 100 ms */
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r > 0 && pfd[0].revents) {

@@ -65,6 +65,31 @@ void xdpd_make_date(time_t t, struct nwx_date *d)
 
 #define FAIL(code, ...) do { snprintf(err, errlen, __VA_ARGS__); return code; } while (0)
 
+/* the flow map's layout may only grow into what was padding: pinned maps
+ * of an older helper are adopted as they are */
+_Static_assert(sizeof(struct nwx_flow) == 56 &&
+		       offsetof(struct nwx_flow, acked) == 26 &&
+		       offsetof(struct nwx_flow, sent_t) == 28 &&
+		       offsetof(struct nwx_flow, pend) == 32,
+	       "struct nwx_flow layout changed");
+
+bool xdpd_loss_probe_due(const struct nwx_flow *f, uint32_t now)
+{
+	uint32_t total = f->snd_nxt - f->last_ack;
+	uint64_t age;
+
+	if (f->state != NWX_FLOW_OWNED || total <= f->mss || total > NWX_RESP_MAX)
+		return false;
+	if ((uint32_t)(f->acked & ~NWX_ACKED_RTX) >= total)
+		return false;
+	age = ((uint64_t)(uint32_t)(now - f->sent_t) << NWX_TIME_SHIFT) / 1000000;
+	if (age < NWX_RTO_MS)
+		return false;
+	if (age < 3000)
+		return true;
+	return age < 60000 && (age / 100) % 10 == 0;
+}
+
 const char *xdpd_msg_name(unsigned type)
 {
 	switch (type) {

@@ -54,4 +54,13 @@ int xdpd_check_ports(const void *msg, size_t n, uint16_t *ports,
 
 const char *xdpd_msg_name(unsigned type);
 
+/*
+ * Loss recovery: true when the helper should probe flow f at flow clock
+ * `now` (NWX_TIME_SHIFT units): XDP owns it, its last answer took several
+ * segments, the client has not acknowledged all of it, and it was last
+ * (re)sent at least NWX_RTO_MS ago. Probed on every sweep for 3 s, then
+ * about once a second, and given up after 60 s (a client that went away).
+ */
+bool xdpd_loss_probe_due(const struct nwx_flow *f, uint32_t now);
+
 #endif

@@ -587,6 +587,7 @@ int xdpd_stats_client(const char *path)
 	P(passed); P(misses); P(cache_entries); P(cache_capacity); P(map_memory);
 	P(flow_entries); P(flow_capacity); P(active_generation); P(ports);
 	P(interfaces);
+	P(multiseg); P(seg_retransmits); P(loss_probes);
 #undef P
 	return 0;
 }

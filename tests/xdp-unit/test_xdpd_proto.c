@@ -49,6 +49,34 @@ static uint16_t fold_le(uint64_t s)
 	return (uint16_t)((s >> 8) | ((s & 0xff) << 8));
 }
 
+/* Loss probes: only OWNED flows with a multi-segment answer not fully
+ * acknowledged, from NWX_RTO_MS on, backing off after 3 s, never after 60 s. */
+static void test_loss_probe_due(void)
+{
+	struct nwx_flow f = { .state = NWX_FLOW_OWNED, .mss = 1460,
+			      .last_ack = 0xfffff000u, .snd_nxt = 0xfffff000u + 2600,
+			      .sent_t = 0xfffffff0u };
+	uint32_t t0 = f.sent_t;
+
+	CHECK(!xdpd_loss_probe_due(&f, t0));
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(NWX_RTO_MS) - 1));
+	CHECK(xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(NWX_RTO_MS) + 1)); /* wraps */
+	CHECK(xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(2900)));
+	CHECK(xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(5020)));
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(5550)));
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(61000)));
+	f.acked = 1460 | NWX_ACKED_RTX;
+	CHECK(xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	f.acked = 2600;
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	f.acked = 0;
+	f.snd_nxt = f.last_ack + 1400; /* one segment: the client retransmits */
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	f.snd_nxt = f.last_ack + 2600;
+	f.state = NWX_FLOW_KERNEL;
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+}
+
 int main(void)
 {
 	static uint8_t buf[NWX_MSG_MAX + 64];
@@ -112,6 +140,7 @@ int main(void)
 		s += (off & 1) ? d.sum_odd : d.sum_even;
 		CHECK(fold_le(s) == ref_csum(r, 101));
 	}
+	test_loss_probe_due();
 	if (fails)
 		fprintf(stderr, "%d check(s) failed\n", fails);
 	return fails ? 1 : 0;

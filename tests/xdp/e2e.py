@@ -240,8 +240,8 @@ def check_hits_and_parity(S, ref, addr, tag):
                 if d:
                     bad_parity.append("%s %s ae=%s: %s" % (m, p, label, d))
                 hit = counter(k1, "hits") - counter(k0, "hits")
-                # XDP answers what fits one segment: a GET whose full
-                # response exceeds the cap is handed off, by design
+                # XDP answers what nano-web pushed (at most max_response,
+                # in up to 4 segments): a larger response is handed off
                 fits = len(ref[(p, label, m)].raw) <= int(
                     (k0 or {}).get("max_response", 1400))
                 if XDP and must_hit and fits and hit != 1:

@@ -10,13 +10,16 @@
 #                helper: clients must not notice the fallback
 #   veth.sh      the kernel path end to end over veth (native XDP)
 #   loopback.sh  the same on loopback (generic XDP) in a namespace of its own
+#   multiseg.sh  answers of 2-3 segments over veth and loopback: parity,
+#                keep-alive, the segments on the wire, the SYN-ACK's MSS,
+#                one chosen segment lost, 15 % loss both ways (segments.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
-	tests/xdp/lsan-helper.supp
+	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
-	tests/xdp/loopback.sh
+	tests/xdp/loopback.sh tests/xdp/multiseg.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py
 TESTS += tests/xdp/client.py
 
@@ -28,7 +31,7 @@ dist_man_MANS += man/nanoweb-xdpd.8
 dist_systemdunit_DATA += conf/nanoweb-xdpd.service
 
 # Small BPF programs the tests attach on the client side.
-XDP_TEST_BPF = tests/xdp/loss.bpf.o tests/xdp/pass.bpf.o
+XDP_TEST_BPF = tests/xdp/loss.bpf.o tests/xdp/pass.bpf.o tests/xdp/dropseg.bpf.o
 check_DATA = $(XDP_TEST_BPF)
 CLEANFILES += $(XDP_TEST_BPF)
 XDP_TEST_BPF_CFLAGS = -O2 -g -Wall -Werror -target bpf
@@ -36,6 +39,9 @@ XDP_TEST_BPF_CFLAGS = -O2 -g -Wall -Werror -target bpf
 tests/xdp/loss.bpf.o: $(srcdir)/tests/xdp/loss.bpf.c
 	$(AM_V_GEN)$(MKDIR_P) tests/xdp && $(CLANG) $(XDP_TEST_BPF_CFLAGS) \
 		-I/usr/include/`uname -m`-linux-gnu -c $(srcdir)/tests/xdp/loss.bpf.c -o $@
+tests/xdp/dropseg.bpf.o: $(srcdir)/tests/xdp/dropseg.bpf.c
+	$(AM_V_GEN)$(MKDIR_P) tests/xdp && $(CLANG) $(XDP_TEST_BPF_CFLAGS) \
+		-I/usr/include/`uname -m`-linux-gnu -c $(srcdir)/tests/xdp/dropseg.bpf.c -o $@
 tests/xdp/pass.bpf.o: $(srcdir)/tests/xdp/pass.bpf.c
 	$(AM_V_GEN)$(MKDIR_P) tests/xdp && $(CLANG) $(XDP_TEST_BPF_CFLAGS) \
 		-I/usr/include/`uname -m`-linux-gnu -c $(srcdir)/tests/xdp/pass.bpf.c -o $@

@@ -8,7 +8,10 @@
 # and req/s for a ~1 KB cached GET through XDP, then with the helper stopped
 # (nano-web alone), on keep-alive connections (wrk) and with a new
 # connection per request (connload.c). Each run lasts SECS seconds.
-# usage: measure.sh BUILDDIR [veth|lo|both]   (as root)
+# BODY=2048 serves a 2 KB body instead (~2.6 KB response, 2 segments on
+# veth): the server's veth then gets a 3500-byte MTU and max_response 4096,
+# since nano-web caps what it pushes at MTU - 72.
+# usage: [BODY=N] measure.sh BUILDDIR [veth|lo|both]   (as root)
 set -u
 if [ -z "${NWX_UNSHARED:-}" ]; then
 	export NWX_UNSHARED=1
@@ -19,6 +22,7 @@ B=${1:-/work/build-xdp2}
 WHICH=${2:-both}
 SECS=${SECS:-5}
 CONNS=${CONNS:-32}
+BODY=${BODY:-480}
 D=$(cd "$(dirname "$0")" && pwd)
 ID=$(printf '%x' $(( $$ % 65536 )))
 S=nwxm-$ID-s; C=nwxm-$ID-c; VS=vms$ID; VC=vmc$ID
@@ -39,8 +43,8 @@ trap cleanup EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 gcc -O2 -pthread -o "$W/connload" "$D/connload.c" || exit 1
 mkdir "$W/site"
-# ~1 KB response: nano-web's head is ~540 bytes
-head -c 480 /dev/urandom | base64 -w 76 | head -c 480 > "$W/site/hit.txt"
+# ~1 KB response by default: nano-web's head is ~540 bytes
+head -c "$BODY" /dev/urandom | base64 -w 76 | head -c "$BODY" > "$W/site/hit.txt"
 
 prog_stats() { # id -> "run_time_ns run_cnt"
 	bpftool prog show id "$1" -j | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("run_time_ns",0), d.get("run_cnt",0))'
@@ -64,6 +68,7 @@ run_mode() { # mode
 		printf '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass_xdp(struct xdp_md *c) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n' > "$W/pass.bpf.c"
 		clang -O2 -target bpf -I/usr/include/$(uname -m)-linux-gnu -c "$W/pass.bpf.c" -o "$W/pass.bpf.o" || return 1
 		ip -force -n "$C" link set dev "$VC" xdpdrv obj "$W/pass.bpf.o" sec xdp || return 1
+		[ "$BODY" -gt 900 ] && { ip -n "$S" link set dev "$VS" mtu 3500 || return 1; }
 		iface=$VS; srv=10.233.0.1; cl=$C; attach=native
 	else
 		iface=lo; srv=127.0.0.1; cl=$S; attach=generic
@@ -80,6 +85,7 @@ iface = $iface
 attach = $attach
 socket = $W/xdpd.sock
 pin_dir = $PIN
+$([ "$BODY" -gt 900 ] && echo "max_response = 4096")
 INI
 	nsenter --net=/run/netns/$S "$B/nanoweb-xdpd" --foreground --config "$W/nanoweb.ini" \
 		--drain-ms 0 2>"$W/helper-$mode.log" & HELPER=$!

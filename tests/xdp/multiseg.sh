@@ -1,0 +1,30 @@
+#!/bin/bash
+# Answers of several TCP segments from the kernel path, over veth (native
+# XDP): the server's end gets a 3500-byte MTU (about the most a veth allows
+# with XDP on its peer) so that nano-web, which caps what it pushes at the
+# MTU, pushes responses of ~3.4 KB; the client's keeps 1500 (MSS 1460/1440).
+# Random loss at 15 % both ways for the loss check. Then the same on
+# loopback (generic XDP). See segments.py.
+. "$(dirname "$0")/lib.sh"
+xt_require_root
+xt_private_bpffs "$@"
+xt_setup_common
+[ -x "$NW_BUILDDIR/nano-web" ] || xt_fail "nano-web not built in $NW_BUILDDIR"
+if [ ! -x "$NW_BUILDDIR/nanoweb-xdpd" ] && [ ! -x "$NW_BUILDDIR/xdp/nanoweb-xdpd" ]; then
+	xt_skip "nanoweb-xdpd not built (configure found no clang/bpftool/libbpf?)"
+fi
+xt_setup_veth
+ip -n "$XT_NS_S" link set dev "$XT_VS" mtu 3500 || xt_fail "MTU 3500 on $XT_VS"
+XT_LOSS_OBJ=$(xt_bpf_obj loss -DLOSS_PERMILLE=150)
+XT_DROPSEG_OBJ=$(xt_bpf_obj dropseg)
+chmod 755 "$XT_WORK"
+export XT_NS_S XT_NS_C XT_VS XT_VC XT_A4S XT_A4C XT_A6S XT_A6C XT_WORK XT_PIDFILE
+export XT_PASS_OBJ XT_LOSS_OBJ XT_DROPSEG_OBJ XT_PIN_DIR NW_BUILDDIR NW_SRCDIR
+xt_in_ns "$XT_NS_C" timeout 600 python3 "$XT_DIR/segments.py" "$@" || exit 1
+# the same answers on loopback (generic XDP) in a namespace of its own, the
+# client asking for MSS 1460
+XT_NS_L="nwx-$XT_ID-l"
+xt_add_ns "$XT_NS_L"
+export XT_NS_S=$XT_NS_L XT_NS_C=$XT_NS_L XT_A4S=127.0.0.1 XT_A4C=127.0.0.1 XT_A6S=::1 XT_A6C=::1
+rm -f "$XT_WORK"/*.sock
+xt_in_ns "$XT_NS_L" timeout 600 python3 "$XT_DIR/segments.py" --mode lo || exit 1
