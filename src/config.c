@@ -214,7 +214,7 @@ void nw_config_init(struct nw_config *cfg)
 	cfg->xdp_attach = NW_ATTACH_AUTO;
 	cfg->xdp_socket = xstrdup("/run/nanoweb/xdpd.sock");
 	cfg->xdp_pin_dir = xstrdup("/sys/fs/bpf/nanoweb");
-	cfg->xdp_max_response = 1400;
+	cfg->xdp_max_response = 4096;
 	cfg->xdp_flow_entries = 65536;
 	cfg->xdp_cache_entries = 4096;
 	cfg->xdp_allowed_users = xstrdup("");
@@ -700,7 +700,8 @@ static bool set_xdp(struct nw_config *cfg, const char *key, const char *v,
 	if (strcmp(key, "pin_dir") == 0)
 		return val_abs_path(v, 200, &cfg->xdp_pin_dir, err, errlen);
 	if (strcmp(key, "max_response") == 0)
-		return val_uint(v, 64, 9000, &cfg->xdp_max_response, err, errlen);
+		/* 4096: the helper's map value size (NWX_RESP_MAX) */
+		return val_uint(v, 64, 4096, &cfg->xdp_max_response, err, errlen);
 	if (strcmp(key, "flow_entries") == 0)
 		return val_uint(v, 1, 1u << 24, &cfg->xdp_flow_entries, err, errlen);
 	if (strcmp(key, "cache_entries") == 0)

@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -591,91 +589,6 @@ bool nw_xdp_prepare(const struct nw_config *cfg, const char *argv0,
 }
 
 /* ---------------------------------------------------------------------- */
-/* Eligible responses and the interfaces' MTU.                            */
-
-/*
- * MTU of an interface and whether it is up, through ioctl on a socket: that
- * answers for our network namespace, whatever /sys shows. 0 when unknown.
- */
-static unsigned iface_mtu(int sk, const char *name, bool *up)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof ifr);
-	if (strlen(name) >= sizeof ifr.ifr_name)
-		return 0;
-	strcpy(ifr.ifr_name, name);
-	if (up) {
-		*up = false;
-		if (ioctl(sk, SIOCGIFFLAGS, &ifr) == 0)
-			*up = ifr.ifr_flags & IFF_UP;
-	}
-	if (ioctl(sk, SIOCGIFMTU, &ifr) != 0 || ifr.ifr_mtu <= 0)
-		return 0;
-	return (unsigned)ifr.ifr_mtu;
-}
-
-/* Smallest MTU of the interfaces the kernel path is on (0: unknown). */
-static unsigned min_mtu(const struct nw_config *cfg)
-{
-	unsigned m = 0, v;
-	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (sk < 0)
-		return 0;
-	if (cfg->xdp_iface && cfg->xdp_iface[0]) {
-		const char *p = cfg->xdp_iface;
-
-		while (*p) {
-			char name[IFNAMSIZ];
-			size_t n = strcspn(p, ",");
-
-			if (n > 0 && n < sizeof name) {
-				memcpy(name, p, n);
-				name[n] = '\0';
-				v = iface_mtu(sk, name, NULL);
-				if (v && (!m || v < m))
-					m = v;
-			}
-			p += n;
-			if (*p == ',')
-				p++;
-		}
-	} else {
-		/* Every interface that is up, loopback included. */
-		struct if_nameindex *ifs = if_nameindex();
-
-		for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
-			bool up;
-
-			v = iface_mtu(sk, i->if_name, &up);
-			if (up && v && (!m || v < m))
-				m = v;
-		}
-		if (ifs)
-			if_freenameindex(ifs);
-	}
-	close(sk);
-	return m;
-}
-
-/*
- * Largest full response (head + body) the kernel path may send: the
- * configured cap, and one segment at the smallest MTU (IPv6 header 40, TCP
- * header 20, room for 12 bytes of TCP options).
- */
-static unsigned response_limit(const struct nw_config *cfg)
-{
-	unsigned lim = cfg->xdp_max_response, mtu = min_mtu(cfg);
-
-	if (mtu > 72 && mtu - 72 < lim)
-		lim = mtu - 72;
-	if (lim > NWX_RESP_MAX)
-		lim = NWX_RESP_MAX;
-	return lim;
-}
-
-/* ---------------------------------------------------------------------- */
 /* The client.                                                            */
 
 struct nw_xdp_client {
@@ -693,12 +606,11 @@ struct nw_xdp_client {
 	uint64_t attempts;          /* connection or push attempts finished */
 	bool connected;
 	bool warned;                /* the "unreachable" line was logged */
-	unsigned mtu_limit;         /* response_limit() at start */
-	unsigned limit;             /* ... lowered to the helper's cap */
+	unsigned limit;             /* max_response, lowered to the helper's cap */
 	uint32_t helper_pid;
 	size_t pushed_entries;      /* in the last committed generation */
 	size_t pushed_bytes;
-	size_t skipped_large;       /* GET variants too large for one segment */
+	size_t skipped_large;       /* GET variants over the limit */
 	size_t skipped_path;        /* paths XDP cannot serve (not canonical) */
 	struct wire w;              /* the push connection (thread only) */
 };
@@ -981,7 +893,7 @@ static int session_open(struct nw_xdp_client *c, char *why, size_t whylen)
 		goto fail;
 	}
 	pthread_mutex_lock(&c->mu);
-	c->limit = c->mtu_limit;
+	c->limit = c->cfg->xdp_max_response;
 	if (hr.max_response && hr.max_response < c->limit)
 		c->limit = hr.max_response;
 	c->helper_pid = hr.helper_pid;
@@ -1123,8 +1035,7 @@ struct nw_xdp_client *nw_xdp_client_new(const struct nw_config *cfg,
 		return NULL;
 	c->cfg = cfg;
 	c->port = port;
-	c->mtu_limit = response_limit(cfg);
-	c->limit = c->mtu_limit;
+	c->limit = cfg->xdp_max_response;
 	c->warned = g_prepare_logged;
 	c->w.fd = -1;
 	pthread_mutex_init(&c->mu, NULL);
