@@ -183,7 +183,7 @@ static const char *const stat_names[] = {
 	"cookies_ok", "invalid_dropped", "retransmits", "fins", "rsts",
 	"passed", "misses", "cache_entries", "cache_capacity", "map_memory",
 	"flow_entries", "flow_capacity", "active_generation", "ports",
-	"interfaces",
+	"interfaces", "multiseg", "seg_retransmits", "loss_probes",
 };
 #define N_STAT_NAMES (sizeof stat_names / sizeof stat_names[0])
 
