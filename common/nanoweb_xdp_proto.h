@@ -287,6 +287,8 @@ struct nwx_stats {
 				  * ACK or a loss probe */
 	nwx_u64 loss_probes;     /* probes the helper sent to flows whose
 				  * answer was not fully acknowledged */
+	nwx_u64 memo_hits;       /* requests answered without parsing: the
+				  * same bytes were parsed before (nwx_memo) */
 };
 
 enum nwx_error_code {
@@ -450,6 +452,7 @@ enum nwx_counter {
 	NWX_C_MISSES,
 	NWX_C_MULTISEG,
 	NWX_C_SEG_RTX,
+	NWX_C_MEMO_HITS,
 	NWX_C_COUNT_ = 16 /* size of the array */
 };
 

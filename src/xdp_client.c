@@ -184,6 +184,7 @@ static const char *const stat_names[] = {
 	"passed", "misses", "cache_entries", "cache_capacity", "map_memory",
 	"flow_entries", "flow_capacity", "active_generation", "ports",
 	"interfaces", "multiseg", "seg_retransmits", "loss_probes",
+	"memo_hits",
 };
 #define N_STAT_NAMES (sizeof stat_names / sizeof stat_names[0])
 

@@ -168,6 +168,13 @@ struct segjob {
 	__u16 win;
 };
 
+/* nwx_memo's value (see there) */
+struct memo_val {
+	__u64 hash;   /* the path's hash: nwx_resp key */
+	__u32 gen;
+	__u8 method, enc, pad[2];
+};
+
 /* per-CPU parse state: in a map value, so the verifier does not track
  * every byte's state machine precisely through bpf_loop */
 struct scratch {
@@ -175,10 +182,12 @@ struct scratch {
 	 * any offset below NWX_RESP_MAX plus any length up to it stays inside */
 	__u8 resp[2 * NWX_RESP_MAX];
 	struct segjob job;
-	__u8 req[REQBUF];
+	__u8 req[REQBUF] __attribute__((aligned(8)));
 	__u8 path[NWX_PATH_MAX];
 	struct pctx pc;
 	struct actx ac;
+	__u64 mkey;             /* nwx_memo: key and value being stored */
+	struct memo_val memo;
 };
 
 struct {
@@ -187,6 +196,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } nwx_scratch SEC(".maps");
+
+/*
+ * Requests already parsed, by a keyed hash (SipHash, the cookie secret) of
+ * their exact bytes: a client repeats the same request bytes, and parsing
+ * them again byte by byte is most of a hit's cost. Only answers are kept,
+ * for the generation they were resolved in; a new generation misses.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct memo_val);
+} nwx_memo SEC(".maps");
 
 /* --------------------------------------------------------------- helpers */
 
@@ -441,6 +463,43 @@ static __always_inline __u32 cookie_mac(const struct pkt *p, __u32 isn,
 static __always_inline __u64 cookie_slot(void)
 {
 	return bpf_ktime_get_ns() >> 36; /* ~68.7 s */
+}
+
+/* SipHash-2-4 of the plen request bytes in req (the memo's key). */
+static __noinline __u64 req_key(const __u8 *req, __u32 plen)
+{
+	__u32 zero = 0, nfull = plen / 8, rem = plen & 7, i;
+	struct nwx_secret *k = bpf_map_lookup_elem(&nwx_secret, &zero);
+	__u64 v0, v1, v2, v3, m;
+
+	if (!k || plen > NWX_REQ_MAX)
+		return 0;
+	v0 = 0x736f6d6570736575ULL ^ k->k0;
+	v1 = 0x646f72616e646f6dULL ^ k->k1;
+	v2 = 0x6c7967656e657261ULL ^ k->k0;
+	v3 = 0x7465646279746573ULL ^ k->k1;
+	for (i = 0; i < NWX_REQ_MAX / 8; i++) {
+		if (i >= nfull)
+			break;
+		m = ((const __u64 *)req)[i];
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	m = ((const __u64 *)req)[nfull & 0xff];
+	m = rem ? m & ((1ULL << (rem * 8)) - 1) : 0;
+	m |= (__u64)(plen & 0xff) << 56;
+	v3 ^= m;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= m;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 /* Validates ack-1 as our cookie for seq-1; fills a new flow. */
@@ -1134,13 +1193,14 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	__u32 zero = 0, plen = p->plen, start, rlen;
 	struct nwx_path_key pk = {};
 	struct nwx_resp_key rk = {};
+	struct memo_val *mv;
 	struct nwx_path_val *pv;
 	struct nwx_resp_val *rv;
 	struct nwx_date *dt;
 	struct scratch *s;
 	struct pctx *pc;
 	struct actx *ac;
-	__u64 gen, wnd, psum;
+	__u64 gen, wnd, psum, phash;
 	__u32 seq = p->seq, ack = p->ack, mss = f->mss;
 	__u8 method;
 	int enc, i;
@@ -1152,6 +1212,16 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		return HANDOFF;
 	if (bpf_xdp_load_bytes(ctx, p->poff, s->req, plen))
 		return HANDOFF;
+	gen = ctl_get(NWX_CTL_GEN);
+	s->mkey = req_key(s->req, plen);
+	mv = gen ? bpf_map_lookup_elem(&nwx_memo, &s->mkey) : NULL;
+	if (mv && mv->gen == (__u32)gen) {
+		cnt(NWX_C_MEMO_HITS, 1);
+		method = mv->method;
+		enc = mv->enc;
+		phash = mv->hash;
+		goto known;
+	}
 	if (s->req[0] == 'G' && s->req[1] == 'E' && s->req[2] == 'T' &&
 	    s->req[3] == ' ' && s->req[4] == '/') {
 		method = NWX_METHOD_GET;
@@ -1199,7 +1269,6 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 			return HANDOFF;
 	}
 
-	gen = ctl_get(NWX_CTL_GEN);
 	if (!gen)
 		goto miss;
 	pk.gen = (__u32)gen;
@@ -1215,10 +1284,17 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		return HANDOFF;
 	if (!(pv->pushed[method & 1] & (1 << enc)))
 		goto miss;
+	phash = pc->hash;
+	s->memo.hash = phash;
+	s->memo.gen = (__u32)gen;
+	s->memo.method = method;
+	s->memo.enc = (__u8)enc;
+	bpf_map_update_elem(&nwx_memo, &s->mkey, &s->memo, BPF_ANY);
+known:
 	rk.gen = (__u32)gen;
 	rk.method = method;
 	rk.enc = enc;
-	rk.hash = pc->hash;
+	rk.hash = phash;
 	rv = bpf_map_lookup_elem(&nwx_resp, &rk);
 	if (!rv)
 		goto miss;
@@ -1241,7 +1317,7 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		f->pend_gen = (__u32)gen;
 		f->pend_seq = seq;
 		f->pend_ack = ack;
-		f->pend_hash = pc->hash;
+		f->pend_hash = phash;
 		return PENDING;
 	}
 	if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen))

@@ -990,6 +990,7 @@ int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
 	st->multiseg = c[NWX_C_MULTISEG];
 	st->seg_retransmits = c[NWX_C_SEG_RTX];
 	st->loss_probes = x->loss_probes;
+	st->memo_hits = c[NWX_C_MEMO_HITS];
 	xdpd_gen_count(x, x->active_gen, &cnt);
 	st->cache_entries = cnt;
 	st->cache_capacity = bpf_map__max_entries(x->skel->maps.nwx_resp) / 2;

@@ -588,6 +588,7 @@ int xdpd_stats_client(const char *path)
 	P(flow_entries); P(flow_capacity); P(active_generation); P(ports);
 	P(interfaces);
 	P(multiseg); P(seg_retransmits); P(loss_probes);
+	P(memo_hits);
 #undef P
 	return 0;
 }

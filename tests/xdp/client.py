@@ -143,8 +143,8 @@ class FakeHelper:
             self.events.append(("ABORT", None))
             self.reply(c, seq, MSG["OK"], struct.pack("=II", self.gen, 0))
         elif typ == MSG["STATS"]:
-            vals = list(range(1, 24)) + [777]   # one more than known: a newer helper
-            self.reply(c, seq, MSG["STATS_REPLY"], struct.pack("=24Q", *vals))
+            vals = list(range(1, 25)) + [777]   # one more than known: a newer helper
+            self.reply(c, seq, MSG["STATS_REPLY"], struct.pack("=25Q", *vals))
         else:
             self.err(c, seq, 1, "unknown type")
 
@@ -318,6 +318,7 @@ def run(p, fake, port, site, sock, work):
           x.get("syn_cookies") == 5 and x.get("invalid_dropped") == 7 and
           x.get("map_memory") == 15 and x.get("interfaces") == 20 and
           x.get("multiseg") == 21 and x.get("loss_probes") == 23 and
+          x.get("memo_hits") == 24 and
           777 not in x.values() and
           x.get("snapshot_generation") == st["snapshot"]["generation"],
           "(%r)" % x)

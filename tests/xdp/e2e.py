@@ -491,10 +491,15 @@ def check_wrk(S, addr, tag):
         if "requests in" in ln:
             reqs = int(ln.split()[0])
     hits = counter(k1, "hits") - counter(k0, "hits")
+    memo = counter(k1, "memo_hits") - counter(k0, "memo_hits")
     check("%s: wrk keep-alive: no errors%s" % (tag, ", served by XDP" if XDP else ""),
           reqs > 100 and "Socket errors" not in out and "Non-2xx" not in out
           and (not XDP or hits >= reqs * 0.95),
           "(%d requests, %d hits)" % (reqs, hits))
+    if XDP:
+        # wrk repeats the same request bytes: parsed once, then remembered
+        check("%s: wrk keep-alive: repeated requests answered from the memo" % tag,
+              memo >= hits * 0.9, "(%d hits, %d memo hits)" % (hits, memo))
     log(out.strip().replace("\n", "\n# "))
 
 
