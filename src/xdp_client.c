@@ -813,8 +813,10 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 /*
  * Pushes every eligible response of `s` into a new staging generation, then
  * commits it: one map write makes it visible to XDP at once, and the
- * previous generation (with whatever vanished) is deleted. Every GET goes
- * before any HEAD, so a full cache spends its room on GETs. Returns false
+ * previous generation (with whatever vanished) is deleted. Shallow paths go
+ * first, and at each depth the GETs before the HEADs, so a full cache holds
+ * the front page for both methods but no deep HEAD before a shallower
+ * GET. Returns false
  * when the connection is unusable or the helper refused the session.
  */
 static bool push_snapshot(struct wire *w, struct push_ctx *pc,
@@ -840,9 +842,17 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	}
 	pc->gen = ok.generation;
 	n = push_order(s, pc, order);
-	for (int m = NWX_METHOD_GET; good && m <= NWX_METHOD_HEAD; m++)
-		for (size_t i = 0; good && !pc->full && i < n; i++)
-			good = push_resource(w, pc, s, order[i].slot, m, &head);
+	/* One depth at a time: its GETs, then its HEADs. */
+	for (size_t lo = 0, hi; good && !pc->full && lo < n; lo = hi) {
+		unsigned depth = path_depth(order[lo].key);
+
+		for (hi = lo; hi < n && path_depth(order[hi].key) == depth; hi++)
+			;
+		for (int m = NWX_METHOD_GET; good && m <= NWX_METHOD_HEAD; m++)
+			for (size_t i = lo; good && !pc->full && i < hi; i++)
+				good = push_resource(w, pc, s, order[i].slot, m,
+						     &head);
+	}
 	sb_free(&head);
 	free(order);
 	if (!good) {

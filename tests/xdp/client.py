@@ -393,16 +393,11 @@ def run(p, fake, port, site, sock, work):
     return check.finish()
 
 
-def full_cache_order(site, port, sock, work):
-    """A cache too small for the site gets the GETs of the shallowest paths:
-    no HEAD and nothing from a subdirectory while top-level GETs are left
-    out, and nano-web says the cache is full."""
-    for i in range(12):
-        with open(os.path.join(site, "sub", "deep%02d.txt" % i), "w") as f:
-            f.write("deep page %d\n" % i)
-    cap = 4
+def push_with_capacity(site, port, sock, work, cap, name):
+    """Starts nano-web against a fake helper holding `cap` entries (None:
+    unlimited); returns (committed entries, nano-web's log)."""
     fake = FakeHelper(sock, capacity=cap)
-    logpath = os.path.join(work, "nanoweb3.log")
+    logpath = os.path.join(work, name + ".log")
     logf = open(logpath, "wb")
     p = subprocess.Popen([os.path.join(os.environ.get("NW_BUILDDIR", "."), "nano-web"),
                           "serve", site, "--port", str(port), "--listen",
@@ -410,17 +405,8 @@ def full_cache_order(site, port, sock, work):
                           os.path.join(work, "nanoweb.ini")],
                          stdout=logf, stderr=subprocess.STDOUT)
     try:
-        ok = xt.wait_until(lambda: fake.last()[0] is not None, 15)
+        xt.wait_until(lambda: fake.last()[0] is not None, 15)
         _, entries = fake.last()
-        keys = sorted(entries)
-        check("full cache: as many entries as it holds", ok and len(keys) == cap,
-              "(%r)" % keys)
-        check("full cache: GETs only, no subdirectory, the front page first",
-              all(k[1] == 0 and k[0].count("/") == 1 for k in keys) and
-              any(k[0] == "/" for k in keys), "(%r)" % keys)
-        with open(logpath) as f:
-            log = f.read()
-        check("full cache: nano-web says so", "cache is FULL" in log, log[-500:])
         p.send_signal(signal.SIGTERM)
         p.wait(10)
     finally:
@@ -428,6 +414,42 @@ def full_cache_order(site, port, sock, work):
             p.kill()
         logf.close()
         fake.close()
+    with open(logpath) as f:
+        return entries, f.read()
+
+
+def tier(key):
+    """Push priority of (path, method, enc): depth first, GET before HEAD."""
+    return (key[0].count("/"), key[1])
+
+
+def full_cache_order(site, port, sock, work):
+    """A cache too small for the site gets the shallowest paths first, at
+    each depth the GETs before the HEADs: nothing of a later tier while
+    something of an earlier one is left out. nano-web says it is full."""
+    for i in range(12):
+        with open(os.path.join(site, "sub", "deep%02d.txt" % i), "w") as f:
+            f.write("deep page %d\n" % i)
+    everything, _ = push_with_capacity(site, port, sock, work, None, "nanoweb3")
+    tiers = sorted({tier(k) for k in everything})
+    first = [k for k in everything if tier(k) == tiers[0]]
+    check("full cache: the site has several tiers (depth, method)",
+          len(tiers) >= 4 and len(first) > 4, "(%r)" % tiers)
+    for cap in (4, len(first) + 3):
+        entries, log = push_with_capacity(site, port, sock, work, cap, "nanoweb4")
+        keys = set(entries)
+        worst = max((tier(k) for k in keys), default=None)
+        skipped = [k for k in everything if k not in keys and worst and tier(k) < worst]
+        check("full cache of %d: as many entries as it holds" % cap,
+              len(keys) == cap, "(%r)" % sorted(keys))
+        check("full cache of %d: nothing of a later tier while an earlier "
+              "one is left out" % cap, not skipped, "(left out %r, have %r)"
+              % (sorted(skipped)[:4], sorted(keys)[:8]))
+        check("full cache of %d: nano-web says so" % cap, "cache is FULL" in log,
+              log[-500:])
+    check("full cache of 4: the front page's GETs",
+          any(k[0] == "/" and k[1] == 0 for k in push_with_capacity(
+              site, port, sock, work, 4, "nanoweb5")[0]))
 
 
 if __name__ == "__main__":
