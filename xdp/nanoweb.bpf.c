@@ -402,13 +402,49 @@ static __always_inline int kernel_socket(struct xdp_md *ctx, const struct pkt *p
 /* ------------------------------------------------------------ syncookies */
 
 #define ROTL(x, b) (__u64)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                           \
-	do {                                                               \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);  \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                     \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                     \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);  \
-	} while (0)
+
+/* SipHash-2-4, for the SYN cookies and the request memo. */
+struct sip {
+	__u64 v0, v1, v2, v3;
+};
+
+static __always_inline void sip_round(struct sip *s)
+{
+	s->v0 += s->v1; s->v1 = ROTL(s->v1, 13); s->v1 ^= s->v0;
+	s->v0 = ROTL(s->v0, 32);
+	s->v2 += s->v3; s->v3 = ROTL(s->v3, 16); s->v3 ^= s->v2;
+	s->v0 += s->v3; s->v3 = ROTL(s->v3, 21); s->v3 ^= s->v0;
+	s->v2 += s->v1; s->v1 = ROTL(s->v1, 17); s->v1 ^= s->v2;
+	s->v2 = ROTL(s->v2, 32);
+}
+
+static __always_inline void sip_init(struct sip *s, __u64 k0, __u64 k1)
+{
+	s->v0 = 0x736f6d6570736575ULL ^ k0;
+	s->v1 = 0x646f72616e646f6dULL ^ k1;
+	s->v2 = 0x6c7967656e657261ULL ^ k0;
+	s->v3 = 0x7465646279746573ULL ^ k1;
+}
+
+static __always_inline void sip_word(struct sip *s, __u64 m)
+{
+	s->v3 ^= m;
+	sip_round(s);
+	sip_round(s);
+	s->v0 ^= m;
+}
+
+/* last: the final block (the message length in its top byte). */
+static __always_inline __u64 sip_end(struct sip *s, __u64 last)
+{
+	sip_word(s, last);
+	s->v2 ^= 0xff;
+	sip_round(s);
+	sip_round(s);
+	sip_round(s);
+	sip_round(s);
+	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
 
 struct sipin {
 	__u64 w[6];
@@ -417,31 +453,13 @@ struct sipin {
 /* SipHash-2-4 of 48 bytes. */
 static __noinline __u64 siphash48(struct sipin *in, __u64 k0, __u64 k1)
 {
-	__u64 v0 = 0x736f6d6570736575ULL ^ k0;
-	__u64 v1 = 0x646f72616e646f6dULL ^ k1;
-	__u64 v2 = 0x6c7967656e657261ULL ^ k0;
-	__u64 v3 = 0x7465646279746573ULL ^ k1;
-	__u64 m;
+	struct sip s;
 	int i;
 
-	for (i = 0; i < 6; i++) {
-		m = in->w[i];
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	m = 48ULL << 56;
-	v3 ^= m;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	sip_init(&s, k0, k1);
+	for (i = 0; i < 6; i++)
+		sip_word(&s, in->w[i]);
+	return sip_end(&s, 48ULL << 56);
 }
 
 static __always_inline __u32 cookie_mac(const struct pkt *p, __u32 isn,
@@ -470,36 +488,20 @@ static __noinline __u64 req_key(const __u8 *req, __u32 plen)
 {
 	__u32 zero = 0, nfull = plen / 8, rem = plen & 7, i;
 	struct nwx_secret *k = bpf_map_lookup_elem(&nwx_secret, &zero);
-	__u64 v0, v1, v2, v3, m;
+	struct sip s;
+	__u64 m;
 
 	if (!k || plen > NWX_REQ_MAX)
 		return 0;
-	v0 = 0x736f6d6570736575ULL ^ k->k0;
-	v1 = 0x646f72616e646f6dULL ^ k->k1;
-	v2 = 0x6c7967656e657261ULL ^ k->k0;
-	v3 = 0x7465646279746573ULL ^ k->k1;
+	sip_init(&s, k->k0, k->k1);
 	for (i = 0; i < NWX_REQ_MAX / 8; i++) {
 		if (i >= nfull)
 			break;
-		m = ((const __u64 *)req)[i];
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
+		sip_word(&s, ((const __u64 *)req)[i]);
 	}
 	m = ((const __u64 *)req)[nfull & 0xff];
 	m = rem ? m & ((1ULL << (rem * 8)) - 1) : 0;
-	m |= (__u64)(plen & 0xff) << 56;
-	v3 ^= m;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	return sip_end(&s, m | (__u64)(plen & 0xff) << 56);
 }
 
 /* Validates ack-1 as our cookie for seq-1; fills a new flow. */
