@@ -13,13 +13,17 @@
 #   multiseg.sh  answers of 2-3 segments over veth and loopback: parity,
 #                keep-alive, the segments on the wire, the SYN-ACK's MSS,
 #                one chosen segment lost, 15 % loss both ways (segments.py)
+#   close.sh     requests with "Connection: close": parity, EOF, FIN on the
+#                wire, other values handed off, 2000 new connections, 15 %
+#                loss both ways (closing.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
-	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c
+	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c \
+	tests/xdp/closing.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
-	tests/xdp/loopback.sh tests/xdp/multiseg.sh
+	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py
 TESTS += tests/xdp/client.py
 
