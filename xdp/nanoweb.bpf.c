@@ -1565,7 +1565,8 @@ have_flow:
 
 /*
  * The rest of the response, from byte ins on, into the scratch buffer
- * after CONN_CLOSE inserted at ins (close_fits() checked the sizes).
+ * after CONN_CLOSE inserted at ins. The size check also bounds ins for
+ * the verifier: ins + CONN_CLOSE_LEN + n stays inside resp[].
  */
 static __always_inline int insert_close(struct scratch *s,
 					struct bpf_dynptr *dp, __u32 ins,
@@ -1662,9 +1663,8 @@ static __always_inline __u8 seg_flags(int last, int fin)
 
 /*
  * Makes the skb the segment of bytes [off, off+len) of the answer (len 0:
- * only its FIN); sends a
- * copy of it out unless it is the last one (then the caller redirects the
- * skb itself).
+ * only its FIN); sends a copy of it out unless it is the last one (then
+ * the caller redirects the skb itself).
  */
 static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 {
@@ -1707,6 +1707,14 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 	if (last)
 		return 0;
 	return bpf_clone_redirect(skb, skb->ifindex, 0) ? -1 : 0;
+}
+
+/* How many segments send_segments() sends for j. */
+static __always_inline __u32 segs_from(const struct segjob *j)
+{
+	if (j->from >= j->rlen)
+		return 1; /* only the FIN */
+	return (j->rlen - j->from + j->mss - 1) / j->mss;
 }
 
 /* Sends the job's segments; returns the TC verdict (the last segment is
@@ -1797,7 +1805,7 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 		j->from = p->ack - f->last_ack;
 		if (f->snd_nxt - f->last_ack != rlen + close)
 			return TC_ACT_SHOT_;
-		cnt(NWX_C_SEG_RTX, rlen > j->from ? (rlen - j->from + mss - 1) / mss : 1);
+		cnt(NWX_C_SEG_RTX, segs_from(j));
 		return send_segments(skb, j);
 	}
 	j->seq0 = p->ack;
