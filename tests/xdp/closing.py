@@ -7,10 +7,12 @@ multiseg.sh: answers of one and of 2-3 segments. Checks: served by XDP
 Date), EOF right after the body, for GET and HEAD, every encoding, IPv4 and
 IPv6; the FIN on the answer's last segment on the wire; other Connection
 values handed off; the client's FIN acknowledged (no socket left in
-LAST_ACK) and the flow entries gone; 2000 new connections in a row; every
-answer complete under random loss both ways within a bound.
+LAST_ACK) and the flow entries gone; 2000 new connections in a row; a
+stray FIN answered with a RST; every answer complete under random loss
+both ways within a bound.
 
-  closing.py [--only NAME[,NAME...]]   (hits, wire, other, burst, loss)
+  closing.py [--only NAME[,NAME...]]   (burst, stray, hits, wire, other,
+                                        loss)
 """
 import argparse
 import os
@@ -226,6 +228,28 @@ def check_burst(S, ref, tag):
           "(flow_entries %d, LAST_ACK %d)" % (left, la))
 
 
+def check_stray_fin(S, tag):
+    """A bare FIN of no connection (what a client whose FIN's ACK was lost
+    resends: XDP keeps no TIME_WAIT) gets a RST at its ack; a FIN with
+    data gets nothing."""
+    sport = random.randint(20000, 60000)
+    sn = nwx.Sniffer(E.vc, PORT, "from")
+    tx = nwx.RawSender(socket.AF_INET)
+    time.sleep(0.2)
+    try:
+        tx.send(E.a4c, E.a4s, nwx.tcp_segment(E.a4c, E.a4s, sport, PORT,
+                                              1000, 777, 0x11))
+        tx.send(E.a4c, E.a4s, nwx.tcp_segment(E.a4c, E.a4s, sport + 1, PORT,
+                                              1000, 777, 0x11, b"GET / x"))
+        time.sleep(0.5)
+    finally:
+        tx.close()
+        got = sn.stop()
+    flags = {x[3]: x[4] for x in got if x[3] in (sport, sport + 1)}
+    check("%s: a bare FIN of no connection gets a RST, a FIN with data "
+          "nothing" % tag, flags == {sport: 0x04}, "(%r)" % flags)
+
+
 def check_loss(S, ref, tag):
     """Random loss of 15 % both ways: every answer to Connection: close
     complete, byte-correct and followed by EOF within LOSS_BOUND_S; client
@@ -323,6 +347,8 @@ def main():
     # reused for one of those tuples goes to the kernel, not to XDP
     if want("burst"):
         check_burst(S, ref, tag)
+    if want("stray"):
+        check_stray_fin(S, tag)
     for addr, t in ((S.addr4, tag + "/v4"), (S.addr6, tag + "/v6")):
         if want("hits"):
             check_hits(S, ref, addr, t)
