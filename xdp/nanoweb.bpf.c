@@ -1380,10 +1380,12 @@ static __always_inline int partial_ack(const struct pkt *p, struct nwx_flow *f)
 }
 
 /*
- * An in-order segment of a flow whose answer ended with our FIN (and which
- * the client has fully acknowledged): its FIN is acknowledged and the flow
- * deleted (no TIME_WAIT: see README); anything else is dropped. Never
- * handed off: a kernel socket cannot start after our FIN.
+ * An in-order segment of a flow whose answer ended with our FIN (ACKs
+ * inside the answer went to loss recovery). Once the client acknowledged
+ * all of it: its FIN is acknowledged and the flow deleted (no TIME_WAIT:
+ * see README); data gets the RST that nano-web's closed socket would send.
+ * Anything else is dropped. Never handed off: a kernel socket cannot start
+ * after our FIN.
  */
 static __always_inline int fin_wait(struct xdp_md *ctx, const struct pkt *p,
 				    struct nwx_flow *f,
@@ -1392,7 +1394,14 @@ static __always_inline int fin_wait(struct xdp_md *ctx, const struct pkt *p,
 	__u32 snd = f->snd_nxt;
 	__u16 win = 65535 >> (f->rcv_wscale & 15);
 
-	if (!(p->flags & F_FIN) || p->plen || p->ack != snd)
+	if (p->ack != snd)
+		return XDP_DROP;
+	if (p->plen) {
+		bpf_map_delete_elem(&nwx_flows, key);
+		cnt(NWX_C_RSTS, 1);
+		return send_ctl(ctx, p, snd, p->seq, F_RST | F_ACK, 0);
+	}
+	if (!(p->flags & F_FIN))
 		return XDP_DROP;
 	bpf_map_delete_elem(&nwx_flows, key);
 	cnt(NWX_C_FINS, 1);

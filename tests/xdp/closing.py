@@ -6,13 +6,14 @@ multiseg.sh: answers of one and of 2-3 segments. Checks: served by XDP
 (hits), byte-identical to nano-web's own answer to the same request (except
 Date), EOF right after the body, for GET and HEAD, every encoding, IPv4 and
 IPv6; the FIN on the answer's last segment on the wire; other Connection
-values handed off; the client's FIN acknowledged (no socket left in
+values handed off; a request after the close reset as by nano-web; the
+client's FIN acknowledged (no socket left in
 LAST_ACK) and the flow entries gone; 2000 new connections in a row; a
 stray FIN answered with a RST; every answer complete under random loss
 both ways within a bound.
 
   closing.py [--only NAME[,NAME...]]   (burst, stray, hits, wire, other,
-                                        loss)
+                                        after, loss)
 """
 import argparse
 import os
@@ -228,6 +229,38 @@ def check_burst(S, ref, tag):
           "(flow_entries %d, LAST_ACK %d)" % (left, la))
 
 
+def after_close(addr):
+    """What a client that sends another request after the answer and its
+    EOF sees when it writes again: 'reset' (the server's kernel reset the
+    connection) or 'open'."""
+    c = nwx.Conn(addr, PORT, 5)
+    try:
+        c.exchange("GET", "/tiny.txt", [CLOSE])
+        if not c.closed_by_peer(3):
+            return "no EOF"
+        c.sock.sendall(nwx.request_bytes("GET", "/tiny.txt"))
+        time.sleep(0.5)
+        try:
+            c.sock.sendall(nwx.request_bytes("GET", "/tiny.txt"))
+            return "open"
+        except (BrokenPipeError, ConnectionResetError):
+            return "reset"
+    finally:
+        c.close()
+
+
+def check_after_close(S, ref_outcome, addr, tag):
+    s0 = helper_stats(S)
+    got = after_close(addr)
+    s1 = helper_stats(S)
+    check("%s: a request sent after the answer and its EOF: %r, as from "
+          "nano-web (%r)" % (tag, got, ref_outcome),
+          got == ref_outcome and delta(s0, s1, "hits") == 1 and
+          delta(s0, s1, "rsts") == (1 if got == "reset" else 0),
+          "(hits +%d, rsts +%d)" % (delta(s0, s1, "hits"),
+                                    delta(s0, s1, "rsts")))
+
+
 def check_stray_fin(S, tag):
     """A bare FIN of no connection (what a client whose FIN's ACK was lost
     resends: XDP keeps no TIME_WAIT) gets a RST at its ack; a FIN with
@@ -335,6 +368,7 @@ def main():
     segments.make_site(S.site)
     S.start_nanoweb("off", name="nanoweb-ref")
     ref = collect_reference(S)
+    ref_after = after_close(S.addr4)
     S.stop_nanoweb()
     S.start_helper()
     S.start_nanoweb("auto")
@@ -356,6 +390,8 @@ def main():
             check_wire(S, ref, addr, t)
         if want("other"):
             check_other_values(S, addr, t)
+        if want("after"):
+            check_after_close(S, ref_after, addr, t)
     if want("loss"):
         check_loss(S, ref, tag)
     rc = S.stop_helper()
