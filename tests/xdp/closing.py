@@ -6,14 +6,15 @@ multiseg.sh: answers of one and of 2-3 segments. Checks: served by XDP
 (hits), byte-identical to nano-web's own answer to the same request (except
 Date), EOF right after the body, for GET and HEAD, every encoding, IPv4 and
 IPv6; the FIN on the answer's last segment on the wire; other Connection
-values handed off; a request after the close reset as by nano-web; the
+values handed off; keep-alive answers then a close on one connection; a
+request after the close reset as by nano-web; the
 client's FIN acknowledged (no socket left in
 LAST_ACK) and the flow entries gone; 2000 new connections in a row; a
 stray FIN answered with a RST; every answer complete under random loss
 both ways within a bound.
 
   closing.py [--only NAME[,NAME...]]   (burst, stray, hits, wire, other,
-                                        after, loss)
+                                        keepalive, after, loss)
 """
 import argparse
 import os
@@ -229,6 +230,36 @@ def check_burst(S, ref, tag):
           "(flow_entries %d, LAST_ACK %d)" % (left, la))
 
 
+def check_keepalive_then_close(S, ref, addr, tag):
+    """Keep-alive answers of 1 and 3 segments on one connection, then one
+    with Connection: close: all from XDP, the last followed by EOF."""
+    errs = []
+    s0 = helper_stats(S)
+    c = nwx.Conn(addr, PORT, 5)
+    try:
+        for p in ("/tiny.txt", "/r3k.bin"):
+            r = c.exchange("GET", p)
+            if r.status != 200 or r.headers.get("connection"):
+                errs.append("%s: %d %r" % (p, r.status, r.headers))
+        r = c.exchange("GET", "/r3k.bin", [CLOSE])
+        d = nwx.parity_diff(r.raw, ref[("/r3k.bin", "none", "GET")].raw)
+        if d:
+            errs.append(d)
+        if c.buf or not c.closed_by_peer(3):
+            errs.append("no EOF after the last answer")
+    except (nwx.HTTPError, OSError) as e:
+        errs.append(repr(e))
+    finally:
+        c.close()
+    s1 = helper_stats(S)
+    check("%s: keep-alive answers, then Connection: close on the same "
+          "connection: all XDP hits, EOF after the last" % tag,
+          not errs and delta(s0, s1, "hits") == 3 and
+          delta(s0, s1, "handoffs") == 0,
+          "(%s; hits +%d, handoffs +%d)" % ("; ".join(errs), delta(s0, s1, "hits"),
+                                           delta(s0, s1, "handoffs")))
+
+
 def after_close(addr):
     """What a client that sends another request after the answer and its
     EOF sees when it writes again: 'reset' (the server's kernel reset the
@@ -390,6 +421,8 @@ def main():
             check_wire(S, ref, addr, t)
         if want("other"):
             check_other_values(S, addr, t)
+        if want("keepalive"):
+            check_keepalive_then_close(S, ref, addr, t)
         if want("after"):
             check_after_close(S, ref_after, addr, t)
     if want("loss"):
