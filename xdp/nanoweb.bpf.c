@@ -46,6 +46,13 @@
 #define PM_CLOSED 0x80
 #define CONN_CLOSE "Connection: close\r\n"
 #define CONN_CLOSE_LEN 19
+/* CONN_CLOSE's sum as a payload at an even offset (the helper's order:
+ * even offsets are the low byte); at an odd one it is byte-swapped */
+#define CONN_CLOSE_SUM 0x32674
+/* an answer sent in place by XDP has its Date line this close to its
+ * start and at most this much after it (bounds for the verifier) */
+#define CLOSE_HEAD_MAX 128
+#define CLOSE_TAIL_MAX 2048
 #define HANDOFF (-1)
 #define PENDING (-2)
 #define REQBUF 2048
@@ -1179,6 +1186,85 @@ static __always_inline int close_fits(const struct nwx_resp_val *rv)
 	       rv->data[(off + 1) & (NWX_RESP_MAX - 1)] == '\n';
 }
 
+/* Where XDP can insert CONN_CLOSE itself: the offset, or 0 if TC must. */
+static __always_inline __u32 close_in_place(const struct nwx_resp_val *rv)
+{
+	__u32 ins = rv->date_off + NWX_DATE_LEN + 2;
+
+	if (ins > CLOSE_HEAD_MAX || ins >= rv->len ||
+	    rv->len - ins > CLOSE_TAIL_MAX)
+		return 0;
+	return ins;
+}
+
+/* Writes the response at base with CONN_CLOSE inserted at ins. */
+static __always_inline int store_close(struct xdp_md *ctx, __u32 base,
+				       const struct nwx_resp_val *rv,
+				       __u32 ins)
+{
+	char cc[] = CONN_CLOSE;
+	__u32 n = rv->len - ins;
+
+	OPAQUE(ins);
+	OPAQUE(n);
+	/* unchanged (close_in_place): bounds for the verifier */
+	ins = ((ins - 1) & (CLOSE_HEAD_MAX - 1)) + 1;
+	n = ((n - 1) & (CLOSE_TAIL_MAX - 1)) + 1;
+	if (bpf_xdp_store_bytes(ctx, base, (void *)rv->data, ins) ||
+	    bpf_xdp_store_bytes(ctx, base + ins, cc, CONN_CLOSE_LEN) ||
+	    bpf_xdp_store_bytes(ctx, base + ins + CONN_CLOSE_LEN,
+				(void *)rv->data + ins, n))
+		return -1;
+	return 0;
+}
+
+static __always_inline __u32 fold16(__u64 s)
+{
+	return (__u16)~fold(s);
+}
+
+static __always_inline __u32 swab16(__u32 x)
+{
+	return ((x & 0xff) << 8) | (x >> 8);
+}
+
+/*
+ * The payload sum (Date as zero) of the response with CONN_CLOSE inserted
+ * at ins (the end of the Date line), from the helper's sum of it: the
+ * bytes before ins (summed here, < CLOSE_HEAD_MAX) keep their offsets;
+ * the rest, whose sum is the helper's minus theirs, moves by 19 bytes, an
+ * odd number, which byte-swaps its sum.
+ */
+static __always_inline int close_sum(const struct nwx_resp_val *rv, __u32 ins,
+				     __u64 *sum)
+{
+	__u32 d = rv->date_off, n4, crlf = NWX_DATE_LEN + d, ins_sum;
+	__u64 pre;
+	__s64 r;
+
+	if (d > CLOSE_HEAD_MAX)
+		return -1;
+	n4 = d & ~3u;
+	r = bpf_csum_diff(NULL, 0, (void *)rv->data, n4, 0);
+	if (r < 0)
+		return -1;
+	pre = (__u32)r;
+	if (d - n4 > 0)
+		pre += rv->data[n4];
+	if (d - n4 > 1)
+		pre += (__u64)rv->data[n4 + 1] << 8;
+	if (d - n4 > 2)
+		pre += rv->data[n4 + 2];
+	pre += (crlf & 1) ? ('\r' << 8) + '\n' : '\r' + ('\n' << 8);
+	ins_sum = fold16(CONN_CLOSE_SUM);
+	if (ins & 1)
+		ins_sum = swab16(ins_sum);
+	/* one's complement: rest = csum - pre = csum + ~pre */
+	*sum = pre + ins_sum +
+	       swab16(fold16((__u64)fold16(rv->csum) + (0xffff - fold16(pre))));
+	return 0;
+}
+
 static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 				 struct nwx_flow *f, int retrans)
 {
@@ -1192,7 +1278,7 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	struct pctx *pc;
 	struct actx *ac;
 	__u64 gen, wnd, psum;
-	__u32 seq = p->seq, ack = p->ack, mss = f->mss;
+	__u32 seq = p->seq, ack = p->ack, mss = f->mss, ins = 0;
 	__u8 method;
 	int enc, i;
 
@@ -1280,6 +1366,7 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		if (!close_fits(rv))
 			return HANDOFF;
 		rlen += CONN_CLOSE_LEN;
+		ins = close_in_place(rv);
 	}
 	if (rlen < 1 || rlen > NWX_RESP_MAX || mss == 0 ||
 	    (rlen + mss - 1) / mss > NWX_MAX_SEGS)
@@ -1289,9 +1376,10 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		return HANDOFF;
 	if (answer_date(rv, &dt, &psum))
 		return HANDOFF;
-	if (rlen > mss || pc->close || resize(ctx, p->l4off + 20 + rlen)) {
-		/* several segments, a header to insert, or no room in this
-		 * frame: TC builds the answer in the skb */
+	if (rlen > mss || (pc->close && !ins) ||
+	    resize(ctx, p->l4off + 20 + rlen)) {
+		/* several segments, a header XDP does not insert, or no room
+		 * in this frame: TC builds the answer in the skb */
 		f->pend = pc->close ? PEND_CLOSE : NWX_PEND_ANSWER;
 		f->pend_method = method | (f->pend_method & PM_CLOSED);
 		f->pend_enc = (__u8)enc;
@@ -1302,15 +1390,32 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		f->pend_hash = pc->hash;
 		return PENDING;
 	}
-	if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen))
+	if (ins) {
+		__u64 body;
+
+		if (store_close(ctx, p->l4off + 20, rv, ins) ||
+		    close_sum(rv, ins, &body))
+			return XDP_DROP;
+		psum = psum - rv->csum + body; /* the Date's part stays */
+	} else if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen)) {
 		return XDP_DROP;
+	}
 	if (dt && bpf_xdp_store_bytes(ctx, p->l4off + 20 + (rv->date_off & 0xfff),
 				      dt->s, NWX_DATE_LEN))
 		return XDP_DROP;
-	if (write_reply(XW(ctx), p, ack, seq + plen, F_PSH | F_ACK,
+	if (write_reply(XW(ctx), p, ack, seq + plen,
+			F_PSH | F_ACK | (ins ? F_FIN : 0),
 			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
 		return XDP_DROP;
-	answered(f, seq, ack, plen, rlen, 0, retrans);
+	if (ins) {
+		/* named as TC names its answers: with its FIN, an answer of
+		 * MSS bytes is in loss recovery's reach */
+		f->pend_method = method | PM_CLOSED;
+		f->pend_enc = (__u8)enc;
+		f->pend_gen = (__u32)gen;
+		f->pend_hash = pc->hash;
+	}
+	answered(f, seq, ack, plen, rlen, ins != 0, retrans);
 	return XDP_TX;
 miss:
 	cnt(NWX_C_MISSES, 1);

@@ -14,9 +14,10 @@ stray FIN answered with a RST; every answer complete under random loss
 both ways within a bound.
 
   closing.py [--only NAME[,NAME...]]   (burst, stray, hits, wire, other,
-                                        keepalive, after, loss)
+                                        inplace, keepalive, after, loss)
 """
 import argparse
+import json
 import os
 import random
 import socket
@@ -230,6 +231,54 @@ def check_burst(S, ref, tag):
           "(flow_entries %d, LAST_ACK %d)" % (left, la))
 
 
+def tc_runs():
+    """How many times the server's nwx_tc ran (kernel.bpf_stats_enabled)."""
+    ids = [t["id"] for sec in json.loads(E.run_s(
+        ["bpftool", "-j", "net", "show"], check=True).stdout)
+        for t in sec.get("tc", []) if t.get("name", "").startswith("nwx_tc")]
+    prog = json.loads(subprocess.run(
+        ["bpftool", "-j", "prog", "show", "id", str(ids[0])],
+        capture_output=True, timeout=20, check=True).stdout)
+    return prog.get("run_cnt", 0)
+
+
+def check_in_place(S, ref, addr, tag):
+    """An answer of one segment that fits the request's frame (a padded
+    request) is written by XDP itself, CONN_CLOSE inserted, checksum from
+    the helper's sum (a wrong one is dropped by the client's veth): equal
+    to nano-web's, EOF after it, nwx_tc never ran."""
+    pad = ["X-Pad: " + "p" * 700]
+    old = subprocess.run(["sysctl", "-n", "kernel.bpf_stats_enabled"],
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
+    errs, n = [], 0
+    try:
+        s0, t0 = helper_stats(S), tc_runs()
+        for p in ("/tiny.txt", "/r2k.bin"):
+            for label, ae in ENCODINGS:
+                for m in ("GET", "HEAD"):
+                    want = ref[(p, label, m)].raw
+                    if len(want) > 1200:
+                        continue
+                    n += 1
+                    try:
+                        r, eof = fetch_close(addr, m, p, hdrs(ae) + pad, 3)
+                    except (nwx.HTTPError, OSError) as e:
+                        errs.append("%s %s %s: %r" % (m, p, label, e))
+                        continue
+                    d = nwx.parity_diff(r.raw, want)
+                    if d or not eof:
+                        errs.append("%s %s %s: %s, EOF %r" % (m, p, label, d, eof))
+        s1, t1 = helper_stats(S), tc_runs()
+    finally:
+        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=" + old])
+    check("%s: %d answers built in place by XDP (padded requests): equal "
+          "nano-web's, EOF after each, all hits, nwx_tc not run" % (tag, n),
+          n >= 8 and not errs and delta(s0, s1, "hits") == n and t1 == t0,
+          "(%s; hits +%d, nwx_tc runs +%d)" % ("; ".join(errs[:3]),
+                                               delta(s0, s1, "hits"), t1 - t0))
+
+
 def check_keepalive_then_close(S, ref, addr, tag):
     """Keep-alive answers of 1 and 3 segments on one connection, then one
     with Connection: close: all from XDP, the last followed by EOF."""
@@ -421,6 +470,8 @@ def main():
             check_wire(S, ref, addr, t)
         if want("other"):
             check_other_values(S, addr, t)
+        if want("inplace"):
+            check_in_place(S, ref, addr, t)
         if want("keepalive"):
             check_keepalive_then_close(S, ref, addr, t)
         if want("after"):
