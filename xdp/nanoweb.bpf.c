@@ -34,6 +34,25 @@
 #define F_ACK 0x10
 
 #define OUR_WSCALE 7
+
+/*
+ * "Connection: close" answers (BPF-side values beside the header's):
+ * PEND_CLOSE in f->pend asks TC for the answer with CONN_CLOSE inserted
+ * after the Date line, as libmicrohttpd sends it, and our FIN on its last
+ * segment; PM_CLOSED in f->pend_method marks a flow whose answer was so
+ * sent (snd_nxt counts the FIN): it only waits for the client's FIN.
+ */
+#define PEND_CLOSE 3
+#define PM_CLOSED 0x80
+#define CONN_CLOSE "Connection: close\r\n"
+#define CONN_CLOSE_LEN 19
+/* CONN_CLOSE's sum as a payload at an even offset (the helper's order:
+ * even offsets are the low byte); at an odd one it is byte-swapped */
+#define CONN_CLOSE_SUM 0x32674
+/* an answer sent in place by XDP has its Date line this close to its
+ * start and at most this much after it (bounds for the verifier) */
+#define CLOSE_HEAD_MAX 128
+#define CLOSE_TAIL_MAX 2048
 #define HANDOFF (-1)
 #define PENDING (-2)
 #define REQBUF 2048
@@ -55,6 +74,7 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 #define H_CONNECTION 0xc7f597ea639b1b59ULL
 #define H_ACCEPT_ENCODING 0x1d28531d6419b959ULL
 #define H_KEEP_ALIVE 0x9b912fcf8da69be0ULL
+#define H_CLOSE 0x9ec2699513c0f9c3ULL
 #define H_GZIP 0x3ffceb726a921155ULL
 #define H_BR 0x08a64607b54df055ULL
 #define H_ZSTD 0xde345761a12b312aULL
@@ -136,6 +156,9 @@ struct pctx {
 	__u64 nhash;    /* name / value hash */
 	__u8 prev;
 	__u8 host, ae_count, bad, done, ifhdr;
+	__u8 conn;      /* Connection headers seen */
+	__u8 close;     /* the Connection header is "close" */
+	__u8 conn_ws;   /* whitespace after its first character */
 };
 
 struct actx {
@@ -166,13 +189,14 @@ struct segjob {
 	__u32 seq0, ack;
 	__u32 from, rlen, mss;
 	__u16 win;
+	__u8 fin;         /* FIN on the last segment (after byte rlen) */
 };
 
 /* nwx_memo's value (see there) */
 struct memo_val {
 	__u64 hash;   /* the path's hash: nwx_resp key */
 	__u32 gen;
-	__u8 method, enc, pad[2];
+	__u8 method, enc, close, pad;
 };
 
 /* per-CPU parse state: in a map value, so the verifier does not track
@@ -924,7 +948,11 @@ static long parse_cb(__u32 i, void *arg)
 				pc->ae_end = idx;
 				break;
 			case NHD_CONN:
-				if (pc->nhash != H_KEEP_ALIVE)
+				if (++pc->conn > 1)
+					goto bad;
+				if (pc->nhash == H_CLOSE)
+					pc->close = 1;
+				else if (pc->nhash != H_KEEP_ALIVE)
 					goto bad;
 				break;
 			case NHD_BAD:
@@ -935,8 +963,14 @@ static long parse_cb(__u32 i, void *arg)
 		}
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			goto bad;
-		if (c != ' ' && c != '\t')
+		if (c != ' ' && c != '\t') {
+			/* one token: "clo se" is not "close" to nano-web */
+			if (pc->hdr == NHD_CONN && pc->conn_ws)
+				goto bad;
 			pc->nhash = fnv(pc->nhash, lower(c));
+		} else if (pc->hdr == NHD_CONN) {
+			pc->conn_ws = 1;
+		}
 		return 0;
 	case PS_LF:
 		if (c != '\n')
@@ -1171,8 +1205,10 @@ static __always_inline int answer_date(struct nwx_resp_val *rv,
 	return 0;
 }
 
+/* rlen: the answer's bytes; its FIN, if any, is in snd_nxt but not here */
 static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
-				     __u32 plen, __u32 rlen, int retrans)
+				     __u32 plen, __u32 rlen, int fin,
+				     int retrans)
 {
 	cnt(NWX_C_HITS, 1);
 	cnt(NWX_C_HIT_BYTES, rlen);
@@ -1186,7 +1222,108 @@ static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
 	f->last_ack = ack;
 	f->last_len = (__u16)plen;
 	f->rcv_nxt = seq + plen;
-	f->snd_nxt = ack + rlen;
+	f->snd_nxt = ack + rlen + (fin ? 1 : 0);
+}
+
+static __always_inline int fin_sent(const struct nwx_flow *f)
+{
+	return f->pend_method & PM_CLOSED;
+}
+
+/*
+ * Whether a response can be sent with CONN_CLOSE inserted after its Date
+ * line: it has one, ending in CRLF, and the longer answer still fits the
+ * scratch copy TC builds it in.
+ */
+static __always_inline int close_fits(const struct nwx_resp_val *rv)
+{
+	__u32 off = rv->date_off, rlen = rv->len;
+
+	if (off == NWX_NO_DATE || off + NWX_DATE_LEN + 2 > rlen ||
+	    rlen + CONN_CLOSE_LEN > NWX_RESP_MAX)
+		return 0;
+	off += NWX_DATE_LEN;
+	return rv->data[off & (NWX_RESP_MAX - 1)] == '\r' &&
+	       rv->data[(off + 1) & (NWX_RESP_MAX - 1)] == '\n';
+}
+
+/* Where XDP can insert CONN_CLOSE itself: the offset, or 0 if TC must. */
+static __always_inline __u32 close_in_place(const struct nwx_resp_val *rv)
+{
+	__u32 ins = rv->date_off + NWX_DATE_LEN + 2;
+
+	if (ins > CLOSE_HEAD_MAX || ins >= rv->len ||
+	    rv->len - ins > CLOSE_TAIL_MAX)
+		return 0;
+	return ins;
+}
+
+/* Writes the response at base with CONN_CLOSE inserted at ins. */
+static __always_inline int store_close(struct xdp_md *ctx, __u32 base,
+				       const struct nwx_resp_val *rv,
+				       __u32 ins)
+{
+	char cc[] = CONN_CLOSE;
+	__u32 n = rv->len - ins;
+
+	OPAQUE(ins);
+	OPAQUE(n);
+	/* unchanged (close_in_place): bounds for the verifier */
+	ins = ((ins - 1) & (CLOSE_HEAD_MAX - 1)) + 1;
+	n = ((n - 1) & (CLOSE_TAIL_MAX - 1)) + 1;
+	if (bpf_xdp_store_bytes(ctx, base, (void *)rv->data, ins) ||
+	    bpf_xdp_store_bytes(ctx, base + ins, cc, CONN_CLOSE_LEN) ||
+	    bpf_xdp_store_bytes(ctx, base + ins + CONN_CLOSE_LEN,
+				(void *)rv->data + ins, n))
+		return -1;
+	return 0;
+}
+
+static __always_inline __u32 fold16(__u64 s)
+{
+	return (__u16)~fold(s);
+}
+
+static __always_inline __u32 swab16(__u32 x)
+{
+	return ((x & 0xff) << 8) | (x >> 8);
+}
+
+/*
+ * The payload sum (Date as zero) of the response with CONN_CLOSE inserted
+ * at ins (the end of the Date line), from the helper's sum of it: the
+ * bytes before ins (summed here, < CLOSE_HEAD_MAX) keep their offsets;
+ * the rest, whose sum is the helper's minus theirs, moves by 19 bytes, an
+ * odd number, which byte-swaps its sum.
+ */
+static __always_inline int close_sum(const struct nwx_resp_val *rv, __u32 ins,
+				     __u64 *sum)
+{
+	__u32 d = rv->date_off, n4, crlf = NWX_DATE_LEN + d, ins_sum;
+	__u64 pre;
+	__s64 r;
+
+	if (d > CLOSE_HEAD_MAX)
+		return -1;
+	n4 = d & ~3u;
+	r = bpf_csum_diff(NULL, 0, (void *)rv->data, n4, 0);
+	if (r < 0)
+		return -1;
+	pre = (__u32)r;
+	if (d - n4 > 0)
+		pre += rv->data[n4];
+	if (d - n4 > 1)
+		pre += (__u64)rv->data[n4 + 1] << 8;
+	if (d - n4 > 2)
+		pre += rv->data[n4 + 2];
+	pre += (crlf & 1) ? ('\r' << 8) + '\n' : '\r' + ('\n' << 8);
+	ins_sum = fold16(CONN_CLOSE_SUM);
+	if (ins & 1)
+		ins_sum = swab16(ins_sum);
+	/* one's complement: rest = csum - pre = csum + ~pre */
+	*sum = pre + ins_sum +
+	       swab16(fold16((__u64)fold16(rv->csum) + (0xffff - fold16(pre))));
+	return 0;
 }
 
 static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
@@ -1203,8 +1340,8 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	struct pctx *pc;
 	struct actx *ac;
 	__u64 gen, wnd, psum, phash;
-	__u32 seq = p->seq, ack = p->ack, mss = f->mss;
-	__u8 method;
+	__u32 seq = p->seq, ack = p->ack, mss = f->mss, ins = 0;
+	__u8 method, close;
 	int enc, i;
 
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
@@ -1222,6 +1359,7 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		method = mv->method;
 		enc = mv->enc;
 		phash = mv->hash;
+		close = mv->close;
 		goto known;
 	}
 	if (s->req[0] == 'G' && s->req[1] == 'E' && s->req[2] == 'T' &&
@@ -1287,10 +1425,12 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	if (!(pv->pushed[method & 1] & (1 << enc)))
 		goto miss;
 	phash = pc->hash;
+	close = pc->close;
 	s->memo.hash = phash;
 	s->memo.gen = (__u32)gen;
 	s->memo.method = method;
 	s->memo.enc = (__u8)enc;
+	s->memo.close = close;
 	bpf_map_update_elem(&nwx_memo, &s->mkey, &s->memo, BPF_ANY);
 known:
 	rk.gen = (__u32)gen;
@@ -1301,6 +1441,14 @@ known:
 	if (!rv)
 		goto miss;
 	rlen = rv->len;
+	if (fin_sent(f) && !close)
+		return HANDOFF; /* a "retransmission" that differs */
+	if (close) {
+		if (!close_fits(rv))
+			return HANDOFF;
+		rlen += CONN_CLOSE_LEN;
+		ins = close_in_place(rv);
+	}
 	if (rlen < 1 || rlen > NWX_RESP_MAX || mss == 0 ||
 	    (rlen + mss - 1) / mss > NWX_MAX_SEGS)
 		return HANDOFF;
@@ -1309,11 +1457,12 @@ known:
 		return HANDOFF;
 	if (answer_date(rv, &dt, &psum))
 		return HANDOFF;
-	if (rlen > mss || resize(ctx, p->l4off + 20 + rlen)) {
-		/* several segments, or no room in this frame: TC builds the
-		 * answer in the skb */
-		f->pend = NWX_PEND_ANSWER;
-		f->pend_method = method;
+	if (rlen > mss || (close && !ins) ||
+	    resize(ctx, p->l4off + 20 + rlen)) {
+		/* several segments, a header XDP does not insert, or no room
+		 * in this frame: TC builds the answer in the skb */
+		f->pend = close ? PEND_CLOSE : NWX_PEND_ANSWER;
+		f->pend_method = method | (f->pend_method & PM_CLOSED);
 		f->pend_enc = (__u8)enc;
 		f->pend_retrans = (__u8)retrans;
 		f->pend_gen = (__u32)gen;
@@ -1322,15 +1471,32 @@ known:
 		f->pend_hash = phash;
 		return PENDING;
 	}
-	if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen))
+	if (ins) {
+		__u64 body;
+
+		if (store_close(ctx, p->l4off + 20, rv, ins) ||
+		    close_sum(rv, ins, &body))
+			return XDP_DROP;
+		psum = psum - rv->csum + body; /* the Date's part stays */
+	} else if (bpf_xdp_store_bytes(ctx, p->l4off + 20, rv->data, rlen)) {
 		return XDP_DROP;
+	}
 	if (dt && bpf_xdp_store_bytes(ctx, p->l4off + 20 + (rv->date_off & 0xfff),
 				      dt->s, NWX_DATE_LEN))
 		return XDP_DROP;
-	if (write_reply(XW(ctx), p, ack, seq + plen, F_PSH | F_ACK,
+	if (write_reply(XW(ctx), p, ack, seq + plen,
+			F_PSH | F_ACK | (ins ? F_FIN : 0),
 			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
 		return XDP_DROP;
-	answered(f, seq, ack, plen, rlen, retrans);
+	if (ins) {
+		/* named as TC names its answers: with its FIN, an answer of
+		 * MSS bytes is in loss recovery's reach */
+		f->pend_method = method | PM_CLOSED;
+		f->pend_enc = (__u8)enc;
+		f->pend_gen = (__u32)gen;
+		f->pend_hash = phash;
+	}
+	answered(f, seq, ack, plen, rlen, ins != 0, retrans);
 	return XDP_TX;
 miss:
 	cnt(NWX_C_MISSES, 1);
@@ -1399,6 +1565,35 @@ static __always_inline int partial_ack(const struct pkt *p, struct nwx_flow *f)
 	return XDP_PASS; /* TC resends */
 }
 
+/*
+ * An in-order segment of a flow whose answer ended with our FIN (ACKs
+ * inside the answer went to loss recovery). Once the client acknowledged
+ * all of it: its FIN is acknowledged and the flow deleted (no TIME_WAIT:
+ * see README); data gets the RST that nano-web's closed socket would send.
+ * Anything else is dropped. Never handed off: a kernel socket cannot start
+ * after our FIN.
+ */
+static __always_inline int fin_wait(struct xdp_md *ctx, const struct pkt *p,
+				    struct nwx_flow *f,
+				    struct nwx_flow_key *key)
+{
+	__u32 snd = f->snd_nxt;
+	__u16 win = 65535 >> (f->rcv_wscale & 15);
+
+	if (p->ack != snd)
+		return XDP_DROP;
+	if (p->plen) {
+		bpf_map_delete_elem(&nwx_flows, key);
+		cnt(NWX_C_RSTS, 1);
+		return send_ctl(ctx, p, snd, p->seq, F_RST | F_ACK, 0);
+	}
+	if (!(p->flags & F_FIN))
+		return XDP_DROP;
+	bpf_map_delete_elem(&nwx_flows, key);
+	cnt(NWX_C_FINS, 1);
+	return send_ctl(ctx, p, snd, p->seq + 1, F_ACK, win);
+}
+
 static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 				 struct nwx_flow *f, struct nwx_flow_key *key)
 {
@@ -1416,6 +1611,8 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 			return partial_ack(p, f);
 		if (p->ack == f->snd_nxt)
 			f->acked = (__u16)(f->snd_nxt - f->last_ack);
+		if (fin_sent(f))
+			return fin_wait(ctx, p, f, key);
 	}
 	if (p->plen == 0) {
 		if (!(p->flags & F_FIN)) {
@@ -1522,6 +1719,12 @@ int nwx_xdp(struct xdp_md *ctx)
 	ks = kernel_socket(ctx, &p);
 	if (ks == 2)
 		return XDP_PASS; /* a connection the kernel owns */
+	if ((p.flags & F_FIN) && !p.plen)
+		/* most likely the client of a "Connection: close" answer
+		 * resending its FIN because our ACK was lost (its flow is
+		 * gone: no TIME_WAIT); a RST, as the kernel sends for a
+		 * segment of no connection, ends its LAST_ACK */
+		return send_ctl(ctx, &p, p.ack, 0, F_RST, 0);
 	cnt(NWX_C_INVALID, 1);
 	return XDP_DROP;
 
@@ -1555,20 +1758,49 @@ have_flow:
 
 /* ------------------------------------------------------------- TC: hand-off */
 
-/* The response into the scratch buffer, with the current Date. */
-static __always_inline int load_resp(struct scratch *s,
-				     struct nwx_resp_val *rv, __u32 rlen)
+/*
+ * The rest of the response, from byte ins on, into the scratch buffer
+ * after CONN_CLOSE inserted at ins. The size check also bounds ins for
+ * the verifier: ins + CONN_CLOSE_LEN + n stays inside resp[].
+ */
+static __always_inline int insert_close(struct scratch *s,
+					struct bpf_dynptr *dp, __u32 ins,
+					__u32 rlen)
 {
-	__u32 off = rv->date_off, idx;
+	__u32 n = rlen - ins;
+
+	if (ins >= rlen || rlen + CONN_CLOSE_LEN > NWX_RESP_MAX)
+		return -1;
+	ins &= NWX_RESP_MAX - 1;
+	__builtin_memcpy(s->resp + ins, CONN_CLOSE, CONN_CLOSE_LEN);
+	OPAQUE(n);
+	n &= NWX_RESP_MAX - 1; /* unchanged: bounds for the verifier */
+	return bpf_dynptr_read(s->resp + ins + CONN_CLOSE_LEN, n, dp, ins, 0);
+}
+
+/* The response into the scratch buffer, with the current Date (and
+ * CONN_CLOSE after the Date line if close). */
+static __always_inline int load_resp(struct scratch *s,
+				     struct nwx_resp_val *rv, __u32 rlen,
+				     int close)
+{
+	__u32 off = rv->date_off, idx, head = rlen;
 	struct nwx_date *dt;
 	struct bpf_dynptr dp;
 
 	if (rlen < 1 || rlen > NWX_RESP_MAX)
 		return -1;
+	if (close) {
+		if (off == NWX_NO_DATE || off + NWX_DATE_LEN + 2 > rlen)
+			return -1;
+		head = off + NWX_DATE_LEN + 2;
+	}
 	/* a copy of a run-time length from a map value to another: through a
 	 * dynptr (bpf_probe_read_kernel would need CAP_PERFMON) */
 	if (bpf_dynptr_from_mem(rv->data, NWX_RESP_MAX, 0, &dp) ||
-	    bpf_dynptr_read(s->resp, rlen, &dp, 0, 0))
+	    bpf_dynptr_read(s->resp, head, &dp, 0, 0))
+		return -1;
+	if (close && insert_close(s, &dp, head, rlen))
 		return -1;
 	if (off == NWX_NO_DATE || off + NWX_DATE_LEN > rlen)
 		return 0;
@@ -1617,10 +1849,17 @@ static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
 	return sum;
 }
 
+static __always_inline __u8 seg_flags(int last, int fin)
+{
+	if (!last)
+		return F_ACK;
+	return F_PSH | F_ACK | (fin ? F_FIN : 0);
+}
+
 /*
- * Makes the skb the segment of bytes [off, off+len) of the answer; sends a
- * copy of it out unless it is the last one (then the caller redirects the
- * skb itself).
+ * Makes the skb the segment of bytes [off, off+len) of the answer (len 0:
+ * only its FIN); sends a copy of it out unless it is the last one (then
+ * the caller redirects the skb itself).
  */
 static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 {
@@ -1632,11 +1871,13 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 	int last;
 
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
-	if (!s || len < 1 || len > NWX_RESP_MAX || off >= NWX_RESP_MAX)
+	if (!s || len > NWX_RESP_MAX || off > NWX_RESP_MAX)
 		return -1;
 	j = &s->job;
 	hl = j->p.l4off + 20;
 	last = off + len >= j->rlen;
+	if (len == 0 && !(last && j->fin))
+		return -1;
 	psum = seg_sum(s, off, len);
 	if (psum == ~0ULL)
 		return -1;
@@ -1646,20 +1887,29 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 	OPAQUE(n);
 	n = ((n - 1) & (NWX_RESP_MAX - 1)) + 1; /* len, 1..NWX_RESP_MAX, as
 						  * the verifier can see */
-	if (bpf_skb_store_bytes(skb, hl, s->resp + (off & (NWX_RESP_MAX - 1)),
-				n, 0))
+	if (len && bpf_skb_store_bytes(skb, hl,
+				       s->resp + (off & (NWX_RESP_MAX - 1)),
+				       n, 0))
 		return -1;
 	if (bpf_skb_pull_data(skb, hl))
 		return -1;
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
 	if (write_reply(data, end, &j->p, j->seq0 + off, j->ack,
-			last ? F_PSH | F_ACK : F_ACK, j->win, 20, len, psum,
-			NULL))
+			seg_flags(last, last && j->fin), j->win, 20, len,
+			psum, NULL))
 		return -1;
 	if (last)
 		return 0;
 	return bpf_clone_redirect(skb, skb->ifindex, 0) ? -1 : 0;
+}
+
+/* How many segments send_segments() sends for j. */
+static __always_inline __u32 segs_from(const struct segjob *j)
+{
+	if (j->from >= j->rlen)
+		return 1; /* only the FIN */
+	return (j->rlen - j->from + j->mss - 1) / j->mss;
 }
 
 /* Sends the job's segments; returns the TC verdict (the last segment is
@@ -1670,9 +1920,9 @@ static __always_inline int send_segments(struct __sk_buff *skb,
 	__u32 off = j->from, len;
 	int i;
 
+	if (off > j->rlen || (off == j->rlen && !j->fin))
+		return TC_ACT_SHOT_;
 	for (i = 0; i < NWX_MAX_SEGS; i++) {
-		if (off >= j->rlen)
-			break;
 		len = j->rlen - off;
 		if (len > j->mss)
 			len = j->mss;
@@ -1715,13 +1965,14 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	struct segjob *j;
 	struct scratch *s;
 	__u32 zero = 0, rlen, mss = f->mss;
-	int pend = f->pend;
+	int pend = f->pend, close;
 
 	if (p->seq != f->pend_seq || p->ack != f->pend_ack)
 		return TC_ACT_SHOT_;
 	f->pend = 0;
+	close = pend == PEND_CLOSE || fin_sent(f);
 	rk.gen = f->pend_gen;
-	rk.method = f->pend_method;
+	rk.method = f->pend_method & ~PM_CLOSED;
 	rk.enc = f->pend_enc;
 	rk.hash = f->pend_hash;
 	rv = bpf_map_lookup_elem(&nwx_resp, &rk);
@@ -1732,21 +1983,24 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	}
 	rlen = rv->len;
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
-	if (!s || mss == 0 || load_resp(s, rv, rlen))
+	if (!s || mss == 0 || load_resp(s, rv, rlen, close))
 		return TC_ACT_SHOT_;
+	if (close)
+		rlen += CONN_CLOSE_LEN;
 	j = &s->job;
 	j->p = *p;
 	j->rlen = rlen;
 	j->mss = mss;
 	j->win = 65535 >> (f->rcv_wscale & 15);
+	j->fin = close;
 	j->from = 0;
 	if (pend == NWX_PEND_RTX) {
 		j->seq0 = f->last_ack;
 		j->ack = f->rcv_nxt;
 		j->from = p->ack - f->last_ack;
-		if (j->from >= rlen || f->snd_nxt - f->last_ack != rlen)
+		if (f->snd_nxt - f->last_ack != rlen + close)
 			return TC_ACT_SHOT_;
-		cnt(NWX_C_SEG_RTX, (rlen - j->from + mss - 1) / mss);
+		cnt(NWX_C_SEG_RTX, segs_from(j));
 		return send_segments(skb, j);
 	}
 	j->seq0 = p->ack;
@@ -1754,7 +2008,9 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	if (rlen > mss)
 		cnt(NWX_C_MULTISEG, 1);
 	/* recorded before sending: a segment that fails to go out is a loss */
-	answered(f, p->seq, p->ack, p->plen, rlen, f->pend_retrans);
+	answered(f, p->seq, p->ack, p->plen, rlen, close, f->pend_retrans);
+	if (close)
+		f->pend_method |= PM_CLOSED;
 	return send_segments(skb, j);
 }
 

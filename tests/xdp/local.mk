@@ -2,6 +2,8 @@
 # (network namespaces, BPF): as an ordinary user they print a loud SKIP and
 # exit 77; with CI=true they never skip.
 #
+#   close_csum.py  the checksum arithmetic of a "Connection: close"
+#                  answer XDP builds in place (no root, no BPF)
 #   client.py    nano-web's client (src/xdp_client.c) against a fake helper
 #                speaking common/nanoweb_xdp_proto.h (no root, no BPF)
 #   tools.sh     self-test of the test tools (namespaces, veth, loss program,
@@ -13,15 +15,21 @@
 #   multiseg.sh  answers of 2-3 segments over veth and loopback: parity,
 #                keep-alive, the segments on the wire, the SYN-ACK's MSS,
 #                one chosen segment lost, 15 % loss both ways (segments.py)
+#   close.sh     requests with "Connection: close": parity, EOF, FIN on the
+#                wire, answers built in place, other values handed off, a
+#                write after the close reset, 2000 new connections, 15 %
+#                loss both ways (closing.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
-	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c
+	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c \
+	tests/xdp/closing.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
-	tests/xdp/loopback.sh tests/xdp/multiseg.sh
-EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py
-TESTS += tests/xdp/client.py
+	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh
+EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
+	tests/xdp/close_csum.py
+TESTS += tests/xdp/client.py tests/xdp/close_csum.py
 
 if HAVE_XDP
 TESTS += $(XDP_TESTS)
