@@ -74,8 +74,10 @@
  *    no "//", no "/." (so no ".", "..", hidden segments), shorter than
  *    NWX_PATH_MAX; the query (if any) holds only visible ASCII;
  *  - a Host header is present; no Range, If-*, Content-Length,
- *    Transfer-Encoding, Expect, Upgrade header; Connection absent or exactly
- *    "keep-alive"; at most one Accept-Encoding, which XDP parses exactly
+ *    Transfer-Encoding, Expect, Upgrade header; Connection absent or one
+ *    token, "keep-alive" or "close" (any case; XDP then inserts
+ *    "Connection: close" after the Date line, as libmicrohttpd does, and
+ *    closes); at most one Accept-Encoding, which XDP parses exactly
  *    (codings br, zstd, gzip, identity, * and any other token which is
  *    ignored; optional ";q=" weights; ties br > zstd > gzip > identity,
  *    the same as nw_negotiate_encoding()); when the result would depend on

@@ -379,8 +379,8 @@ def check_statuses(S, addr, tag):
         c.close()
     except (nwx.HTTPError, OSError) as e:
         errs.append("HTTP/1.0: %r" % e)
-    check("%s: 301, 304, 206, 404, 405, Connection: close, HTTP/1.0 through "
-          "the hand-off" % tag, not errs, "; ".join(errs[:5]))
+    check("%s: 301, 304, 206, 404, 405, HTTP/1.0 through the hand-off, "
+          "Connection: close answered" % tag, not errs, "; ".join(errs[:5]))
 
 
 _index = None
