@@ -908,7 +908,9 @@ def run_client_checks(S, ref, tag, want, ids):
     return check.finish()
 
 
-if __name__ == "__main__":
+def run_main(main):
+    """Runs a test driver's main(): an exception is a failed check, and
+    every process the driver started is stopped whatever happens."""
     try:
         rc = main()
     except Exception:
@@ -920,3 +922,7 @@ if __name__ == "__main__":
     finally:
         E.stop_all()
     sys.exit(rc)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -468,14 +468,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        rc = main()
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        check.failed.append("exception")
-        check.finish()
-        rc = 1
-    finally:
-        E.stop_all()
-    sys.exit(rc)
+    e2e.run_main(main)
