@@ -348,7 +348,7 @@ def check_one_loss(S, ref, addr, tag):
 
 
 def check_loss(S, ref, tag):
-    """Random loss of 15 % of the TCP segments both ways (the server's
+    """Random loss of 10 % of the TCP segments both ways (the server's
     data segments and the client's ACKs among them): every answer complete
     and byte-correct within LOSS_BOUND_S, lost segments resent by XDP."""
     s0 = helper_stats(S)
@@ -394,7 +394,7 @@ def check_loss(S, ref, tag):
             n, worst, slow, dropped, delta(s0, s1, "seg_retransmits"),
             delta(s0, s1, "loss_probes"), delta(s0, s1, "retransmits"),
             delta(s0, s1, "hits")))
-    check("%s: 15%% loss each way: %d responses complete and byte-correct, "
+    check("%s: 10%% loss each way: %d responses complete and byte-correct, "
           "each within %d s" % (tag, n, LOSS_BOUND_S),
           not errs and n >= 150, "; ".join(errs[:3]))
     check("%s: loss: XDP served them and resent lost segments (after "
