@@ -47,7 +47,7 @@ static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
 	if (r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY) &&
 	    !fn(ctx, "Vary", "Accept-Encoding"))
 		return false;
-	if (!fn(ctx, "ETag", r->etag) ||
+	if (!fn(ctx, "ETag", nw_variant_etag(r, enc)) ||
 	    !fn(ctx, "Last-Modified", r->last_modified) ||
 	    !fn(ctx, "Cache-Control", r->cache_control))
 		return false;
@@ -94,7 +94,8 @@ static struct MHD_Response *build_ok(const struct nw_config *cfg,
 }
 
 static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
-					       const struct nw_resource *r)
+					       const struct nw_resource *r,
+					       enum nw_enc enc)
 {
 	struct MHD_Response *resp;
 
@@ -104,7 +105,7 @@ static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
 		return NULL;
 	if ((r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY) &&
 	     !mhd_header(resp, "Vary", "Accept-Encoding")) ||
-	    !mhd_header(resp, "ETag", r->etag) ||
+	    !mhd_header(resp, "ETag", nw_variant_etag(r, enc)) ||
 	    !mhd_header(resp, "Last-Modified", r->last_modified) ||
 	    !mhd_header(resp, "Cache-Control", r->cache_control) ||
 	    !emit_security_headers(cfg, mhd_header, resp)) {
@@ -154,11 +155,12 @@ static void release_responses(struct nw_snapshot *s)
 			r->var[e].server_resp = NULL;
 		}
 		if (rr) {
-			if (rr->not_modified)
-				MHD_destroy_response(rr->not_modified);
-			for (e = 0; e < NW_ENC_COUNT; e++)
+			for (e = 0; e < NW_ENC_COUNT; e++) {
+				if (rr->not_modified[e])
+					MHD_destroy_response(rr->not_modified[e]);
 				if (rr->not_found[e])
 					MHD_destroy_response(rr->not_found[e]);
+			}
 			free(rr);
 			r->server_data = NULL;
 		}
@@ -186,12 +188,17 @@ static struct MHD_Response *publish(void **slot, struct MHD_Response *built)
 	return expected;
 }
 
+static struct MHD_Response *published(void **slot)
+{
+	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+
 struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
 				    const struct nw_resource *r,
 				    enum nw_enc enc)
 {
 	void **slot = (void **)&((struct nw_resource *)r)->var[enc].server_resp;
-	struct MHD_Response *resp = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	struct MHD_Response *resp = published(slot);
 
 	if (resp || !(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk)
 		return resp;
@@ -199,15 +206,14 @@ struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
 }
 
 struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
-					      const struct nw_resource *r)
+					      const struct nw_resource *r,
+					      enum nw_enc enc)
 {
 	struct nw_resource_responses *rr = r->server_data;
-	void **slot = (void **)&rr->not_modified;
-	struct MHD_Response *resp = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	void **slot = (void **)&rr->not_modified[enc];
+	struct MHD_Response *resp = published(slot);
 
-	if (resp)
-		return resp;
-	return publish(slot, build_not_modified(cfg, r));
+	return resp ? resp : publish(slot, build_not_modified(cfg, r, enc));
 }
 
 bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg)

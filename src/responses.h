@@ -1,6 +1,6 @@
 /*
  * Reusable HTTP responses for a snapshot: one libmicrohttpd response object
- * per resource variant (200) and one 304 per resource, built at the first
+ * per resource variant (200) and one 304 per variant, built at the first
  * request that needs it and reused for every later one. Also renders the exact bytes of a
  * response head, as nano-web sends it, for the kernel fast path.
  */
@@ -16,7 +16,7 @@
 
 /* Per-resource data the HTTP layer hangs on nw_resource.server_data. */
 struct nw_resource_responses {
-	struct MHD_Response *not_modified;          /* 304 */
+	struct MHD_Response *not_modified[NW_ENC_COUNT]; /* 304 */
 	struct MHD_Response *not_found[NW_ENC_COUNT]; /* only for the 404.html resource */
 };
 
@@ -34,9 +34,11 @@ struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
 				    const struct nw_resource *r,
 				    enum nw_enc enc);
 
-/* The 304 response of r, built on first use; NULL when out of memory. */
+/* The 304 response of variant enc of r (its own ETag), built on first use;
+ * NULL when out of memory. */
 struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
-					      const struct nw_resource *r);
+					      const struct nw_resource *r,
+					      enum nw_enc enc);
 
 /* Adds the security headers (and configured extra headers) to resp. */
 bool nw_add_security_headers(struct MHD_Response *resp,

@@ -486,17 +486,20 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 			   struct answer *a)
 {
 	struct nw_range range;
-	int enc;
+	int enc = nw_negotiate_encoding(h->accept_encoding, r->enc_mask);
+	/* Each coding has its own ETag, so the precondition is evaluated
+	 * against the representation a 200 would carry. */
+	enum nw_enc selected = enc < 0 ? NW_ENC_IDENTITY : (enum nw_enc)enc;
 
-	if (nw_not_modified(h->if_none_match, h->if_modified_since, r->etag,
-			    r->mtime)) {
-		a->resp = nw_response_not_modified(srv->cfg, r);
+	if (nw_not_modified(h->if_none_match, h->if_modified_since,
+			    nw_variant_etag(r, selected), r->mtime)) {
+		a->resp = nw_response_not_modified(srv->cfg, r, selected);
 		if (!a->resp)
 			goto fail;
 		a->status = 304;
 		a->owned = false;
 		a->bytes = 0;
-		a->enc = NW_ENC_IDENTITY;
+		a->enc = selected;
 		return;
 	}
 	if (is_get && h->range &&
@@ -514,7 +517,6 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 			break;
 		}
 	}
-	enc = nw_negotiate_encoding(h->accept_encoding, r->enc_mask);
 	if (enc < 0) {
 		fixed(a, 406, srv->not_acceptable, "Not Acceptable\n");
 		return;

@@ -945,6 +945,9 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 				continue;
 			r->var[enc].body = e->var[enc];
 			r->var[enc].len = e->var_len[enc];
+			snprintf(r->var[enc].etag, sizeof r->var[enc].etag,
+				 "\"%016llx-%s\"", (unsigned long long)h,
+				 nw_enc_token((enum nw_enc)enc));
 			e->var[enc] = NULL;
 			r->enc_mask |= NW_ENC_BIT(enc);
 			s->stats.compressed_bytes += r->var[enc].len;

@@ -23,6 +23,9 @@ struct nw_variant {
 	const uint8_t *body; /* NULL when absent, or for an on-disk identity body */
 	uint64_t len;
 	void *server_resp;   /* HTTP layer: the 200 response, built on first use */
+	char etag[NW_ETAG_MAX]; /* compressed variants: the resource's tag with
+				 * "-<coding>" inside the quotes (RFC 9110 8.8.3:
+				 * each representation has its own strong tag) */
 };
 
 struct nw_resource {
@@ -30,7 +33,7 @@ struct nw_resource {
 	char *file;             /* path on disk */
 	const char *content_type;
 	const char *cache_control;      /* points into the config */
-	char etag[NW_ETAG_MAX];         /* strong, quoted: "\"1f3a...\"" */
+	char etag[NW_ETAG_MAX];         /* strong, quoted: "\"1f3a...\""; identity's */
 	char last_modified[NW_HTTP_DATE_LEN];
 	time_t mtime;
 	uint64_t size;          /* identity length */
@@ -43,6 +46,13 @@ struct nw_resource {
 	int disk_fd;            /* on_disk: descriptor held since load (-1: none);
 				 * requests read the version the ETag describes */
 };
+
+/* The strong entity tag of one representation of r. */
+static inline const char *nw_variant_etag(const struct nw_resource *r,
+					  enum nw_enc enc)
+{
+	return enc == NW_ENC_IDENTITY ? r->etag : r->var[enc].etag;
+}
 
 struct nw_snapshot_stats {
 	size_t files;           /* resources loaded */

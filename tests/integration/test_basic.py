@@ -494,10 +494,11 @@ def first_requests_race():
                 r = c.getresponse()
                 results.append((path, enc, r.status, r.getheader("ETag"),
                                 r.getheader("Content-Encoding"), r.read()))
-                c.request("GET", path, headers={"If-None-Match": r.getheader("ETag") or ""})
+                etag = r.getheader("ETag") or ""
+                c.request("GET", path, headers={"Accept-Encoding": enc, "If-None-Match": etag})
                 r = c.getresponse()
                 r.read()
-                results.append((path, "304", r.status, None, None, b""))
+                results.append((path, "304", r.status, r.getheader("ETag") == etag, None, b""))
             c.close()
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(repr(e))
@@ -512,8 +513,8 @@ def first_requests_race():
     bad = []
     for (path, enc, status, etag, ce, body) in results:
         if enc == "304":
-            if status != 304:
-                bad.append((path, enc, status))
+            if status != 304 or etag is not True:
+                bad.append((path, enc, status, etag))
             continue
         if status != 200:
             bad.append((path, enc, status))

@@ -70,7 +70,9 @@ def start(extra_args=(), config=None):
 @t.case
 def negotiation_table():
     s, srv = start()
-    ident = srv.get("/style.css").body
+    ident_r = srv.get("/style.css")
+    ident = ident_r.body
+    tags = {None: ident_r.h("ETag")}
     for ae, want in CASES:
         hdrs = {} if ae is None else {"Accept-Encoding": ae}
         r = srv.get("/style.css", headers=hdrs)
@@ -80,6 +82,9 @@ def negotiation_table():
             continue
         t.eq(label + " status 200", r.status, 200)
         t.eq(label + " Content-Encoding", r.h("Content-Encoding"), want)
+        tag = tags.setdefault(want, r.h("ETag"))
+        t.eq(label + " ETag of this coding", r.h("ETag"),
+             tag if want is None else tags[None][:-1] + "-" + want + '"')
         t.check(label + " Vary: Accept-Encoding", "accept-encoding" in (r.h("Vary") or "").lower(),
                 r.h("Vary"))
         try:
@@ -88,6 +93,7 @@ def negotiation_table():
             dec = "decode error: %s" % e
         t.check(label + " decodes to identity body", dec == ident,
                 "decoded %d bytes vs %d" % (len(dec), len(ident)))
+    t.eq("one distinct strong ETag per coding", len(set(tags.values())), 4)
     # a resource with no compressed variant: only identity exists
     for ae, want in (("gzip, br, zstd", None), ("identity;q=0, gzip", 406),
                      ("*;q=0", 406), ("br;q=0.5", None), ("*", None)):
