@@ -691,6 +691,8 @@ def check_reload(S, tag):
           "; ".join(str(x[5] or x[3]) for x in failed[:3]))
     if not XDP:
         return
+    # Under load the last reload's push may still be on its way.
+    check("%s: last reload pushed to the helper" % tag, S.wait_pushed(15))
     k = S.kstats()
     r0 = counter(k, "hits")
     nwx.fetch(S.addr4, PORT, "GET", "/reload.txt")
