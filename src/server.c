@@ -175,6 +175,7 @@ struct req_headers {
 	const char *range;
 	const char *if_range;
 	size_t total; /* bytes of every header line */
+	unsigned hosts; /* Host field lines */
 };
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
@@ -186,6 +187,10 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	h->total += klen + (value ? strlen(value) : 0) + 4;
 	switch (klen) {
+	case 4:
+		if (strcasecmp(key, "Host") == 0)
+			h->hosts++;
+		break;
 	case 5:
 		if (strcasecmp(key, "Range") == 0)
 			h->range = value;
@@ -540,17 +545,24 @@ fail:
 
 static void route(struct nw_server *srv, struct MHD_Connection *c,
 		  struct nw_snapshot *s, const char *method, const char *url,
-		  struct answer *a)
+		  bool http10, struct answer *a)
 {
 	const struct nw_config *cfg = srv->cfg;
 	bool is_get = strcmp(method, "GET") == 0;
 	const struct nw_resource *r;
-	size_t url_len = strlen(url), plen;
+	size_t url_len, plen;
 	char path[8192 + 2];
 	enum nw_path_status st;
 	struct req_headers h = { 0 };
 	size_t query_len = 0;
 
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
+	/* RFC 9112 3.2: an HTTP/1.1 request without Host, or any request with
+	 * several, gets 400 (the kernel path hands such requests over). */
+	if (h.hosts > 1 || (h.hosts == 0 && !http10)) {
+		fixed(a, 400, srv->bad_request, "Bad Request\n");
+		return;
+	}
 	if (!is_get && strcmp(method, "HEAD") != 0) {
 		if (strcmp(method, "OPTIONS") == 0)
 			fixed(a, 204, srv->options, NULL);
@@ -558,7 +570,6 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 			fixed(a, 405, srv->not_allowed, "Method Not Allowed\n");
 		return;
 	}
-	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
 	if (h.total > cfg->max_header_size) {
 		fixed(a, 431, srv->header_too_large,
 		      "Request Header Fields Too Large\n");
@@ -566,6 +577,8 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	}
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg_len,
 				  &query_len);
+	url = nw_origin_form(url);
+	url_len = strlen(url);
 	if (url_len + query_len > cfg->max_url_length) {
 		fixed(a, 414, srv->uri_too_long, "URI Too Long\n");
 		return;
@@ -673,7 +686,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct req_log *rl = NULL;
 	enum MHD_Result ret;
 
-	(void)version;
 	(void)upload_data;
 	if (!*con_cls) {
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
@@ -699,7 +711,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	s = acquire(srv);
-	route(srv, c, s, method, url, &a);
+	route(srv, c, s, method, url,
+	      strcmp(version, MHD_HTTP_VERSION_1_0) == 0, &a);
 	if (rl) {
 		rl->snap = s;
 		rl->status = a.status;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 static inline int hexval(unsigned char c)
 {
@@ -138,6 +139,20 @@ enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
 			*out_len = 0;
 	}
 	return st;
+}
+
+const char *nw_origin_form(const char *target)
+{
+	const char *p;
+
+	if (strncasecmp(target, "http://", 7) == 0)
+		p = target + 7;
+	else if (strncasecmp(target, "https://", 8) == 0)
+		p = target + 8;
+	else
+		return target;
+	p = strchr(p, '/');
+	return p ? p : "/";
 }
 
 int nw_path_has_extension(const char *path)

@@ -35,6 +35,15 @@ enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
 				      size_t max_len, char *out,
 				      size_t out_size, size_t *out_len);
 
+/*
+ * The origin-form part of a request target. An absolute-form target
+ * ("http://host:8080/a/b", scheme case-insensitive, http or https; RFC 9112
+ * 3.2.2 says a server must accept it) yields its path ("/a/b"), or "/" when
+ * it has none; anything else is returned unchanged. The query is already
+ * cut off by the caller.
+ */
+const char *nw_origin_form(const char *target);
+
 /* True when the last segment of a canonical path has a file extension:
  * a '.' that is neither its first nor its last byte ("/a.b/c", "/.x", "/a."
  * have none). */

@@ -233,6 +233,29 @@ def head_and_methods():
     t.check("OPTIONS Allow lists GET and HEAD", {"GET", "HEAD"} <= toks, r.h("Allow"))
     t.eq("OPTIONS no body", r.body, b"")
     t.eq("server still healthy after methods", srv.get("/_health").status, 200)
+    # Host (RFC 9112 3.2) and the absolute form of the target (3.2.2).
+    for label, req, want in (
+            ("HTTP/1.1 without Host", b"GET /style.css HTTP/1.1\r\n", 400),
+            ("two Host lines", b"GET /style.css HTTP/1.1\r\nHost: a\r\nHost: b\r\n", 400),
+            ("HEAD without Host", b"HEAD /style.css HTTP/1.1\r\n", 400),
+            ("POST without Host", b"POST /style.css HTTP/1.1\r\nContent-Length: 0\r\n", 400),
+            ("HTTP/1.0 without Host", b"GET /style.css HTTP/1.0\r\n", 200),
+            ("empty Host", b"GET /style.css HTTP/1.1\r\nHost:\r\n", 200),
+            ("absolute form", b"GET http://x/style.css HTTP/1.1\r\nHost: x\r\n", 200),
+            ("absolute form, other host, port, query",
+             b"GET HTTP://Other.Example:8080/style.css?v=3 HTTP/1.1\r\nHost: y\r\n", 200),
+            ("absolute form https", b"GET https://x/style.css HTTP/1.1\r\nHost: x\r\n", 200),
+            ("absolute form without path", b"GET http://x HTTP/1.1\r\nHost: x\r\n", None),
+            ("absolute form with ..", b"GET http://x/../style.css HTTP/1.1\r\nHost: x\r\n", 400)):
+        st, hdrs, body = nwtest.parse_raw(srv.raw(req + b"Connection: close\r\n\r\n"))
+        expect = CSS.encode()
+        if want is None:  # the root: what GET / gives
+            root = srv.get("/")
+            want, expect = root.status, root.body
+        t.eq("%s -> %d" % (label, want), st, want)
+        if want == 200 and not label.startswith(("POST", "HEAD")):
+            t.eq("%s: the file's bytes" % label, body, expect)
+    t.eq("server still healthy after Host checks", srv.get("/_health").status, 200)
     srv.stop_checked(t)
 
 

@@ -229,6 +229,20 @@ static void test_lengths(void)
 		  NW_PATH_TOO_LONG);
 }
 
+static void test_origin_form(void)
+{
+	CHECK_STR(nw_origin_form("/a/b"), "/a/b");
+	CHECK_STR(nw_origin_form("http://x/index.html"), "/index.html");
+	CHECK_STR(nw_origin_form("HTTP://Example.COM:8080/a/b/"), "/a/b/");
+	CHECK_STR(nw_origin_form("https://x"), "/");
+	CHECK_STR(nw_origin_form("http://[::1]:3000/x"), "/x");
+	CHECK_STR(nw_origin_form("http:///x"), "/x");
+	CHECK_STR(nw_origin_form("ftp://x/y"), "ftp://x/y");
+	CHECK_STR(nw_origin_form("http:/x"), "http:/x");
+	CHECK_STR(nw_origin_form("*"), "*");
+	CHECK_STR(nw_origin_form(""), "");
+}
+
 static void test_extension(void)
 {
 	CHECK(nw_path_has_extension("/a.html"));
@@ -252,6 +266,7 @@ int main(void)
 	test_bad();
 	test_hidden();
 	test_lengths();
+	test_origin_form();
 	test_extension();
 	return check_report();
 }
