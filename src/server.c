@@ -22,6 +22,7 @@
 #include "range.h"
 #include "responses.h"
 #include "strbuf.h"
+#include "framing.h"
 #include "urlpath.h"
 #include "xdp_client.h"
 
@@ -176,16 +177,19 @@ struct req_headers {
 	const char *if_range;
 	size_t total; /* bytes of every header line */
 	unsigned hosts; /* Host field lines */
+	bool bad_framing; /* a malformed field name, or a body of unknown length */
 };
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
-				      const char *key, const char *value)
+				      const char *key, size_t klen,
+				      const char *value, size_t vlen)
 {
 	struct req_headers *h = cls;
-	size_t klen = strlen(key);
 
 	(void)kind;
-	h->total += klen + (value ? strlen(value) : 0) + 4;
+	h->total += klen + vlen + 4;
+	if (!nw_field_name_ok(key, klen))
+		h->bad_framing = true;
 	switch (klen) {
 	case 4:
 		if (strcasecmp(key, "Host") == 0)
@@ -210,6 +214,9 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 	case 17:
 		if (strcasecmp(key, "If-Modified-Since") == 0)
 			h->if_modified_since = value;
+		else if (strcasecmp(key, "Transfer-Encoding") == 0 &&
+			 !nw_te_chunked_last(value ? value : ""))
+			h->bad_framing = true;
 		break;
 	}
 	return MHD_YES;
@@ -556,10 +563,13 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	struct req_headers h = { 0 };
 	size_t query_len = 0;
 
-	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
-	/* RFC 9112 3.2: an HTTP/1.1 request without Host, or any request with
-	 * several, gets 400 (the kernel path hands such requests over). */
-	if (h.hosts > 1 || (h.hosts == 0 && !http10)) {
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &h);
+	/* RFC 9112 3.2, 5.1, 6.1: an HTTP/1.1 request without Host, or any
+	 * with several, a field name that is not a token, or a
+	 * Transfer-Encoding not ending in chunked gets 400 (the kernel path
+	 * hands all of these over). A request with a body is answered before
+	 * it is read, so libmicrohttpd closes the connection after it. */
+	if (h.bad_framing || h.hosts > 1 || (h.hosts == 0 && !http10)) {
 		fixed(a, 400, srv->bad_request, "Bad Request\n");
 		return;
 	}

@@ -246,16 +246,30 @@ def head_and_methods():
              b"GET HTTP://Other.Example:8080/style.css?v=3 HTTP/1.1\r\nHost: y\r\n", 200),
             ("absolute form https", b"GET https://x/style.css HTTP/1.1\r\nHost: x\r\n", 200),
             ("absolute form without path", b"GET http://x HTTP/1.1\r\nHost: x\r\n", None),
-            ("absolute form with ..", b"GET http://x/../style.css HTTP/1.1\r\nHost: x\r\n", 400)):
-        st, hdrs, body = nwtest.parse_raw(srv.raw(req + b"Connection: close\r\n\r\n"))
+            ("absolute form with ..", b"GET http://x/../style.css HTTP/1.1\r\nHost: x\r\n", 400),
+            ("space before the colon", b"GET /style.css HTTP/1.1\r\nHost : x\r\n", 400),
+            ("tab before the colon", b"GET /style.css HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n", 400),
+            ("Transfer-Encoding not ending in chunked",
+             b"GET /style.css HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n", 400),
+            ("Transfer-Encoding chunked, empty body",
+             b"GET /style.css HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", None)):
+        tail = b"0\r\n\r\n" if b"chunked" in req else b""
+        st, hdrs, body = nwtest.parse_raw(srv.raw(req + b"Connection: close\r\n\r\n" + tail))
         expect = CSS.encode()
-        if want is None:  # the root: what GET / gives
-            root = srv.get("/")
-            want, expect = root.status, root.body
+        if want is None:  # what the same request without a body gives
+            path = req.split(b" ")[1].decode()
+            ref = srv.get(path if path.startswith("/") else "/")
+            want, expect = ref.status, ref.body
         t.eq("%s -> %d" % (label, want), st, want)
         if want == 200 and not label.startswith(("POST", "HEAD")):
             t.eq("%s: the file's bytes" % label, body, expect)
     t.eq("server still healthy after Host checks", srv.get("/_health").status, 200)
+    # A bad Transfer-Encoding closes the connection: what follows it on the
+    # same connection is not read as a request (no smuggling).
+    raw = srv.raw(b"GET /style.css HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, x\r\n\r\n"
+                  b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n")
+    t.eq("bad Transfer-Encoding: one 400, then closed",
+         (raw.count(b"HTTP/1.1 "), nwtest.parse_raw(raw)[0]), (1, 400))
     srv.stop_checked(t)
 
 

@@ -1,0 +1,40 @@
+/* Request framing and field-syntax checks (RFC 9112). Pure: no I/O. */
+#include "framing.h"
+
+#include <string.h>
+#include <strings.h>
+
+static bool is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+bool nw_te_chunked_last(const char *value)
+{
+	const char *end = value + strlen(value), *start;
+
+	while (end > value && is_ows(end[-1]))
+		end--;
+	start = end;
+	while (start > value && start[-1] != ',')
+		start--;
+	while (start < end && is_ows(*start))
+		start++;
+	return end - start == 7 && strncasecmp(start, "chunked", 7) == 0;
+}
+
+bool nw_field_name_ok(const char *name, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_tchar((unsigned char)name[i]))
+			return false;
+	return true;
+}

@@ -1,0 +1,19 @@
+/* Request framing and field-syntax checks (RFC 9112). Pure: no I/O. */
+#ifndef NW_FRAMING_H
+#define NW_FRAMING_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * True when a Transfer-Encoding field value ends with the "chunked" coding
+ * (case-insensitive, optional whitespace, parameters not allowed). A request
+ * whose Transfer-Encoding does not end with it has no determinable length
+ * and must get 400 and a closed connection (RFC 9112 6.1).
+ */
+bool nw_te_chunked_last(const char *value);
+
+/* True when name (len bytes) is a token: the field-name syntax. A name with
+ * whitespace before the colon ("Host : x") is not one (RFC 9112 5.1). */
+bool nw_field_name_ok(const char *name, size_t len);
+
+#endif
