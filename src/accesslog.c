@@ -8,8 +8,18 @@
 #include "log.h"
 
 static FILE *out;
+static const char *file; /* NULL: stdout */
 static bool json;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static FILE *open_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "ae");
+
+	if (!f)
+		snprintf(err, errlen, "access log %s: %s", path, strerror(errno));
+	return f;
+}
 
 bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen)
 {
@@ -17,14 +27,28 @@ bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen)
 	if (!cfg->access_log || !cfg->access_log[0] ||
 	    strcmp(cfg->access_log, "-") == 0) {
 		out = stdout;
+		file = NULL;
 		return true;
 	}
-	out = fopen(cfg->access_log, "ae");
-	if (!out) {
-		snprintf(err, errlen, "access log %s: %s", cfg->access_log,
-			 strerror(errno));
+	file = cfg->access_log;
+	out = open_file(file, err, errlen);
+	return out != NULL;
+}
+
+bool nw_accesslog_reopen(char *err, size_t errlen)
+{
+	FILE *f, *old;
+
+	if (!out || !file)
+		return true;
+	f = open_file(file, err, errlen);
+	if (!f)
 		return false;
-	}
+	pthread_mutex_lock(&lock);
+	old = out;
+	out = f;
+	pthread_mutex_unlock(&lock);
+	fclose(old);
 	return true;
 }
 
@@ -44,10 +68,12 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 {
 	char ts[64], path[1024], method[64];
 
-	if (!out)
-		return;
 	timestamp(ts, sizeof ts);
 	pthread_mutex_lock(&lock);
+	if (!out) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	if (json) {
 		nw_json_escape(e->path, path, sizeof path);
 		nw_json_escape(e->method, method, sizeof method);
@@ -70,7 +96,9 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 
 void nw_accesslog_close(void)
 {
+	pthread_mutex_lock(&lock);
 	if (out && out != stdout)
 		fclose(out);
 	out = NULL;
+	pthread_mutex_unlock(&lock);
 }

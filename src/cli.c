@@ -86,7 +86,8 @@ static const char usage_text[] =
 "  nano-web serve --config /usr/local/etc/nanoweb.ini\n"
 "  NANOWEB_CONFIG=./nanoweb.ini nano-web serve ./public\n"
 "\n"
-"Signals: SIGHUP reloads the configuration and files, SIGTERM stops gracefully.\n"
+"Signals: SIGHUP reloads the files and reopens the access log, SIGUSR1 only\n"
+"reopens the access log, SIGTERM stops gracefully.\n"
 "See nano-web(1) and nanoweb.ini(5) for details.\n";
 
 const char *nw_cli_usage(void)

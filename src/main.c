@@ -104,6 +104,14 @@ static struct nw_snapshot *load(const struct nw_config *cfg, unsigned threads,
 	return s;
 }
 
+static void reopen_access_log(void)
+{
+	char err[512];
+
+	if (!nw_accesslog_reopen(err, sizeof err))
+		nw_error("%s; still writing to the old file", err);
+}
+
 /* Builds a new snapshot and swaps it in; on failure the old one stays. */
 static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 		   const struct nw_config *cfg, unsigned threads,
@@ -149,6 +157,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	raise_fd_limit();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
@@ -240,9 +249,11 @@ static int serve(struct nw_config *cfg, const char *argv0)
 			struct signalfd_siginfo si;
 
 			while (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1)
+					reopen_access_log();
 				if (si.ssi_signo == SIGHUP) {
 					reload(srv, xdp, cfg, threads, "SIGHUP");
-				} else {
+				} else if (si.ssi_signo != SIGUSR1) {
 					nw_info("received %s: finishing in-flight requests",
 						strsignal((int)si.ssi_signo));
 					running = false;

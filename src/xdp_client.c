@@ -413,6 +413,7 @@ static void guardian(int life, char *const argv[])
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_IGN);   /* the terminal's ^C is for nano-web */
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN); /* "pkill -USR1 nano-web" (logrotate) */
 	/* "pkill nano-web" matches this process too: it must outlive nano-web
 	 * long enough to stop the helper when the lifeline closes. */
 	signal(SIGTERM, SIG_IGN);
@@ -430,6 +431,7 @@ static void guardian(int life, char *const argv[])
 		}
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		execv(argv[0], argv);
 		_exit(127);

@@ -2,7 +2,9 @@
 """Access log (--log-requests) in console and JSON formats, access_log file."""
 import json
 import os
+import signal
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -107,12 +109,31 @@ def off_by_default_and_file():
     os.chmod(s.parent, 0o777)
     srv = Server(s.root, config="[log]\nrequests = true\naccess_log = %s\n" % logfile)
     traffic(srv)
+    # logrotate: the file is moved away, then SIGUSR1 (or SIGHUP) makes
+    # nano-web open a new one at the configured path.
+    rotated = []
+    for n, sig in enumerate((signal.SIGUSR1, signal.SIGHUP), 1):
+        os.rename(logfile, "%s.%d" % (logfile, n))
+        rotated.append("%s.%d" % (logfile, n))
+        srv.signal(sig)
+        for _ in range(250):
+            if os.path.exists(logfile):
+                break
+            time.sleep(0.02)
+        srv.get("/after-rotate-%d.txt" % n)
+    t.check("still running after SIGUSR1 and SIGHUP", srv.alive(), srv.describe())
     srv.stop_checked(t, "access_log server")
-    with open(logfile) as f:
+    with open(rotated[0]) as f:
         content = f.read()
     t.check("[log] access_log file gets the request lines",
             "/style.css" in content and "/missing-file.txt" in content, content[-500:])
     t.check("[log] access_log: lines not on stdout", "/missing-file.txt" not in srv.stdout(), srv.stdout()[-300:])
+    t.check("SIGUSR1: the moved file gets no later line", "/after-rotate" not in content, content[-300:])
+    logs = [open(f).read() for f in rotated[1:] + [logfile]]
+    t.check("SIGUSR1 reopened: the next request went to the new file",
+            "/after-rotate-1.txt" in logs[0] and "/after-rotate-2.txt" not in logs[0], logs[0][-300:])
+    t.check("SIGHUP reopened: the next request went to the new file",
+            "/after-rotate-2.txt" in logs[1] and "/after-rotate-1.txt" not in logs[1], logs[1][-300:])
 
 
 EVIL = [b"/x%22y%0Ainjected-line%0D", b"/%1B[31mred", b"/q?a=%0Ainjected-query", b"/tab%09x\\y",
