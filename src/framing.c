@@ -38,3 +38,15 @@ bool nw_field_name_ok(const char *name, size_t len)
 			return false;
 	return true;
 }
+
+bool nw_host_ok(const char *value, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || (c && strchr("-._~!$&'()*+,;=%:[]", c))))
+			return false;
+	}
+	return true;
+}

@@ -16,4 +16,10 @@ bool nw_te_chunked_last(const char *value);
  * whitespace before the colon ("Host : x") is not one (RFC 9112 5.1). */
 bool nw_field_name_ok(const char *name, size_t len);
 
+/* True when value is a valid Host field value: uri-host [ ":" port ] with
+ * reg-name, IPv4 or bracketed IPv6 characters only (RFC 9112 3.2, RFC 3986
+ * 3.2.2); empty is valid. Checked by character class, as the kernel path
+ * does. */
+bool nw_host_ok(const char *value, size_t len);
+
 #endif

@@ -192,8 +192,11 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 		h->bad_framing = true;
 	switch (klen) {
 	case 4:
-		if (strcasecmp(key, "Host") == 0)
+		if (strcasecmp(key, "Host") == 0) {
 			h->hosts++;
+			if (!nw_host_ok(value ? value : "", value ? vlen : 0))
+				h->bad_framing = true;
+		}
 		break;
 	case 5:
 		if (strcasecmp(key, "Range") == 0)

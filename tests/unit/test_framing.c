@@ -37,8 +37,33 @@ static void test_field_name(void)
 	CHECK(!nw_field_name_ok("caf\xc3\xa9", 5));
 }
 
+static void test_host(void)
+{
+#define HOST_OK(s) nw_host_ok((s), sizeof(s) - 1)
+	CHECK(HOST_OK(""));
+	CHECK(HOST_OK("example.com"));
+	CHECK(HOST_OK("example.com:8080"));
+	CHECK(HOST_OK("127.0.0.1:3000"));
+	CHECK(HOST_OK("[::1]:3000"));
+	CHECK(HOST_OK("xn--bcher-kva.example"));
+	CHECK(HOST_OK("a_b~c%41!$&'()*+,;="));
+	CHECK(!HOST_OK("a b"));
+	CHECK(!HOST_OK("a/b"));
+	CHECK(!HOST_OK("user@host"));
+	CHECK(!HOST_OK("a?b"));
+	CHECK(!HOST_OK("a#b"));
+	CHECK(!HOST_OK("a\\b"));
+	CHECK(!HOST_OK("a\tb"));
+	CHECK(!HOST_OK("a\"b"));
+	CHECK(!HOST_OK("a<b>"));
+	CHECK(!HOST_OK("caf\xc3\xa9"));
+	CHECK(!HOST_OK("a\0b"));
+#undef HOST_OK
+}
+
 int main(void)
 {
+	test_host();
 	test_te();
 	test_field_name();
 	return check_report();
