@@ -73,8 +73,9 @@
  *    only the characters A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ /,
  *    no "//", no "/." (so no ".", "..", hidden segments), shorter than
  *    NWX_PATH_MAX; the query (if any) holds only visible ASCII;
- *  - a Host header is present; no Range, If-*, Content-Length,
- *    Transfer-Encoding, Expect, Upgrade header; Connection absent or one
+ *  - a Host header is present; no Range, If-* (but see below),
+ *    Content-Length, Transfer-Encoding, Expect, Upgrade header; Connection
+ *    absent or one
  *    token, "keep-alive" or "close" (any case; XDP then inserts
  *    "Connection: close" after the Date line, as libmicrohttpd does, and
  *    closes); at most one Accept-Encoding, which XDP parses exactly
@@ -91,6 +92,23 @@
  * give `avail` = the mask of encodings the resource has in nano-web (bit
  * 1<<enc, identity always set) so XDP negotiates as nano-web would even
  * when a variant was too big to push (XDP then hands off).
+ *
+ * Revalidations (helpers whose HELLO_REPLY has NWX_FEAT_NOT_MODIFIED): a
+ * request whose only precondition is one If-None-Match header holding a
+ * single entity-tag (OWS [W/] DQUOTE *etagc DQUOTE OWS, visible ASCII; an
+ * If-Modified-Since beside it is ignored, as RFC 9110 13.2.2 and nano-web
+ * do) is answered by XDP when the path has a NWX_METHOD_NM entry: the tag
+ * equals that entry's ETag by weak comparison (the opaque-tags are equal)
+ * -> the entry (the resource's 304, whatever the method and the coding);
+ * else -> the 200 as above. A list, "*", several If-None-Match headers,
+ * If-Match, If-Unmodified-Since, If-Range, If-Modified-Since alone, or no
+ * NM entry for the path: handed off. nano-web's 304 is one per resource
+ * (no Content-Encoding; Vary and ETag as for every coding), so it pushes
+ * one NM entry per path: method NWX_METHOD_NM, encoding identity, the
+ * same `avail`, the complete 304 as nano-web sends it (Date placeholder,
+ * "Content-Length: 0"), holding exactly one "ETag: " header line whose
+ * value is a strong or weak entity-tag of at most NWX_ETAG_MAX bytes;
+ * resp_len at most NWX_NM_RESP_MAX.
  */
 #ifndef NANOWEB_XDP_PROTO_H
 #define NANOWEB_XDP_PROTO_H
@@ -135,6 +153,15 @@ typedef __u64 nwx_u64;
 /* Methods. */
 #define NWX_METHOD_GET 0
 #define NWX_METHOD_HEAD 1
+#define NWX_METHOD_NM 2    /* the resource's 304 Not Modified (PUT/DELETE,
+			    * helpers with NWX_FEAT_NOT_MODIFIED only) */
+#define NWX_ETAG_MAX 63    /* opaque-tag (quotes included), bytes */
+#define NWX_NM_TAG_OFF (NWX_RESP_MAX - 64) /* see struct nwx_resp_val */
+#define NWX_NM_RESP_MAX NWX_NM_TAG_OFF
+
+/* HELLO_REPLY features (bits) */
+#define NWX_FEAT_NOT_MODIFIED 1u /* PUT/DELETE take NWX_METHOD_NM; XDP
+				  * answers If-None-Match (see above) */
 
 /* ------------------------------------------------------------------------
  * Messages
@@ -201,6 +228,8 @@ struct nwx_hello_reply {
 	 * ports (the writer session), 0 if none. While another connection owns
 	 * them, this peer's SET_PORTS/BEGIN/PUT/DELETE/COMMIT get E_BUSY. */
 	nwx_u32 owner_pid;
+	/* appended: NWX_FEAT_* this helper supports (a shorter reply: none) */
+	nwx_u32 features;
 };
 
 /* BEGIN */
@@ -222,7 +251,9 @@ struct nwx_begin {
  */
 struct nwx_put {
 	nwx_u32 generation;  /* the staging generation from BEGIN's reply */
-	nwx_u8 method;       /* NWX_METHOD_GET or NWX_METHOD_HEAD */
+	nwx_u8 method;       /* NWX_METHOD_GET or NWX_METHOD_HEAD (or
+			      * NWX_METHOD_NM with NWX_FEAT_NOT_MODIFIED:
+			      * encoding identity, see the top) */
 	nwx_u8 encoding;     /* NWX_ENC_*: the variant this response is */
 	nwx_u8 avail;        /* mask (1 << NWX_ENC_*) of every encoding nano-web
 			      * has for this resource, identity included, pushed
@@ -237,7 +268,8 @@ struct nwx_put {
 #define NWX_ALL 0xff
 struct nwx_delete {
 	nwx_u32 generation; /* the staging generation */
-	nwx_u8 method;      /* NWX_METHOD_* or NWX_ALL */
+	nwx_u8 method;      /* NWX_METHOD_* or NWX_ALL (which includes the
+			     * NM entry) */
 	nwx_u8 encoding;    /* NWX_ENC_* or NWX_ALL */
 	nwx_u16 path_len;
 };
@@ -291,6 +323,8 @@ struct nwx_stats {
 				  * answer was not fully acknowledged */
 	nwx_u64 memo_hits;       /* requests answered without parsing: the
 				  * same bytes were parsed before (nwx_memo) */
+	nwx_u64 not_modified;    /* 304 answers to If-None-Match (included
+				  * in hits) */
 };
 
 enum nwx_error_code {
@@ -361,7 +395,8 @@ struct nwx_path_val {
 	nwx_u16 len;       /* path length */
 	nwx_u8 avail;      /* encodings the resource has (mask) */
 	nwx_u8 pushed[2];  /* per method: mask of encodings in nwx_resp */
-	nwx_u8 pad[3];
+	nwx_u8 nm;         /* (formerly padding) 1: an NWX_METHOD_NM entry */
+	nwx_u8 pad[2];
 	char path[NWX_PATH_MAX];
 };
 
@@ -379,6 +414,9 @@ struct nwx_resp_val {
 	nwx_u32 csum;      /* unfolded 16-bit sum of data with the Date bytes
 			    * counted as zero, as TCP payload (offset 0 even) */
 	nwx_u8 data[NWX_RESP_MAX];
+	/* An NWX_METHOD_NM entry (len <= NWX_NM_RESP_MAX) keeps its ETag's
+	 * opaque-tag in the 64 bytes at data[NWX_NM_TAG_OFF]: its length,
+	 * then its bytes, then zeros (the helper fills them in). */
 };
 
 /* nwx_flows: LRU_HASH keyed by the connection as the client sends it. IPv4
@@ -455,6 +493,7 @@ enum nwx_counter {
 	NWX_C_MULTISEG,
 	NWX_C_SEG_RTX,
 	NWX_C_MEMO_HITS,
+	NWX_C_NOT_MODIFIED,
 	NWX_C_COUNT_ = 16 /* size of the array */
 };
 

@@ -81,6 +81,8 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk,
 #define H_IDENTITY 0xe90f184c6aa3ffbbULL
 #define H_STAR 0xaf63a74c8601927dULL
 #define H_X_GZIP 0xc07135b7c731afdaULL
+#define H_IF_NONE_MATCH 0x6770b6749fb03f57ULL
+#define H_IF_MODIFIED_SINCE 0x8ce07dcb53ae9c09ULL
 
 /* ------------------------------------------------------------------ maps */
 
@@ -159,6 +161,9 @@ struct pctx {
 	__u8 conn;      /* Connection headers seen */
 	__u8 close;     /* the Connection header is "close" */
 	__u8 conn_ws;   /* whitespace after its first character */
+	__u8 inm, ims;  /* If-None-Match / If-Modified-Since headers seen */
+	__u8 tag_st;    /* TG_*: where in the If-None-Match value */
+	__u8 tag_len;   /* bytes of its opaque-tag so far (in scratch.tag) */
 };
 
 struct actx {
@@ -212,6 +217,9 @@ struct scratch {
 	struct actx ac;
 	__u64 mkey;             /* nwx_memo: key and value being stored */
 	struct memo_val memo;
+	/* If-None-Match's opaque-tag as the helper stores an ETag
+	 * (NWX_NM_TAG_OFF): length, bytes, zeros */
+	__u8 tag[64] __attribute__((aligned(8)));
 };
 
 struct {
@@ -779,7 +787,9 @@ enum {
 	PS_PATH = 0, PS_QUERY, PS_VERSION, PS_LINE, PS_NAME, PS_OWS, PS_VALUE, PS_LF,
 	PS_END
 };
-enum { NHD_OTHER = 0, NHD_HOST, NHD_AE, NHD_CONN, NHD_BAD };
+enum { NHD_OTHER = 0, NHD_HOST, NHD_AE, NHD_CONN, NHD_BAD, NHD_INM, NHD_IMS };
+/* If-None-Match: OWS [ "W/" ] DQUOTE *etagc DQUOTE OWS, nothing else */
+enum { TG_START = 0, TG_SLASH, TG_QUOTE, TG_OPAQUE, TG_END };
 
 
 static __always_inline int is_alpha(__u8 c)
@@ -826,6 +836,52 @@ static __always_inline __u8 lower(__u8 c)
 static __always_inline __u64 fnv(__u64 h, __u8 c)
 {
 	return (h ^ c) * NWX_FNV_PRIME;
+}
+
+/* One byte of an If-None-Match value after its leading OWS; the
+ * opaque-tag goes to s->tag. -1: not one entity-tag of visible ASCII
+ * (a list, "*", ...): handed off. */
+static __always_inline int inm_byte(struct scratch *s, struct pctx *pc,
+				    __u8 c)
+{
+	__u32 k;
+
+	switch (pc->tag_st) {
+	case TG_START:
+		if (c == 'W') {
+			pc->tag_st = TG_SLASH;
+			return 0;
+		}
+		if (c != '"')
+			return -1;
+		pc->tag_st = TG_OPAQUE;
+		break;
+	case TG_SLASH:
+		if (c != '/')
+			return -1;
+		pc->tag_st = TG_QUOTE;
+		return 0;
+	case TG_QUOTE:
+		if (c != '"')
+			return -1;
+		pc->tag_st = TG_OPAQUE;
+		break;
+	case TG_OPAQUE:
+		if (c == '"')
+			pc->tag_st = TG_END;
+		else if (c != 0x21 && (c < 0x23 || c > 0x7e))
+			return -1;
+		break;
+	default:
+		return c == ' ' || c == '\t' ? 0 : -1;
+	}
+	if (pc->tag_len >= NWX_ETAG_MAX)
+		return -1;
+	k = pc->tag_len + 1;
+	OPAQUE(k);
+	s->tag[k & 63] = c;
+	pc->tag_len++;
+	return 0;
 }
 
 static long parse_cb(__u32 i, void *arg)
@@ -909,6 +965,10 @@ static long parse_cb(__u32 i, void *arg)
 				pc->hdr = NHD_AE;
 			else if (h == H_CONNECTION)
 				pc->hdr = NHD_CONN;
+			else if (h == H_IF_NONE_MATCH && pc->nlen == 13)
+				pc->hdr = NHD_INM;
+			else if (h == H_IF_MODIFIED_SINCE && pc->nlen == 17)
+				pc->hdr = NHD_IMS;
 			else if (h == H_RANGE || h == H_CONTENT_LENGTH ||
 				 h == H_TRANSFER_ENCODING || h == H_EXPECT ||
 				 h == H_UPGRADE || pc->ifhdr == 3)
@@ -955,6 +1015,14 @@ static long parse_cb(__u32 i, void *arg)
 				else if (pc->nhash != H_KEEP_ALIVE)
 					goto bad;
 				break;
+			case NHD_INM:
+				if (pc->tag_st != TG_END || ++pc->inm > 1)
+					goto bad;
+				s->tag[0] = pc->tag_len;
+				break;
+			case NHD_IMS:
+				pc->ims = 1;
+				break;
 			case NHD_BAD:
 				goto bad;
 			}
@@ -963,6 +1031,11 @@ static long parse_cb(__u32 i, void *arg)
 		}
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			goto bad;
+		if (pc->hdr == NHD_INM) {
+			if (inm_byte(s, pc, c))
+				goto bad;
+			return 0;
+		}
 		if (c != ' ' && c != '\t') {
 			/* one token: "clo se" is not "close" to nano-web */
 			if (pc->hdr == NHD_CONN && pc->conn_ws)
@@ -1375,6 +1448,8 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	}
 	for (i = 0; i < NWX_PATH_MAX / 8; i++)
 		((__u64 *)s->path)[i] = 0;
+	for (i = 0; i < 8; i++)
+		((__u64 *)s->tag)[i] = 0;
 
 	pc = &s->pc;
 	ac = &s->ac;
@@ -1387,6 +1462,10 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	bpf_loop(NWX_REQ_MAX, parse_cb, NULL, 0);
 	if (!pc->done || pc->bad || pc->host != 1 || pc->ae_count > 1 ||
 	    pc->path_len == 0)
+		return HANDOFF;
+	/* If-Modified-Since counts only without If-None-Match (RFC 9110
+	 * 13.2.2), and is not evaluated here */
+	if (pc->ims && !pc->inm)
 		return HANDOFF;
 	if (pc->ae_count) {
 		ac->start = pc->ae_start;
@@ -1419,11 +1498,34 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	for (i = 0; i < NWX_PATH_MAX / 8; i++)
 		if (((__u64 *)pv->path)[i] != ((__u64 *)s->path)[i])
 			goto miss;
+	if (pc->inm) {
+		/* nano-web answers a match with its one 304 of the resource
+		 * before it negotiates; weak comparison: the opaque-tags */
+		if (!pv->nm)
+			goto miss;
+		rk.gen = (__u32)gen;
+		rk.method = NWX_METHOD_NM;
+		rk.enc = NWX_ENC_IDENTITY;
+		rk.hash = pc->hash;
+		rv = bpf_map_lookup_elem(&nwx_resp, &rk);
+		if (!rv)
+			goto miss;
+		for (i = 0; i < 8; i++)
+			if (((__u64 *)(rv->data + NWX_NM_TAG_OFF))[i] !=
+			    ((__u64 *)s->tag)[i])
+				break;
+		if (i == 8) {
+			method = NWX_METHOD_NM;
+			enc = NWX_ENC_IDENTITY;
+			goto remember;
+		}
+	}
 	enc = negotiate(ac, pc->ae_count, pv->avail | 1);
 	if (enc < 0)
 		return HANDOFF;
 	if (!(pv->pushed[method & 1] & (1 << enc)))
 		goto miss;
+remember:
 	phash = pc->hash;
 	close = pc->close;
 	s->memo.hash = phash;
@@ -1457,6 +1559,8 @@ known:
 		return HANDOFF;
 	if (answer_date(rv, &dt, &psum))
 		return HANDOFF;
+	if (method == NWX_METHOD_NM)
+		cnt(NWX_C_NOT_MODIFIED, 1);
 	if (rlen > mss || (close && !ins) ||
 	    resize(ctx, p->l4off + 20 + rlen)) {
 		/* several segments, a header XDP does not insert, or no room

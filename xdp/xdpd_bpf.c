@@ -679,7 +679,8 @@ int xdpd_gen_flip(struct xdpd *x, uint32_t gen)
 }
 
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
-		 const char *path, const uint8_t *resp, char *err, size_t errlen)
+		 const char *path, const uint8_t *resp, const uint8_t *tag,
+		 size_t tag_len, char *err, size_t errlen)
 {
 	static struct nwx_resp_val rv;
 	struct nwx_path_key pk = { .gen = gen };
@@ -711,6 +712,12 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	rv.date_off = p->date_offset;
 	memcpy(rv.data, resp, p->resp_len);
 	rv.csum = xdpd_resp_csum(rv.data, rv.len, rv.date_off);
+	if (p->method == NWX_METHOD_NM) {
+		/* after the response (len <= NWX_NM_RESP_MAX): what XDP
+		 * compares a request's entity-tag with */
+		rv.data[NWX_NM_TAG_OFF] = (uint8_t)tag_len;
+		memcpy(rv.data + NWX_NM_TAG_OFF + 1, tag, tag_len);
+	}
 	rk.method = p->method;
 	rk.enc = p->encoding;
 	rk.hash = h;
@@ -720,7 +727,10 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}
-	pv.pushed[p->method] |= (uint8_t)(1u << p->encoding);
+	if (p->method == NWX_METHOD_NM)
+		pv.nm = 1;
+	else
+		pv.pushed[p->method] |= (uint8_t)(1u << p->encoding);
 	if (bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY)) {
 		snprintf(err, errlen, "PUT %.*s: path map: %s", (int)p->path_len,
 			 path, strerror(errno));
@@ -757,7 +767,16 @@ int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 			pv.pushed[m] &= (uint8_t)~(1u << e);
 		}
 	}
-	if (!pv.pushed[0] && !pv.pushed[1])
+	if ((method == NWX_ALL || method == NWX_METHOD_NM) &&
+	    (enc == NWX_ALL || enc == NWX_ENC_IDENTITY)) {
+		struct nwx_resp_key rk = { .gen = gen, .method = NWX_METHOD_NM,
+					   .enc = NWX_ENC_IDENTITY, .hash = h };
+
+		if (!bpf_map_delete_elem(x->fd_resp, &rk))
+			(*removed)++;
+		pv.nm = 0;
+	}
+	if (!pv.pushed[0] && !pv.pushed[1] && !pv.nm)
 		bpf_map_delete_elem(x->fd_paths, &pk);
 	else
 		bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY);
@@ -991,6 +1010,7 @@ int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
 	st->seg_retransmits = c[NWX_C_SEG_RTX];
 	st->loss_probes = x->loss_probes;
 	st->memo_hits = c[NWX_C_MEMO_HITS];
+	st->not_modified = c[NWX_C_NOT_MODIFIED];
 	xdpd_gen_count(x, x->active_gen, &cnt);
 	st->cache_entries = cnt;
 	st->cache_capacity = bpf_map__max_entries(x->skel->maps.nwx_resp) / 2;

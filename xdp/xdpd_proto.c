@@ -2,6 +2,7 @@
 #include "xdpd_proto.h"
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static bool path_char_ok(unsigned char c)
 {
@@ -155,6 +156,54 @@ int xdpd_check_frame(const void *msg, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
+static bool etagc(uint8_t c)
+{
+	return c == 0x21 || (c >= 0x23 && c <= 0x7e);
+}
+
+static const uint8_t *crlf(const uint8_t *p, const uint8_t *end)
+{
+	for (; end - p >= 2; p++)
+		if (p[0] == '\r' && p[1] == '\n')
+			return p;
+	return NULL;
+}
+
+int xdpd_nm_tag(const uint8_t *resp, size_t len, const uint8_t **tag,
+		size_t *tag_len)
+{
+	const uint8_t *end = resp + len, *eol = crlf(resp, end), *p, *v, *t;
+	int found = 0;
+
+	while (eol) {   /* eol ends the previous line: the status line first */
+		p = eol + 2;
+		eol = crlf(p, end);
+		if (!eol || eol == p)
+			break;  /* the empty line ends the head */
+		if (eol - p < 5 || strncasecmp((const char *)p, "etag:", 5))
+			continue;
+		if (found++)
+			return -1;
+		for (v = p + 5; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		if (eol - v >= 2 && v[0] == 'W' && v[1] == '/')
+			v += 2;
+		if (v >= eol || *v != '"')
+			return -1;
+		for (t = v++; v < eol && etagc(*v); v++)
+			;
+		if (v >= eol || *v != '"')
+			return -1;
+		*tag = t;
+		*tag_len = (size_t)(++v - t);
+		while (v < eol && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v != eol || *tag_len > NWX_ETAG_MAX)
+			return -1;
+	}
+	return found == 1 ? 0 : -1;
+}
+
 int xdpd_check_put(const void *msg, size_t n, unsigned max_response,
 		   struct xdpd_put *out, char *err, size_t errlen)
 {
@@ -167,8 +216,10 @@ int xdpd_check_put(const void *msg, size_t n, unsigned max_response,
 	if (sizeof(*p) + (size_t)p->path_len + p->resp_len != body)
 		FAIL(NWX_E_PROTO, "PUT lengths (path %u + response %u) do not match the body (%zu)",
 		     p->path_len, p->resp_len, body - sizeof(*p));
-	if (p->method > NWX_METHOD_HEAD)
+	if (p->method > NWX_METHOD_NM)
 		FAIL(NWX_E_INVAL, "PUT: bad method %u", p->method);
+	if (p->method == NWX_METHOD_NM && p->encoding != NWX_ENC_IDENTITY)
+		FAIL(NWX_E_INVAL, "PUT: a 304 is stored as encoding identity");
 	if (p->encoding >= NWX_ENC_COUNT)
 		FAIL(NWX_E_INVAL, "PUT: bad encoding %u", p->encoding);
 	if (p->avail & ~0xfu)
@@ -195,6 +246,18 @@ int xdpd_check_put(const void *msg, size_t n, unsigned max_response,
 	out->put = p;
 	out->path = (const char *)(b + sizeof(*p));
 	out->resp = b + sizeof(*p) + p->path_len;
+	out->tag = NULL;
+	out->tag_len = 0;
+	if (p->method == NWX_METHOD_NM) {
+		if (p->resp_len > NWX_NM_RESP_MAX)
+			FAIL(NWX_E_TOOBIG, "PUT: a 304 of %u bytes exceeds %d",
+			     p->resp_len, NWX_NM_RESP_MAX);
+		if (p->resp_len < 13 || memcmp(out->resp, "HTTP/1.1 304 ", 13))
+			FAIL(NWX_E_INVAL, "PUT: method NM but not a 304");
+		if (xdpd_nm_tag(out->resp, p->resp_len, &out->tag, &out->tag_len))
+			FAIL(NWX_E_INVAL, "PUT: a 304 needs one ETag header holding an entity-tag of at most %d bytes",
+			     NWX_ETAG_MAX);
+	}
 	return 0;
 }
 
@@ -207,7 +270,7 @@ int xdpd_check_delete(const void *msg, size_t n, const struct nwx_delete **d,
 
 	if (body < sizeof(*p) || sizeof(*p) + p->path_len != body)
 		FAIL(NWX_E_PROTO, "DELETE: path length does not match the body");
-	if (p->method != NWX_ALL && p->method > NWX_METHOD_HEAD)
+	if (p->method != NWX_ALL && p->method > NWX_METHOD_NM)
 		FAIL(NWX_E_INVAL, "DELETE: bad method %u", p->method);
 	if (p->encoding != NWX_ALL && p->encoding >= NWX_ENC_COUNT)
 		FAIL(NWX_E_INVAL, "DELETE: bad encoding %u", p->encoding);

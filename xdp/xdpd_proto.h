@@ -38,7 +38,18 @@ struct xdpd_put {
 	const struct nwx_put *put;
 	const char *path;
 	const uint8_t *resp;
+	const uint8_t *tag;   /* NWX_METHOD_NM: the ETag's opaque-tag */
+	size_t tag_len;
 };
+
+/*
+ * The opaque-tag (quotes included) of the one "ETag:" header line of a
+ * response head (field name in any case, OWS around the value; "W/" is
+ * skipped): 0, or -1 when there is none, more than one, or its value is
+ * not an entity-tag of visible ASCII at most NWX_ETAG_MAX bytes long.
+ */
+int xdpd_nm_tag(const uint8_t *resp, size_t len, const uint8_t **tag,
+		size_t *tag_len);
 
 /* Validates a PUT body (after xdpd_check_frame). */
 int xdpd_check_put(const void *msg, size_t n, unsigned max_response,

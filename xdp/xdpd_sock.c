@@ -318,6 +318,7 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		r.active_generation = x->active_gen;
 		r.helper_pid = (uint32_t)getpid();
 		r.owner_pid = x->owner.id ? (uint32_t)x->owner.pid : 0;
+		r.features = NWX_FEAT_NOT_MODIFIED;
 		send_msg(c, NWX_MSG_HELLO_REPLY, seq, &r, sizeof(r), NULL, 0);
 		return;
 	}
@@ -360,7 +361,7 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		}
 		if (!code)
 			code = xdpd_map_put(x, c->staging, p.put, p.path, p.resp,
-					    err, sizeof(err));
+					    p.tag, p.tag_len, err, sizeof(err));
 		if (code) {
 			reply_err(c, seq, code, err);
 			return;
@@ -588,7 +589,7 @@ int xdpd_stats_client(const char *path)
 	P(flow_entries); P(flow_capacity); P(active_generation); P(ports);
 	P(interfaces);
 	P(multiseg); P(seg_retransmits); P(loss_probes);
-	P(memo_hits);
+	P(memo_hits); P(not_modified);
 #undef P
 	return 0;
 }

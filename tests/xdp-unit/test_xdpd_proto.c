@@ -49,6 +49,75 @@ static uint16_t fold_le(uint64_t s)
 	return (uint16_t)((s >> 8) | ((s & 0xff) << 8));
 }
 
+static int nm_tag(const char *resp, const char **tag, size_t *len)
+{
+	const uint8_t *t = NULL;
+	int r = xdpd_nm_tag((const uint8_t *)resp, strlen(resp), &t, len);
+
+	*tag = (const char *)t;
+	return r;
+}
+
+/* The ETag of a 304 the helper stores for XDP to compare. */
+static void test_nm_tag(void)
+{
+	static uint8_t buf[NWX_MSG_MAX + 64];
+	const char *ok = "HTTP/1.1 304 Not Modified\r\nDate: Sun, 06 Nov 1994 "
+			 "08:49:37 GMT\r\nVary: Accept-Encoding\r\nETag: "
+			 "\"c61fc3c861b91f7e\"\r\nContent-Length: 0\r\n\r\n";
+	const char *tag;
+	struct xdpd_put p;
+	char err[256];
+	size_t len, n;
+
+	CHECK(nm_tag(ok, &tag, &len) == 0 && len == 18 &&
+	      !memcmp(tag, "\"c61fc3c861b91f7e\"", 18));
+	CHECK(nm_tag("HTTP/1.1 304 X\r\netag:  W/\"a\" \r\n\r\n", &tag, &len) == 0 &&
+	      len == 3 && !memcmp(tag, "\"a\"", 3));
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"\"\r\n\r\n", &tag, &len) == 0 &&
+	      len == 2);
+	/* none, two, malformed, too long, only in the body */
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nDate: x\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"a\"\r\nETag: \"a\"\r\n\r\n",
+		     &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: a\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"a\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"a\"x\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"a\", \"b\"\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"a b\"\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"" "0123456789012345678901234567890123456789"
+		     "012345678901234567890\"\r\n\r\n", &tag, &len) == 0 && len == 63);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nETag: \"" "0123456789012345678901234567890123456789"
+		     "0123456789012345678901\"\r\n\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\n\r\nETag: \"a\"\r\n", &tag, &len) == -1);
+	CHECK(nm_tag("HTTP/1.1 304 X\r\nX-ETag: \"a\"\r\n\r\n", &tag, &len) == -1);
+
+	/* PUT of method NM: a 304 with one ETag, encoding identity */
+	n = mk_put(buf, "/a", ok, 33, 0, 3);
+	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == 0 &&
+	      p.tag_len == 18 && !memcmp(p.tag, "\"c61fc3c861b91f7e\"", 18));
+	n = mk_put(buf, "/a", ok, 33, 1, 3);
+	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/a", "HTTP/1.1 200 OK\r\nETag: \"a\"\r\n\r\n",
+		   NWX_NO_DATE, 0, 1);
+	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/a", "HTTP/1.1 304 Not Modified\r\n\r\n",
+		   NWX_NO_DATE, 0, 1);
+	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/a", ok, 33, 0, 3);
+	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = 3;
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
+	/* a 200 has no tag to store */
+	n = mk_put(buf, "/a", "HTTP/1.1 200 OK\r\nETag: \"a\"\r\n\r\n",
+		   NWX_NO_DATE, 0, 1);
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == 0 &&
+	      p.tag == NULL);
+}
+
 /* Loss probes: only OWNED flows with a multi-segment answer not fully
  * acknowledged, from NWX_RTO_MS on, backing off after 3 s, never after 60 s. */
 static void test_loss_probe_due(void)
@@ -84,6 +153,8 @@ int main(void)
 	char err[256];
 	size_t n;
 	const char *resp = "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\nhello";
+
+	test_nm_tag();
 
 	/* paths */
 	CHECK(xdpd_path_canonical("/", 1));
