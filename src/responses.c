@@ -56,6 +56,19 @@ static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
 	return true;
 }
 
+/* The headers of the 304 of r's variant enc, in the order they are sent. */
+static bool emit_not_modified_headers(const struct nw_config *cfg,
+				      const struct nw_resource *r,
+				      enum nw_enc enc, header_fn fn, void *ctx)
+{
+	return (r->enc_mask == NW_ENC_BIT(NW_ENC_IDENTITY) ||
+		fn(ctx, "Vary", "Accept-Encoding")) &&
+	       fn(ctx, "ETag", nw_variant_etag(r, enc)) &&
+	       fn(ctx, "Last-Modified", r->last_modified) &&
+	       fn(ctx, "Cache-Control", r->cache_control) &&
+	       emit_security_headers(cfg, fn, ctx);
+}
+
 static bool mhd_header(void *ctx, const char *name, const char *value)
 {
 	return MHD_add_response_header(ctx, name, value) == MHD_YES;
@@ -103,12 +116,7 @@ static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
 					       MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return NULL;
-	if ((r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY) &&
-	     !mhd_header(resp, "Vary", "Accept-Encoding")) ||
-	    !mhd_header(resp, "ETag", nw_variant_etag(r, enc)) ||
-	    !mhd_header(resp, "Last-Modified", r->last_modified) ||
-	    !mhd_header(resp, "Cache-Control", r->cache_control) ||
-	    !emit_security_headers(cfg, mhd_header, resp)) {
+	if (!emit_not_modified_headers(cfg, r, enc, mhd_header, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
@@ -287,4 +295,16 @@ bool nw_response_head(const struct nw_config *cfg, const struct nw_resource *r,
 	       emit_security_headers(cfg, head_header, &h) &&
 	       sb_printf(out, "Content-Length: %llu\r\n\r\n",
 			 (unsigned long long)r->var[enc].len);
+}
+
+bool nw_response_not_modified_head(const struct nw_config *cfg,
+				   const struct nw_resource *r, enum nw_enc enc,
+				   const char *date, struct strbuf *out)
+{
+	struct head_ctx h = { out };
+
+	return sb_printf(out, "HTTP/1.1 304 Not Modified\r\nDate: %s\r\n",
+			 date) &&
+	       emit_not_modified_headers(cfg, r, enc, head_header, &h) &&
+	       sb_puts(out, "Content-Length: 0\r\n\r\n");
 }

@@ -184,7 +184,7 @@ static const char *const stat_names[] = {
 	"passed", "misses", "cache_entries", "cache_capacity", "map_memory",
 	"flow_entries", "flow_capacity", "active_generation", "ports",
 	"interfaces", "multiseg", "seg_retransmits", "loss_probes",
-	"memo_hits",
+	"memo_hits", "not_modified",
 };
 #define N_STAT_NAMES (sizeof stat_names / sizeof stat_names[0])
 
@@ -611,6 +611,7 @@ struct nw_xdp_client {
 	bool warned;                /* the "unreachable" line was logged */
 	unsigned limit;             /* max_response, lowered to the helper's cap */
 	uint32_t helper_pid;
+	uint32_t features;          /* NWX_FEAT_* of the helper */
 	size_t pushed_entries;      /* in the last committed generation */
 	size_t pushed_bytes;
 	size_t skipped_large;       /* GET variants over the limit */
@@ -644,6 +645,7 @@ struct push_ctx {
 	const struct nw_config *cfg;
 	unsigned limit;
 	uint32_t gen;            /* the helper's staging generation */
+	bool nm;                 /* push 304s (NWX_FEAT_NOT_MODIFIED) */
 	size_t entries, bytes, skipped, badpath, collisions;
 	bool full;               /* the helper's cache is full */
 	char why[200];           /* why the push failed */
@@ -786,6 +788,20 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 	unsigned avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
 			 ((1u << NWX_ENC_COUNT) - 1);
 
+	if (m == NWX_METHOD_NM) {
+		/* one 304 per resource: nano-web's has no Content-Encoding */
+		head->len = 0;
+		if (!nw_response_not_modified_head(pc->cfg, r, NW_ENC_IDENTITY,
+						   DATE_PLACEHOLDER, head)) {
+			snprintf(pc->why, sizeof pc->why,
+				 "cannot render the 304 of %s", key);
+			return false;
+		}
+		if (head->len > pc->limit || head->len > NWX_NM_RESP_MAX)
+			return true;   /* XDP hands its revalidations off */
+		return put_one(w, pc, key, keylen, avail, NW_ENC_IDENTITY, m,
+			       head, NULL, 0) >= 0;
+	}
 	for (int e = 0; !pc->full && e < NW_ENC_COUNT; e++) {
 		const struct nw_variant *v = &r->var[e];
 		size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
@@ -816,10 +832,10 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
  * Pushes every eligible response of `s` into a new staging generation, then
  * commits it: one map write makes it visible to XDP at once, and the
  * previous generation (with whatever vanished) is deleted. Shallow paths go
- * first, and at each depth the GETs before the HEADs, so a full cache holds
- * the front page for both methods but no deep HEAD before a shallower
- * GET. Returns false
- * when the connection is unusable or the helper refused the session.
+ * first, and at each depth the GETs, then the 304s (a helper with
+ * NWX_FEAT_NOT_MODIFIED), then the HEADs, so a full cache holds the front
+ * page for both methods but no deep HEAD before a shallower GET. Returns
+ * false when the connection is unusable or the helper refused the session.
  */
 static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s, uint32_t *active)
@@ -844,16 +860,24 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	}
 	pc->gen = ok.generation;
 	n = push_order(s, pc, order);
-	/* One depth at a time: its GETs, then its HEADs. */
+	/* One depth at a time: its GETs, its 304s (browsers revalidate
+	 * often), then its HEADs. */
 	for (size_t lo = 0, hi; good && !pc->full && lo < n; lo = hi) {
+		static const int methods[] = { NWX_METHOD_GET, NWX_METHOD_NM,
+					       NWX_METHOD_HEAD };
 		unsigned depth = path_depth(order[lo].key);
 
 		for (hi = lo; hi < n && path_depth(order[hi].key) == depth; hi++)
 			;
-		for (int m = NWX_METHOD_GET; good && m <= NWX_METHOD_HEAD; m++)
+		for (int k = 0; good && k < 3; k++) {
+			int m = methods[k];
+
+			if (m == NWX_METHOD_NM && !pc->nm)
+				continue;
 			for (size_t i = lo; good && !pc->full && i < hi; i++)
 				good = push_resource(w, pc, s, order[i].slot, m,
 						     &head);
+		}
 	}
 	sb_free(&head);
 	free(order);
@@ -910,6 +934,7 @@ static int session_open(struct nw_xdp_client *c, char *why, size_t whylen)
 	if (hr.max_response && hr.max_response < c->limit)
 		c->limit = hr.max_response;
 	c->helper_pid = hr.helper_pid;
+	c->features = hr.features;
 	pthread_mutex_unlock(&c->mu);
 	return fd;
 fail:
@@ -1003,6 +1028,7 @@ static void *client_thread(void *arg)
 		memset(&pc, 0, sizeof pc);
 		pc.cfg = c->cfg;
 		pc.limit = c->limit;
+		pc.nm = c->features & NWX_FEAT_NOT_MODIFIED;
 		pthread_mutex_unlock(&c->mu);
 		ok = push_snapshot(&c->w, &pc, s, &active);
 		pthread_mutex_lock(&c->mu);

@@ -8,7 +8,9 @@ at the 29-byte placeholder); every eligible variant is pushed, GET and HEAD,
 and nothing too large or that XDP cannot serve; `avail` masks; /_stats shows
 the helper's counters; a reload pushes a new generation without the vanished
 file; a helper that goes away is reported once and nano-web re-pushes when it
-comes back; error replies (collision) do not stop a push.
+comes back; error replies (collision) do not stop a push; a helper that
+announces NWX_FEAT_NOT_MODIFIED gets one 304 per path (equal to nano-web's
+own 304, GET and HEAD, every coding), an older one none.
 
 No root needed (as root nano-web drops to nobody; the socket allows it).
 """
@@ -39,14 +41,17 @@ check = xt.Checker()
 
 
 class FakeHelper:
-    def __init__(self, path, may_write=True, collide=(), capacity=None):
+    def __init__(self, path, may_write=True, collide=(), capacity=None,
+                 features=None):
         self.path = path
+        self.features = features   # None: an older helper's shorter HELLO_REPLY
         self.capacity = capacity   # PUTs beyond it: E_NOSPC (cache full)
         self.may_write = may_write
         self.collide = set(collide)
         self.events = []       # (type, fields) in order, over all connections
         self.committed = {}    # generation -> {(path, method, enc): (avail, off, bytes)}
         self.staging = {}
+        self.order = []        # PUT keys of the current staging generation
         self.gen = 100
         self.ports = None
         self.conns = 0
@@ -101,9 +106,12 @@ class FakeHelper:
         if typ == MSG["HELLO"]:
             ver, pid = struct.unpack_from("=II", body)
             self.events.append(("HELLO", (ver, pid)))
-            self.reply(c, seq, MSG["HELLO_REPLY"], struct.pack(
+            body = struct.pack(
                 "=8I", 1, 1 if self.may_write else 0, 1400, 256, 4096,
-                65536, self.gen, os.getpid()))
+                65536, self.gen, os.getpid())
+            if self.features is not None:
+                body += struct.pack("=II", 0, self.features)
+            self.reply(c, seq, MSG["HELLO_REPLY"], body)
         elif typ == MSG["SET_PORTS"]:
             n, _ = struct.unpack_from("=HH", body)
             self.ports = list(struct.unpack_from("=%dH" % n, body, 4))
@@ -113,6 +121,7 @@ class FakeHelper:
             flags, _ = struct.unpack_from("=II", body)
             self.gen += 1
             self.staging = {}
+            self.order = []
             self.events.append(("BEGIN", flags))
             self.reply(c, seq, MSG["OK"], struct.pack("=II", self.gen, 0))
         elif typ == MSG["PUT"]:
@@ -132,6 +141,7 @@ class FakeHelper:
                 self.err(c, seq, E_NOSPC, "cache full")
                 return
             self.staging[(path, meth, enc)] = (avail, doff, resp)
+            self.order.append((path, meth, enc))
             self.reply(c, seq, MSG["OK"], struct.pack("=II", gen, 1))
         elif typ == MSG["COMMIT"]:
             gen, _ = struct.unpack_from("=II", body)
@@ -143,8 +153,8 @@ class FakeHelper:
             self.events.append(("ABORT", None))
             self.reply(c, seq, MSG["OK"], struct.pack("=II", self.gen, 0))
         elif typ == MSG["STATS"]:
-            vals = list(range(1, 25)) + [777]   # one more than known: a newer helper
-            self.reply(c, seq, MSG["STATS_REPLY"], struct.pack("=25Q", *vals))
+            vals = list(range(1, 26)) + [777]   # one more than known: a newer helper
+            self.reply(c, seq, MSG["STATS_REPLY"], struct.pack("=26Q", *vals))
         else:
             self.err(c, seq, 1, "unknown type")
 
@@ -295,6 +305,8 @@ def run(p, fake, port, site, sock, work):
     xt.wait_until(lambda: nwx.fetch("127.0.0.1", port, "GET", "/_health").status == 200, 10)
     gen, entries = fake.last()
     verify_pushed(entries, port, "first push")
+    check("a helper without NWX_FEAT_NOT_MODIFIED gets no 304",
+          entries and not any(k[1] == 2 for k in entries))
     paths = ["/", "/index.html", "/style.css", "/tiny.txt", "/sub/",
              "/sub/index.html", "/gone.txt", "/big.html"]
     want = expected_keys(port, paths)
@@ -318,7 +330,7 @@ def run(p, fake, port, site, sock, work):
           x.get("syn_cookies") == 5 and x.get("invalid_dropped") == 7 and
           x.get("map_memory") == 15 and x.get("interfaces") == 20 and
           x.get("multiseg") == 21 and x.get("loss_probes") == 23 and
-          x.get("memo_hits") == 24 and
+          x.get("memo_hits") == 24 and x.get("not_modified") == 25 and
           777 not in x.values() and
           x.get("snapshot_generation") == st["snapshot"]["generation"],
           "(%r)" % x)
@@ -390,6 +402,7 @@ def run(p, fake, port, site, sock, work):
     finally:
         fake3.close()
     full_cache_order(site, port, sock, work)
+    not_modified_pushed(site, port, sock, work)
     return check.finish()
 
 
@@ -419,8 +432,9 @@ def push_with_capacity(site, port, sock, work, cap, name):
 
 
 def tier(key):
-    """Push priority of (path, method, enc): depth first, GET before HEAD."""
-    return (key[0].count("/"), key[1])
+    """Push priority of (path, method, enc): depth first, then GET, 304
+    (method 2), HEAD."""
+    return (key[0].count("/"), {0: 0, 2: 1, 1: 2}[key[1]])
 
 
 def full_cache_order(site, port, sock, work):
@@ -450,6 +464,66 @@ def full_cache_order(site, port, sock, work):
     check("full cache of 4: the front page's GETs",
           any(k[0] == "/" and k[1] == 0 for k in push_with_capacity(
               site, port, sock, work, 4, "nanoweb5")[0]))
+
+
+def push_with_features(site, port, sock, work, features, cap=None):
+    """(committed entries, nano-web's port) against a fake helper with
+    `features`; nano-web keeps running: the caller stops it."""
+    fake = FakeHelper(sock, features=features, capacity=cap)
+    logf = open(os.path.join(work, "nanoweb6.log"), "wb")
+    p = subprocess.Popen([os.path.join(os.environ.get("NW_BUILDDIR", "."), "nano-web"),
+                          "serve", site, "--port", str(port), "--listen",
+                          "127.0.0.1", "--xdp", "auto", "--config",
+                          os.path.join(work, "nanoweb.ini")],
+                         stdout=logf, stderr=subprocess.STDOUT)
+    return fake, p, logf
+
+
+def not_modified_pushed(site, port, sock, work):
+    """NWX_FEAT_NOT_MODIFIED: one 304 per pushed path (method 2, encoding
+    identity, the path's avail), byte-equal (but Date) to what nano-web
+    sends for GET and HEAD with If-None-Match: its ETag, whatever the
+    Accept-Encoding; the push order puts them between GETs and HEADs."""
+    fake, p, logf = push_with_features(site, port, sock, work, 1)
+    try:
+        xt.wait_until(lambda: fake.last()[0] is not None, 15)
+        xt.wait_until(lambda: nwx.fetch("127.0.0.1", port, "GET", "/_health").status == 200, 10)
+        _, entries = fake.last()
+        nm = {k: v for k, v in entries.items() if k[1] == 2}
+        paths = {k[0] for k in entries if k[1] != 2}
+        bad = []
+        for (path, meth, enc), (avail, doff, resp) in sorted(nm.items()):
+            if enc != 0:
+                bad.append("%s: encoding %d" % (path, enc))
+            others = {v[0] for k, v in entries.items() if k[0] == path}
+            if others != {avail}:
+                bad.append("%s: avail %r" % (path, others))
+            if resp[doff:doff + 29] != b"Thu, 01 Jan 1970 00:00:00 GMT":
+                bad.append("%s: date offset %d" % (path, doff))
+            etag = nwx.fetch("127.0.0.1", port, "GET", path).headers.get("etag")
+            for m in ("GET", "HEAD"):
+                for ae in (None, "gzip", "br"):
+                    h = ["If-None-Match: " + etag] + (["Accept-Encoding: " + ae] if ae else [])
+                    r = nwx.fetch("127.0.0.1", port, m, path, h)
+                    d = nwx.parity_diff(resp, r.raw)
+                    if r.status != 304 or d:
+                        bad.append("%s %s %s: %d %s" % (m, path, ae, r.status, d))
+        check("304s pushed to a helper with NWX_FEAT_NOT_MODIFIED: one per "
+              "path (%d), equal to nano-web's own (GET, HEAD, any coding)"
+              % len(nm), nm and {k[0] for k in nm} == paths and not bad,
+              "; ".join(bad[:4]) + " (%r)" % sorted(paths - {k[0] for k in nm}))
+        seq = [k for k in fake.order]
+        tiers = [tier(k) for k in seq]
+        check("304s pushed after the GETs and before the HEADs of their depth",
+              tiers == sorted(tiers), "(%r)" % seq[:12])
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        logf.close()
+        fake.close()
 
 
 if __name__ == "__main__":
