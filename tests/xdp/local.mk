@@ -19,14 +19,18 @@
 #                wire, answers built in place, other values handed off, a
 #                write after the close reset, 2000 new connections, 15 %
 #                loss both ways (closing.py)
+#   notmod.sh    revalidations (If-None-Match): 304/200 parity from XDP,
+#                what is handed off, keep-alive, Connection: close, in
+#                place, remembered, after a reload (revalidating.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
 	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c \
-	tests/xdp/closing.py
+	tests/xdp/closing.py tests/xdp/revalidating.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
-	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh
+	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh \
+	tests/xdp/notmod.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
 	tests/xdp/close_csum.py
 TESTS += tests/xdp/client.py tests/xdp/close_csum.py
