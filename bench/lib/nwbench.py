@@ -44,7 +44,10 @@ SCENARIOS = [
     ("blob_1m", "GET", "/blob.bin", {}, 200),
     ("head", "HEAD", "/index.html", {}, 200),
     ("not_found", "GET", "/no/such/page.html", {}, 404),
-    ("revalidate_304", "GET", "/index.html", {"If-None-Match": "@ETAG@"}, 304),
+    # what a browser sends to revalidate a cached page: both validators
+    ("revalidate_304", "GET", "/index.html", {"Accept-Encoding": BROWSER_AE,
+                                              "If-None-Match": "@ETAG@",
+                                              "If-Modified-Since": "@LASTMOD@"}, 304),
     ("fresh_conn", "GET", "/index.html", {"Connection": "close"}, 200),
     ("many_files", "GET", "@SITE@", {}, 200),
     ("idle_1k", "GET", "/index.html", {}, 200),
@@ -657,14 +660,19 @@ def client_probe(srv, method, path, headers):
 # --------------------------------------------------------------------------
 # one measurement
 
-def request_for(scn, probe_etag, site_paths):
+def request_for(scn, probe, site_paths):
     name, method, path, headers, expect = SCEN[scn]
     headers = dict(headers)
     if path == "@SITE@":
         path = site_paths[0]
     for k, v in list(headers.items()):
         if v == "@ETAG@":
-            headers[k] = probe_etag or '"none"'
+            headers[k] = probe.get("etag") or '"none"'
+        elif v == "@LASTMOD@":
+            if probe.get("last_modified"):
+                headers[k] = probe["last_modified"]
+            else:
+                del headers[k]
     return method, path, headers, expect
 
 
@@ -747,7 +755,7 @@ def measure(srv, scn, o, site_paths, pathlist):
         rec["error"] = "no answer to GET /index.html: %s" % base.get("error")
         rec["probe_mismatch"] = rec["error"]
         return rec
-    method, path, headers, expect = request_for(scn, base.get("etag"), site_paths)
+    method, path, headers, expect = request_for(scn, base, site_paths)
     probe = client_probe(srv, method, path, {k: v for k, v in headers.items() if k != "Connection"})
     rec["probe"] = probe
     rec["expect_status"] = expect
