@@ -75,8 +75,7 @@
  *    NWX_PATH_MAX; the query (if any) holds only visible ASCII;
  *  - a Host header is present; no Range, If-* (but see below),
  *    Content-Length, Transfer-Encoding, Expect, Upgrade header; Connection
- *    absent or one
- *    token, "keep-alive" or "close" (any case; XDP then inserts
+ *    absent or one token, "keep-alive" or "close" (any case; XDP then inserts
  *    "Connection: close" after the Date line, as libmicrohttpd does, and
  *    closes); at most one Accept-Encoding, which XDP parses exactly
  *    (codings br, zstd, gzip, identity, * and any other token which is
@@ -403,7 +402,7 @@ struct nwx_path_val {
 /* nwx_resp: HASH (no prealloc), one entry per variant. */
 struct nwx_resp_key {
 	nwx_u32 gen;
-	nwx_u8 method;
+	nwx_u8 method;  /* NWX_METHOD_*: NM is the path's 304 (enc identity) */
 	nwx_u8 enc;
 	nwx_u16 pad; /* 0 */
 	nwx_u64 hash;
