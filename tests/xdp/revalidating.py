@@ -163,12 +163,16 @@ def run_cases(S, refs, addr, tag, lst, want_status, hit, what):
 
 
 def check_parity(S, refs, addr, tag):
+    s0 = helper_stats(S)
     n = run_cases(S, refs, addr, tag, cases(refs.etag), 304, True,
                   "revalidations with a matching entity-tag (strong, W/, "
                   "OWS, with If-Modified-Since; GET/HEAD; identity and "
                   "compressed resources, every Accept-Encoding): nano-web's "
                   "304 but Date, answered by XDP")
-    check("%s: not_modified counted each of them (%d)" % (tag, n), n >= 50)
+    s1 = helper_stats(S)
+    check("%s: not_modified counted each of them (%d)" % (tag, n),
+          n >= 50 and delta(s0, s1, "not_modified") == n,
+          "(not_modified +%d)" % delta(s0, s1, "not_modified"))
 
 
 def check_nomatch(S, refs, addr, tag):
