@@ -96,18 +96,20 @@
  * request whose only precondition is one If-None-Match header holding a
  * single entity-tag (OWS [W/] DQUOTE *etagc DQUOTE OWS, visible ASCII; an
  * If-Modified-Since beside it is ignored, as RFC 9110 13.2.2 and nano-web
- * do) is answered by XDP when the path has a NWX_METHOD_NM entry: the tag
- * equals that entry's ETag by weak comparison (the opaque-tags are equal)
- * -> the entry (the resource's 304, whatever the method and the coding);
- * else -> the 200 as above. A list, "*", several If-None-Match headers,
- * If-Match, If-Unmodified-Since, If-Range, If-Modified-Since alone, or no
- * NM entry for the path: handed off. nano-web's 304 is one per resource
- * (no Content-Encoding; Vary and ETag as for every coding), so it pushes
- * one NM entry per path: method NWX_METHOD_NM, encoding identity, the
- * same `avail`, the complete 304 as nano-web sends it (Date placeholder,
- * "Content-Length: 0"), holding exactly one "ETag: " header line whose
- * value is a strong or weak entity-tag of at most NWX_ETAG_MAX bytes;
- * resp_len at most NWX_NM_RESP_MAX.
+ * do) is evaluated as nano-web evaluates it: against the representation a
+ * 200 would carry (the negotiated coding; identity when none is
+ * acceptable), each coding having its own ETag. XDP looks up that
+ * coding's NWX_METHOD_NM entry; its ETag equals the tag by weak
+ * comparison (the opaque-tags are equal) -> the entry (that coding's 304,
+ * for GET and HEAD); else -> the 200 as above (none acceptable: handed
+ * off, nano-web answers 406). A list, "*", several If-None-Match headers,
+ * If-Match, If-Unmodified-Since, If-Range, If-Modified-Since alone, an
+ * unsure negotiation, or no NM entry for that coding: handed off. So
+ * nano-web pushes one NM entry per (path, coding): method NWX_METHOD_NM,
+ * the coding in `encoding`, the same `avail`, the complete 304 as nano-web
+ * sends it (Date placeholder, "Content-Length: 0"), holding exactly one
+ * "ETag: " header line whose value is a strong or weak entity-tag of at
+ * most NWX_ETAG_MAX bytes; resp_len at most NWX_NM_RESP_MAX.
  */
 #ifndef NANOWEB_XDP_PROTO_H
 #define NANOWEB_XDP_PROTO_H
@@ -152,8 +154,9 @@ typedef __u64 nwx_u64;
 /* Methods. */
 #define NWX_METHOD_GET 0
 #define NWX_METHOD_HEAD 1
-#define NWX_METHOD_NM 2    /* the resource's 304 Not Modified (PUT/DELETE,
-			    * helpers with NWX_FEAT_NOT_MODIFIED only) */
+#define NWX_METHOD_NM 2    /* the 304 Not Modified of the coding
+			    * `encoding` (PUT/DELETE, helpers with
+			    * NWX_FEAT_NOT_MODIFIED only) */
 #define NWX_ETAG_MAX 63    /* opaque-tag (quotes included), bytes */
 #define NWX_NM_TAG_OFF (NWX_RESP_MAX - 64) /* see struct nwx_resp_val */
 #define NWX_NM_RESP_MAX NWX_NM_TAG_OFF
@@ -252,7 +255,7 @@ struct nwx_put {
 	nwx_u32 generation;  /* the staging generation from BEGIN's reply */
 	nwx_u8 method;       /* NWX_METHOD_GET or NWX_METHOD_HEAD (or
 			      * NWX_METHOD_NM with NWX_FEAT_NOT_MODIFIED:
-			      * encoding identity, see the top) */
+			      * a 304, see the top) */
 	nwx_u8 encoding;     /* NWX_ENC_*: the variant this response is */
 	nwx_u8 avail;        /* mask (1 << NWX_ENC_*) of every encoding nano-web
 			      * has for this resource, identity included, pushed
@@ -394,7 +397,8 @@ struct nwx_path_val {
 	nwx_u16 len;       /* path length */
 	nwx_u8 avail;      /* encodings the resource has (mask) */
 	nwx_u8 pushed[2];  /* per method: mask of encodings in nwx_resp */
-	nwx_u8 nm;         /* (formerly padding) 1: an NWX_METHOD_NM entry */
+	nwx_u8 nm;         /* (formerly padding) mask of encodings with an
+			    * NWX_METHOD_NM entry */
 	nwx_u8 pad[2];
 	char path[NWX_PATH_MAX];
 };
@@ -402,7 +406,7 @@ struct nwx_path_val {
 /* nwx_resp: HASH (no prealloc), one entry per variant. */
 struct nwx_resp_key {
 	nwx_u32 gen;
-	nwx_u8 method;  /* NWX_METHOD_*: NM is the path's 304 (enc identity) */
+	nwx_u8 method;  /* NWX_METHOD_*: NM is coding enc's 304 */
 	nwx_u8 enc;
 	nwx_u16 pad; /* 0 */
 	nwx_u64 hash;

@@ -777,7 +777,8 @@ static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 	return n;
 }
 
-/* Every encoding of one resource for one method. False: stop the push. */
+/* Every encoding of one resource for one method (NM: its 304s). False:
+ * stop the push. */
 static bool push_resource(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s, size_t slot, int m,
 			  struct strbuf *head)
@@ -788,20 +789,6 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 	unsigned avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
 			 ((1u << NWX_ENC_COUNT) - 1);
 
-	if (m == NWX_METHOD_NM) {
-		/* one 304 per resource: nano-web's has no Content-Encoding */
-		head->len = 0;
-		if (!nw_response_not_modified_head(pc->cfg, r, NW_ENC_IDENTITY,
-						   DATE_PLACEHOLDER, head)) {
-			snprintf(pc->why, sizeof pc->why,
-				 "cannot render the 304 of %s", key);
-			return false;
-		}
-		if (head->len > pc->limit || head->len > NWX_NM_RESP_MAX)
-			return true;   /* XDP hands its revalidations off */
-		return put_one(w, pc, key, keylen, avail, NW_ENC_IDENTITY, m,
-			       head, NULL, 0) >= 0;
-	}
 	for (int e = 0; !pc->full && e < NW_ENC_COUNT; e++) {
 		const struct nw_variant *v = &r->var[e];
 		size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
@@ -809,6 +796,23 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len))
 			continue;
 		head->len = 0;
+		if (m == NWX_METHOD_NM) {
+			/* each coding's 304 carries its own ETag */
+			if (!nw_response_not_modified_head(pc->cfg, r,
+							   (enum nw_enc)e,
+							   DATE_PLACEHOLDER,
+							   head)) {
+				snprintf(pc->why, sizeof pc->why,
+					 "cannot render the 304 of %s", key);
+				return false;
+			}
+			if (head->len > pc->limit || head->len > NWX_NM_RESP_MAX)
+				continue;   /* XDP hands its revalidations off */
+			if (put_one(w, pc, key, keylen, avail, e, m, head,
+				    NULL, 0) < 0)
+				return false;
+			continue;
+		}
 		if (!nw_response_head(pc->cfg, r, (enum nw_enc)e,
 				      m == NWX_METHOD_HEAD, DATE_PLACEHOLDER,
 				      head)) {

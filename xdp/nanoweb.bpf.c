@@ -1498,14 +1498,18 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	for (i = 0; i < NWX_PATH_MAX / 8; i++)
 		if (((__u64 *)pv->path)[i] != ((__u64 *)s->path)[i])
 			goto miss;
-	if (pc->inm) {
-		/* nano-web answers a match with its one 304 of the resource
-		 * before it negotiates; weak comparison: the opaque-tags */
-		if (!pv->nm)
+	enc = negotiate(ac, pc->ae_count, pv->avail | 1);
+	if (pc->inm && enc != -2) {
+		/* as nano-web: against the tag of the coding a 200 would
+		 * carry (identity when none is acceptable); weak comparison:
+		 * the opaque-tags */
+		__u32 sel = enc < 0 ? NWX_ENC_IDENTITY : (__u32)enc;
+
+		if (!(pv->nm & (1 << sel)))
 			goto miss;
 		rk.gen = (__u32)gen;
 		rk.method = NWX_METHOD_NM;
-		rk.enc = NWX_ENC_IDENTITY;
+		rk.enc = (__u8)sel;
 		rk.hash = pc->hash;
 		rv = bpf_map_lookup_elem(&nwx_resp, &rk);
 		if (!rv)
@@ -1516,11 +1520,10 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 				break;
 		if (i == 8) {
 			method = NWX_METHOD_NM;
-			enc = NWX_ENC_IDENTITY;
+			enc = sel;
 			goto remember;
 		}
 	}
-	enc = negotiate(ac, pc->ae_count, pv->avail | 1);
 	if (enc < 0)
 		return HANDOFF;
 	if (!(pv->pushed[method & 1] & (1 << enc)))

@@ -728,7 +728,7 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}
 	if (p->method == NWX_METHOD_NM)
-		pv.nm = 1;
+		pv.nm |= (uint8_t)(1u << p->encoding);
 	else
 		pv.pushed[p->method] |= (uint8_t)(1u << p->encoding);
 	if (bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY)) {
@@ -767,14 +767,16 @@ int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 			pv.pushed[m] &= (uint8_t)~(1u << e);
 		}
 	}
-	if ((method == NWX_ALL || method == NWX_METHOD_NM) &&
-	    (enc == NWX_ALL || enc == NWX_ENC_IDENTITY)) {
+	for (unsigned e = 0; e < NWX_ENC_COUNT; e++) {
 		struct nwx_resp_key rk = { .gen = gen, .method = NWX_METHOD_NM,
-					   .enc = NWX_ENC_IDENTITY, .hash = h };
+					   .enc = (__u8)e, .hash = h };
 
+		if ((method != NWX_ALL && method != NWX_METHOD_NM) ||
+		    (enc != NWX_ALL && enc != e))
+			continue;
 		if (!bpf_map_delete_elem(x->fd_resp, &rk))
 			(*removed)++;
-		pv.nm = 0;
+		pv.nm &= (uint8_t)~(1u << e);
 	}
 	if (!pv.pushed[0] && !pv.pushed[1] && !pv.nm)
 		bpf_map_delete_elem(x->fd_paths, &pk);

@@ -218,8 +218,6 @@ int xdpd_check_put(const void *msg, size_t n, unsigned max_response,
 		     p->path_len, p->resp_len, body - sizeof(*p));
 	if (p->method > NWX_METHOD_NM)
 		FAIL(NWX_E_INVAL, "PUT: bad method %u", p->method);
-	if (p->method == NWX_METHOD_NM && p->encoding != NWX_ENC_IDENTITY)
-		FAIL(NWX_E_INVAL, "PUT: a 304 is stored as encoding identity");
 	if (p->encoding >= NWX_ENC_COUNT)
 		FAIL(NWX_E_INVAL, "PUT: bad encoding %u", p->encoding);
 	if (p->avail & ~0xfu)

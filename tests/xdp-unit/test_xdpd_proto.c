@@ -92,12 +92,15 @@ static void test_nm_tag(void)
 	CHECK(nm_tag("HTTP/1.1 304 X\r\n\r\nETag: \"a\"\r\n", &tag, &len) == -1);
 	CHECK(nm_tag("HTTP/1.1 304 X\r\nX-ETag: \"a\"\r\n\r\n", &tag, &len) == -1);
 
-	/* PUT of method NM: a 304 with one ETag, encoding identity */
+	/* PUT of method NM: a 304 with one ETag, of an encoding in avail */
 	n = mk_put(buf, "/a", ok, 33, 0, 3);
 	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
 	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == 0 &&
 	      p.tag_len == 18 && !memcmp(p.tag, "\"c61fc3c861b91f7e\"", 18));
 	n = mk_put(buf, "/a", ok, 33, 1, 3);
+	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
+	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == 0);
+	n = mk_put(buf, "/a", ok, 33, 2, 3);
 	((struct nwx_put *)(buf + sizeof(struct nwx_hdr)))->method = NWX_METHOD_NM;
 	CHECK(xdpd_check_put(buf, n, 1400, &p, err, sizeof(err)) == NWX_E_INVAL);
 	n = mk_put(buf, "/a", "HTTP/1.1 200 OK\r\nETag: \"a\"\r\n\r\n",

@@ -2,11 +2,13 @@
 notmod.sh in the client namespace; see e2e.py and xt.py).
 
 nano-web alone (--xdp off) first answers every request of the test: the
-references. Then with the helper: a matching entity-tag (strong or W/,
-with or without If-Modified-Since) gets nano-web's 304, byte for byte
-except Date, from XDP, for GET and HEAD, identity and compressed
-resources, every Accept-Encoding, IPv4 and IPv6; a non-matching one the
-200 nano-web sends, from XDP; lists, "*", two If-None-Match headers,
+references. Then with the helper: the entity-tag of the coding the
+request's Accept-Encoding selects (strong or W/, with or without
+If-Modified-Since; each coding has its own tag) gets nano-web's 304 of
+that coding, byte for byte except Date, from XDP, for GET and HEAD,
+identity and compressed resources, every Accept-Encoding (none
+acceptable: identity's), IPv4 and IPv6; another tag (another coding's
+too) the 200 nano-web sends, from XDP; lists, "*", two If-None-Match headers,
 If-Match, If-Unmodified-Since, If-Range, If-Modified-Since alone and
 malformed values are handed off and nano-web's answers arrive unchanged;
 keep-alive mixes, Connection: close (EOF after the 304), 304s built in
@@ -42,7 +44,8 @@ delta = segments.delta
 # /index.html and /sub/index.html are compressed (Vary), /tiny.txt and
 # /blob.bin are identity only
 PATHS = ["/", "/index.html", "/tiny.txt", "/sub/", "/blob.bin"]
-ENCODINGS = [None, "gzip", "br", "gzip, deflate, br, zstd", "identity"]
+ENCODINGS = [None, "gzip", "br", "gzip, deflate, br, zstd", "identity",
+             "identity;q=0"]
 FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
 PAST = "Mon, 01 Jan 2001 00:00:00 GMT"
 
@@ -56,12 +59,14 @@ def ae(v):
 
 
 class Refs:
-    """nano-web's own answer to each request, collected with --xdp off."""
+    """nano-web's own answer to each request, collected with --xdp off;
+    etag: identity's tag per path, tags: per (path, Accept-Encoding)."""
 
     def __init__(self, S):
         self.S = S
         self.r = {}
         self.etag = {}
+        self.tags = {}
 
     def get(self, key, method, path, headers):
         if key not in self.r:
@@ -69,15 +74,18 @@ class Refs:
         return self.r[key]
 
 
-def cases(etag):
+def cases(refs):
     """(name, method, path, headers) of revalidations XDP answers."""
     out = []
     for p in PATHS:
-        t = etag[p]
         for enc in ENCODINGS:
+            t = refs.tags[(p, enc)]
             for m in ("GET", "HEAD"):
                 out.append(("match %s %s" % (p, enc), m, p,
                             ae(enc) + ["If-None-Match: " + t]))
+        out.append(("weak gzip %s" % p, "GET", p, ae("gzip") + [
+            "If-None-Match: W/" + refs.tags[(p, "gzip")]]))
+        t = refs.etag[p]
         out.append(("weak %s" % p, "GET", p, ["If-None-Match: W/" + t]))
         out.append(("ows %s" % p, "GET", p, ["If-None-Match:   %s \t" % t]))
         out.append(("ims %s" % p, "GET", p, ["If-Modified-Since: " + PAST,
@@ -85,9 +93,17 @@ def cases(etag):
     return out
 
 
-def nomatch_cases(etag):
+def nomatch_cases(refs):
     out = []
+    etag = refs.etag
     for p in PATHS:
+        # another coding's tag: identity's with gzip selected, and back
+        gz = refs.tags[(p, "gzip")]
+        if gz != etag[p]:
+            out.append(("identity tag, gzip %s" % p, "GET", p,
+                        ["Accept-Encoding: gzip", "If-None-Match: " + etag[p]]))
+            out.append(("gzip tag, identity %s" % p, "HEAD", p,
+                        ["If-None-Match: " + gz]))
         for enc in ("gzip", None):
             for m in ("GET", "HEAD"):
                 out.append(("other tag %s %s" % (p, enc), m, p,
@@ -101,10 +117,17 @@ def nomatch_cases(etag):
     return out
 
 
-def handoff_cases(etag):
-    t = etag["/index.html"]
+def handoff_cases(refs):
+    t = refs.etag["/index.html"]
     p = "/index.html"
     return [
+        # no coding acceptable and another tag: nano-web's 406
+        ("none acceptable", "GET", "/tiny.txt", ["Accept-Encoding: identity;q=0",
+                                                 'If-None-Match: "x"']),
+        # a negotiation XDP is unsure of (implicit identity)
+        ("unsure coding", "GET", p, ["Accept-Encoding: gzip;q=0.5",
+                                     "If-None-Match: " +
+                                     refs.tags[(p, "gzip")]]),
         ("list", "GET", p, ['If-None-Match: "x", ' + t]),
         ("list no match", "GET", p, ['If-None-Match: "x", "y"']),
         ("trailing comma", "GET", p, ["If-None-Match: " + t + ","]),
@@ -164,11 +187,12 @@ def run_cases(S, refs, addr, tag, lst, want_status, hit, what):
 
 def check_parity(S, refs, addr, tag):
     s0 = helper_stats(S)
-    n = run_cases(S, refs, addr, tag, cases(refs.etag), 304, True,
-                  "revalidations with a matching entity-tag (strong, W/, "
-                  "OWS, with If-Modified-Since; GET/HEAD; identity and "
-                  "compressed resources, every Accept-Encoding): nano-web's "
-                  "304 but Date, answered by XDP")
+    n = run_cases(S, refs, addr, tag, cases(refs), 304, True,
+                  "revalidations with the selected coding's entity-tag "
+                  "(strong, W/, OWS, with If-Modified-Since; GET/HEAD; "
+                  "identity and compressed resources, every Accept-Encoding, "
+                  "none acceptable): nano-web's 304 but Date, answered by "
+                  "XDP")
     s1 = helper_stats(S)
     check("%s: not_modified counted each of them (%d)" % (tag, n),
           n >= 50 and delta(s0, s1, "not_modified") == n,
@@ -176,16 +200,18 @@ def check_parity(S, refs, addr, tag):
 
 
 def check_nomatch(S, refs, addr, tag):
-    run_cases(S, refs, addr, tag, nomatch_cases(refs.etag), 200, True,
-              "revalidations with another entity-tag (If-Modified-Since "
-              "beside it ignored): nano-web's 200 but Date, answered by XDP")
+    run_cases(S, refs, addr, tag, nomatch_cases(refs), 200, True,
+              "revalidations with another entity-tag (another coding's; "
+              "If-Modified-Since beside it ignored): nano-web's 200 but "
+              "Date, answered by XDP")
 
 
 def check_handoff(S, refs, addr, tag):
-    run_cases(S, refs, addr, tag, handoff_cases(refs.etag), None, False,
+    run_cases(S, refs, addr, tag, handoff_cases(refs), None, False,
               "preconditions XDP leaves to nano-web (lists, *, two "
               "headers, malformed, If-Match, If-Unmodified-Since, If-Range, "
-              "Range, If-Modified-Since alone): handed off, nano-web's "
+              "Range, If-Modified-Since alone, no match and no acceptable "
+              "coding, an unsure negotiation): handed off, nano-web's "
               "answer")
 
 
@@ -198,7 +224,8 @@ def check_keepalive(S, refs, addr, tag):
     seq = [("GET", [], 200), ("GET", ["If-None-Match: " + t], 304),
            ("GET", ['If-None-Match: "zz"'], 200),
            ("HEAD", ["If-None-Match: " + t], 304),
-           ("GET", ["Accept-Encoding: gzip", "If-None-Match: W/" + t], 304)]
+           ("GET", ["Accept-Encoding: gzip",
+                    "If-None-Match: W/" + refs.tags[(p, "gzip")]], 304)]
     tail = [("GET", ['If-None-Match: "zz", ' + t], 304),
             ("GET", ["If-None-Match: " + t], 304)]
     errs = []
@@ -403,13 +430,16 @@ def main():
     refs = Refs(S)
     for p in PATHS + ["/reload.txt"]:
         refs.etag[p] = nwx.fetch(S.addr4, PORT, "GET", p).headers["etag"]
+        for enc in ENCODINGS:
+            r = nwx.fetch(S.addr4, PORT, "GET", p, ae(enc))
+            # none acceptable (406): nano-web evaluates identity's tag
+            refs.tags[(p, enc)] = r.headers.get("etag") or refs.etag[p]
     enc = nwx.fetch(S.addr4, PORT, "GET", "/index.html",
                     ["Accept-Encoding: gzip"]).headers.get("content-encoding")
     check("%s: the site has a compressed resource (%r)" % (tag, enc),
           enc == "gzip")
     # every reference now, from nano-web alone
-    for lst in (cases(refs.etag), nomatch_cases(refs.etag),
-                handoff_cases(refs.etag)):
+    for lst in (cases(refs), nomatch_cases(refs), handoff_cases(refs)):
         for name, m, p, h in lst:
             refs.get((name, m, p), m, p, h)
     fill_refs(refs)
@@ -454,8 +484,8 @@ def fill_refs(refs):
         seq = [("GET", [], 200), ("GET", ["If-None-Match: " + t[p]], 304),
                ("GET", ['If-None-Match: "zz"'], 200),
                ("HEAD", ["If-None-Match: " + t[p]], 304),
-               ("GET", ["Accept-Encoding: gzip", "If-None-Match: W/" + t[p]],
-                304),
+               ("GET", ["Accept-Encoding: gzip",
+                        "If-None-Match: W/" + refs.tags[(p, "gzip")]], 304),
                ("GET", ['If-None-Match: "zz", ' + t[p]], 304),
                ("GET", ["If-None-Match: " + t[p]], 304)]
         for i, (m, h, _) in enumerate(seq):
