@@ -759,7 +759,7 @@ def measure(srv, scn, o, site_paths, pathlist):
     sh = SCEN[scn][3]
     if "@ETAG@" in sh.values() and "Accept-Encoding" in sh:
         # a browser revalidates the representation it holds: the one its
-        # Accept-Encoding got (nginx's and h2o's ETags differ per coding)
+        # Accept-Encoding got (nano-web, nginx and h2o tag each coding)
         v = client_probe(srv, "GET", SCEN[scn][2],
                          {"Accept-Encoding": sh["Accept-Encoding"]})
         if v.get("status") == 200:
