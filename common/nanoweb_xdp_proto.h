@@ -73,7 +73,8 @@
  *    only the characters A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ /,
  *    no "//", no "/." (so no ".", "..", hidden segments), shorter than
  *    NWX_PATH_MAX; the query (if any) holds only visible ASCII;
- *  - a Host header is present; no Range, If-* (but see below),
+ *  - one Host header, holding only uri-host [":" port] characters
+ *    (A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = % : [ ]); no Range, If-* (but see below),
  *    Content-Length, Transfer-Encoding, Expect, Upgrade header; Connection
  *    absent or one token, "keep-alive" or "close" (any case; XDP then inserts
  *    "Connection: close" after the Date line, as libmicrohttpd does, and

@@ -815,6 +815,21 @@ static __always_inline int path_char_ok(__u8 c)
 	return 0;
 }
 
+/* uri-host [ ":" port ] characters, as nano-web's nw_host_ok(): a Host
+ * with anything else gets 400 there, so it is handed off. */
+static __always_inline int host_char_ok(__u8 c)
+{
+	if (is_alpha(c) || is_digit(c))
+		return 1;
+	switch (c) {
+	case '-': case '.': case '_': case '~': case '!': case '$': case '&':
+	case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
+	case '=': case '%': case ':': case '[': case ']':
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline int is_tchar(__u8 c)
 {
 	if (is_alpha(c) || is_digit(c))
@@ -1030,6 +1045,8 @@ static long parse_cb(__u32 i, void *arg)
 			return 0;
 		}
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			goto bad;
+		if (pc->hdr == NHD_HOST && !host_char_ok(c))
 			goto bad;
 		if (pc->hdr == NHD_INM) {
 			if (inm_byte(s, pc, c))
