@@ -286,7 +286,8 @@ class Dropper:
                        ["value"] + [str(b) for b in struct.pack("<I", val)],
                        check=True, capture_output=True, timeout=20)
 
-    def arm(self, length):
+    def arm(self, length, skip=0):
+        self._update(2, skip)
         self._update(0, length)
 
     def dropped(self):
@@ -308,21 +309,27 @@ class Dropper:
 def check_one_loss(S, ref, addr, tag):
     """One chosen segment of a 3-segment answer lost: the first one is
     resent on the client's duplicate ACK at once (no probe, well under
-    NWX_RTO_MS); the last one after a loss probe, NWX_RTO_MS (200 ms) plus
-    at most one sweep (100 ms) later."""
+    NWX_RTO_MS); the middle one too, by a client out of quick-ACK mode
+    (TCP_QUICKACK 0), whose only ACK, sent when the last segment arrives out
+    of order, moves forward to the gap and carries a SACK block; the last
+    one after a loss probe, NWX_RTO_MS (200 ms) plus at most one sweep
+    (100 ms) later."""
     mss = 1440 if ":" in addr else 1460
     want = ref[("/r3k.bin", "none", "GET")].raw
     n = -(-len(want) // mss)
-    cases = [("first", mss, 0.0, 0.15, False),
-             ("last", len(want) - mss * (n - 1), 0.18, 1.0, True)]
+    cases = [("first", mss, 0, 0.0, 0.15, False),
+             ("middle", mss, 1, 0.0, 0.15, False),
+             ("last", len(want) - mss * (n - 1), 0, 0.18, 1.0, True)]
     d = Dropper()
     try:
-        for name, length, lo, hi, probed in cases:
+        for name, length, skip, lo, hi, probed in cases:
             s0 = helper_stats(S)
             k0 = d.dropped()
             c = nwx.Conn(addr, PORT, 5)
             try:
-                d.arm(length)
+                if name == "middle":
+                    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+                d.arm(length, skip)
                 t0 = time.monotonic()
                 r = c.exchange("GET", "/r3k.bin", timeout=5)
                 dt = time.monotonic() - t0
@@ -338,7 +345,7 @@ def check_one_loss(S, ref, addr, tag):
                   "in %.3f s (%.2f..%.2f), resent%s" % (
                       tag, name, n, dt, lo, hi,
                       " after a loss probe" if probed else
-                      " on the duplicate ACK, no probe"),
+                      " on the client's SACK, no probe"),
                   err is None and lost == 1 and lo <= dt <= hi and
                   delta(s0, s1, "seg_retransmits") >= 1 and
                   (probes >= 1 if probed else probes == 0),
