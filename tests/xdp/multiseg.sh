@@ -3,7 +3,7 @@
 # XDP): the server's end gets a 3500-byte MTU (about the most a veth allows
 # with XDP on its peer) so that nano-web, which caps what it pushes at the
 # MTU, pushes responses of ~3.4 KB; the client's keeps 1500 (MSS 1460/1440).
-# Random loss at 10 % both ways for the loss check. Then the same on
+# Random loss at 15 % both ways for the loss check. Then the same on
 # loopback (generic XDP). See segments.py.
 . "$(dirname "$0")/lib.sh"
 xt_require_root
@@ -17,7 +17,7 @@ xt_setup_veth
 ip -n "$XT_NS_S" link set dev "$XT_VS" mtu 3500 || xt_fail "MTU 3500 on $XT_VS"
 # XT_LOSS_PERMILLE: the random loss rate each way (per mille); XT_LOSS_LOG=1
 # records every drop (with segments.py --trace DIR)
-XT_LOSS_PERMILLE=${XT_LOSS_PERMILLE:-100}
+XT_LOSS_PERMILLE=${XT_LOSS_PERMILLE:-150}
 XT_LOSS_OBJ=$(xt_bpf_obj loss -DLOSS_PERMILLE="$XT_LOSS_PERMILLE" ${XT_LOSS_LOG:+-DLOSS_LOG})
 XT_DROPSEG_OBJ=$(xt_bpf_obj dropseg)
 chmod 755 "$XT_WORK"

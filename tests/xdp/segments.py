@@ -374,7 +374,7 @@ def check_one_loss(S, ref, addr, tag):
         d.off()
 
 
-LOSS_PERMILLE = int(os.environ.get("XT_LOSS_PERMILLE", "100"))
+LOSS_PERMILLE = int(os.environ.get("XT_LOSS_PERMILLE", "150"))
 
 
 def tcp_info(sock):
