@@ -500,7 +500,7 @@ def check_loss(S, ref, tag, rounds=160, bound=LOSS_BOUND_S, trace=None):
     s0 = helper_stats(S)
     tr = Tracer(S, trace) if trace else None
     E.loss_on()
-    errs, slow, n, worst, long_rto = [], 0, 0, 0.0, 0
+    errs, slow, n, worst, worst_rto, long_rto = [], 0, 0, 0.0, 0, 0
     records = []
     end = time.monotonic() + 150 * rounds / 160 + 4 * bound
     counts = {}
@@ -545,7 +545,8 @@ def check_loss(S, ref, tag, rounds=160, bound=LOSS_BOUND_S, trace=None):
                         rec["req_rtx"] = tcp_info(c.sock)[1] - r0
                         if tr:
                             tr.end()
-                    worst = max(worst, dt)
+                    if dt > worst:
+                        worst, worst_rto = dt, rec["rto"]
                     slow += dt > 2.0
                     long_rto += rec["rto"] >= 1000
                     n += 1
@@ -566,9 +567,9 @@ def check_loss(S, ref, tag, rounds=160, bound=LOSS_BOUND_S, trace=None):
     s1 = helper_stats(S)
     dropped = sum(v[1] for v in counts.values())
     log("loss: %d responses (%d at a client RTO of 1 s or more), worst "
-        "%.2f s, %d over 2 s; dropped %d; seg_retransmits +%d, loss_probes "
-        "+%d, retransmits +%d, hits +%d" % (
-            n, long_rto, worst, slow, dropped, delta(s0, s1, "seg_retransmits"),
+        "%.2f s (client RTO %d ms), %d over 2 s; dropped %d; seg_retransmits "
+        "+%d, loss_probes +%d, retransmits +%d, hits +%d" % (
+            n, long_rto, worst, worst_rto, slow, dropped, delta(s0, s1, "seg_retransmits"),
             delta(s0, s1, "loss_probes"), delta(s0, s1, "retransmits"),
             delta(s0, s1, "hits")))
     check("%s: %g%% loss each way: %d responses complete and byte-correct, "
