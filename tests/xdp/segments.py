@@ -11,6 +11,14 @@ complete, correct answers under random loss both ways within a bound.
 
   segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, oneloss, mss,
                                           loss)
+              [--loss-rounds N] [--loss-bound S] [--trace DIR]
+
+To study the loss check: XT_LOSS_PERMILLE=200 XT_LOSS_LOG=1 multiseg.sh
+--only loss --loss-rounds 400 --trace /tmp/tr  (DIR gets responses.json:
+each response's time and the client's RTO/retransmissions; drops.json:
+every segment the loss programs dropped; client.pcap, server.pcap; and
+stall-PORT-AGE.json for a response not complete after 3 and 8 s: the
+client's `ss -tinoe`, its nwx_flows entry, the helper's log).
 """
 import argparse
 import json
