@@ -1660,6 +1660,8 @@ static __always_inline int ack_inside(const struct nwx_flow *f, __u32 ack)
  *    segment draws no duplicate ACK, so the helper probes flows whose
  *    answer is not fully acknowledged after NWX_RTO_MS (xdpd_bpf.c), and
  *    the client's answer to the probe lands here.
+ *  - on an ACK that moves forward but carries SACK blocks (the segment at
+ *    its ack was lost, a later one arrived), unless it answers a resend.
  * An ACK of a first part is otherwise no evidence of loss (quick ACKs of
  * segment 1 come before segment 2 arrives): it is only recorded.
  */
@@ -1672,8 +1674,16 @@ static __always_inline int partial_ack(const struct pkt *p, struct nwx_flow *f)
 	if (off < acked)
 		return XDP_DROP;
 	if (off > acked) {
+		/* with SACK blocks it is also a duplicate ACK: the segment at
+		 * off is missing and a later one arrived (a client out of
+		 * quick-ACK mode sends no ACK of the segments before until
+		 * then); not when our resend from the last position is what
+		 * moved it (the rest of that resend is on its way) */
+		int sacked = f->sack_ok && p->doff > 5 &&
+			     !(f->acked & NWX_ACKED_RTX);
+
 		f->acked = (__u16)off;
-		if (!old)
+		if (!old && !sacked)
 			return XDP_DROP;
 	} else if (!old) {
 		if (f->acked & NWX_ACKED_RTX)

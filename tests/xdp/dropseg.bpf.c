@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Test helper: drops one chosen segment. Attached (XDP) on the CLIENT side
- * of the veth pair: the next TCP segment from source port 8080 whose
- * payload is exactly drop_ctl[0] bytes long is dropped, and drop_ctl[0] is
- * reset to 0 (off); drop_ctl[1] counts the drops. Userspace arms it with a
- * map update. Also the peer program that native XDP_TX on the server needs.
+ * of the veth pair: of the TCP segments from source port 8080 whose
+ * payload is exactly drop_ctl[0] bytes long, drop_ctl[2] are let through
+ * (counting down) and the next one is dropped, and drop_ctl[0] is reset to
+ * 0 (off); drop_ctl[1] counts the drops. Userspace arms it with map
+ * updates. Also the peer program that native XDP_TX on the server needs.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -17,7 +18,7 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u32);
 } drop_ctl SEC(".maps");
@@ -59,12 +60,17 @@ int dropseg_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	__u32 k0 = 0, k1 = 1, *want, *n;
+	__u32 k0 = 0, k1 = 1, k2 = 2, *want, *n, *skip;
 	int len = payload_len(data, end);
 
 	want = bpf_map_lookup_elem(&drop_ctl, &k0);
 	if (len <= 0 || !want || *want != (__u32)len)
 		return XDP_PASS;
+	skip = bpf_map_lookup_elem(&drop_ctl, &k2);
+	if (skip && *skip) {
+		(*skip)--;
+		return XDP_PASS;
+	}
 	*want = 0;
 	n = bpf_map_lookup_elem(&drop_ctl, &k1);
 	if (n)

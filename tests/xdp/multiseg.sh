@@ -3,7 +3,7 @@
 # XDP): the server's end gets a 3500-byte MTU (about the most a veth allows
 # with XDP on its peer) so that nano-web, which caps what it pushes at the
 # MTU, pushes responses of ~3.4 KB; the client's keeps 1500 (MSS 1460/1440).
-# Random loss at 10 % both ways for the loss check. Then the same on
+# Random loss at 15 % both ways for the loss check. Then the same on
 # loopback (generic XDP). See segments.py.
 . "$(dirname "$0")/lib.sh"
 xt_require_root
@@ -15,11 +15,14 @@ if [ ! -x "$NW_BUILDDIR/nanoweb-xdpd" ] && [ ! -x "$NW_BUILDDIR/xdp/nanoweb-xdpd
 fi
 xt_setup_veth
 ip -n "$XT_NS_S" link set dev "$XT_VS" mtu 3500 || xt_fail "MTU 3500 on $XT_VS"
-XT_LOSS_OBJ=$(xt_bpf_obj loss -DLOSS_PERMILLE=100)
+# XT_LOSS_PERMILLE: the random loss rate each way (per mille); XT_LOSS_LOG=1
+# records every drop (with segments.py --trace DIR)
+XT_LOSS_PERMILLE=${XT_LOSS_PERMILLE:-150}
+XT_LOSS_OBJ=$(xt_bpf_obj loss -DLOSS_PERMILLE="$XT_LOSS_PERMILLE" ${XT_LOSS_LOG:+-DLOSS_LOG})
 XT_DROPSEG_OBJ=$(xt_bpf_obj dropseg)
 chmod 755 "$XT_WORK"
 export XT_NS_S XT_NS_C XT_VS XT_VC XT_A4S XT_A4C XT_A6S XT_A6C XT_WORK XT_PIDFILE
-export XT_PASS_OBJ XT_LOSS_OBJ XT_DROPSEG_OBJ XT_PIN_DIR NW_BUILDDIR NW_SRCDIR
+export XT_PASS_OBJ XT_LOSS_OBJ XT_LOSS_PERMILLE XT_DROPSEG_OBJ XT_PIN_DIR NW_BUILDDIR NW_SRCDIR
 xt_in_ns "$XT_NS_C" timeout 600 python3 "$XT_DIR/segments.py" "$@" || exit 1
 # the same answers on loopback (generic XDP) in a namespace of its own, the
 # client asking for MSS 1460
@@ -27,4 +30,4 @@ XT_NS_L="nwx-$XT_ID-l"
 xt_add_ns "$XT_NS_L"
 export XT_NS_S=$XT_NS_L XT_NS_C=$XT_NS_L XT_A4S=127.0.0.1 XT_A4C=127.0.0.1 XT_A6S=::1 XT_A6C=::1
 rm -f "$XT_WORK"/*.sock
-xt_in_ns "$XT_NS_L" timeout 600 python3 "$XT_DIR/segments.py" --mode lo || exit 1
+xt_in_ns "$XT_NS_L" timeout 600 python3 "$XT_DIR/segments.py" --mode lo "$@" || exit 1
