@@ -27,6 +27,27 @@ xt_skip() {
 	exit 77
 }
 
+# nano-web must be built; so must the helper unless the driver's arguments
+# hold --no-helper.
+xt_require_builds() {
+	[ -x "$NW_BUILDDIR/nano-web" ] || xt_fail "nano-web not built in $NW_BUILDDIR"
+	[[ " $* " == *" --no-helper "* ]] && return 0
+	if [ ! -x "$NW_BUILDDIR/nanoweb-xdpd" ] && [ ! -x "$NW_BUILDDIR/xdp/nanoweb-xdpd" ]; then
+		xt_skip "nanoweb-xdpd not built (configure found no clang/bpftool/libbpf?)"
+	fi
+}
+
+# Runs the Python driver $1 of tests/xdp (with the other arguments) in the
+# client namespace, the veth setup and the test's objects exported.
+xt_run_veth_driver() {
+	local driver=$1
+	shift
+	chmod 755 "$XT_WORK"
+	export XT_NS_S XT_NS_C XT_VS XT_VC XT_A4S XT_A4C XT_A6S XT_A6C XT_WORK XT_PIDFILE
+	export XT_PASS_OBJ XT_LOSS_OBJ XT_PIN_DIR NW_BUILDDIR NW_SRCDIR
+	xt_in_ns "$XT_NS_C" timeout 600 python3 "$XT_DIR/$driver" "$@"
+}
+
 xt_require_root() {
 	[ "$(id -u)" = 0 ] || xt_skip "needs root (network namespaces, BPF)"
 	local t

@@ -5,10 +5,7 @@
 xt_require_root
 xt_private_bpffs "$@"
 xt_setup_common
-[ -x "$NW_BUILDDIR/nano-web" ] || xt_fail "nano-web not built in $NW_BUILDDIR"
-if [[ " $* " != *" --no-helper "* ]] && [ ! -x "$NW_BUILDDIR/nanoweb-xdpd" ] && [ ! -x "$NW_BUILDDIR/xdp/nanoweb-xdpd" ]; then
-	xt_skip "nanoweb-xdpd not built (configure found no clang/bpftool/libbpf?)"
-fi
+xt_require_builds "$@"
 xt_add_ns "$XT_NS_S"
 XT_NS_C=$XT_NS_S
 chmod 755 "$XT_WORK"
