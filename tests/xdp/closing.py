@@ -433,10 +433,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
     a = ap.parse_args()
-    only = set(x for x in a.only.split(",") if x)
-
-    def want(name):
-        return not only or name in only
+    want = e2e.wanted(a.only)
 
     tag = "close"
     S = e2e.Servers("veth")
@@ -449,11 +446,7 @@ def main():
     S.start_nanoweb("off", name="nanoweb-ref")
     ref = collect_reference(S)
     ref_after = after_close(S.addr4)
-    S.stop_nanoweb()
-    S.start_helper()
-    S.start_nanoweb("auto")
-    check("%s: nano-web connects to the helper and pushes" % tag,
-          S.wait_pushed(15))
+    e2e.start_fast_path(S, tag)
     S.max_response = int((S.kstats() or {}).get("max_response", 0))
 
     # first: later checks leave server sockets in TIME_WAIT (nano-web closes
@@ -478,12 +471,7 @@ def main():
             check_after_close(S, ref_after, addr, t)
     if want("loss"):
         check_loss(S, ref, tag)
-    rc = S.stop_helper()
-    check("%s: helper exits 0" % tag, rc == 0, "(%r)" % rc)
-    rc = S.stop_nanoweb()
-    check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
-    E.stop_all()
-    return check.finish()
+    return e2e.stop_and_finish(S, tag)
 
 
 if __name__ == "__main__":

@@ -928,6 +928,33 @@ def run_client_checks(S, ref, tag, want, ids):
     return check.finish()
 
 
+def wanted(only):
+    """want(name) for a driver's --only a,b (every check when empty)."""
+    chosen = set(x for x in only.split(",") if x)
+    return lambda name: not chosen or name in chosen
+
+
+def start_fast_path(S, tag):
+    """After the reference run: the helper, then nano-web with it; checks
+    that nano-web pushed its content."""
+    S.stop_nanoweb()
+    S.start_helper()
+    S.start_nanoweb("auto")
+    check("%s: nano-web connects to the helper and pushes" % tag,
+          S.wait_pushed(15))
+
+
+def stop_and_finish(S, tag):
+    """Stops the helper and nano-web, checking both exit 0; the driver's
+    exit status."""
+    rc = S.stop_helper()
+    check("%s: helper exits 0" % tag, rc == 0, "(%r)" % rc)
+    rc = S.stop_nanoweb()
+    check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
+    E.stop_all()
+    return check.finish()
+
+
 def run_main(main):
     """Runs a test driver's main(): an exception is a failed check, and
     every process the driver started is stopped whatever happens."""

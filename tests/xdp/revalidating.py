@@ -415,10 +415,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
     a = ap.parse_args()
-    only = set(x for x in a.only.split(",") if x)
-
-    def want(name):
-        return not only or name in only
+    want = e2e.wanted(a.only)
 
     tag = "notmod"
     S = e2e.Servers("veth")
@@ -443,11 +440,7 @@ def main():
         for name, m, p, h in lst:
             refs.get((name, m, p), m, p, h)
     fill_refs(refs)
-    S.stop_nanoweb()
-    S.start_helper()
-    S.start_nanoweb("auto")
-    check("%s: nano-web connects to the helper and pushes" % tag,
-          S.wait_pushed(15))
+    e2e.start_fast_path(S, tag)
 
     for addr, t in ((S.addr4, tag + "/v4"), (S.addr6, tag + "/v6")):
         if want("parity"):
@@ -468,12 +461,7 @@ def main():
         check_reload(S, S.addr4, tag)
     st = helper_stats(S)
     log("counters: " + ", ".join("%s %d" % (k, v) for k, v in sorted(st.items())))
-    rc = S.stop_nanoweb()
-    check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
-    rc = S.stop_helper()
-    check("%s: helper exits 0" % tag, rc == 0, "(%r)" % rc)
-    E.stop_all()
-    return check.finish()
+    return e2e.stop_and_finish(S, tag)
 
 
 def fill_refs(refs):

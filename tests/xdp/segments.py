@@ -617,8 +617,7 @@ def main():
         if not only:
             return check.finish()
 
-    def want(name):
-        return not only or name in only
+    want = e2e.wanted(",".join(only))
 
     tag = "multiseg" if a.mode == "veth" else "multiseg/lo"
     S = e2e.Servers(a.mode)
@@ -630,11 +629,7 @@ def main():
     make_site(S.site)
     S.start_nanoweb("off", name="nanoweb-ref")
     ref = collect_reference(S)
-    S.stop_nanoweb()
-    S.start_helper()
-    S.start_nanoweb("auto")
-    check("%s: nano-web connects to the helper and pushes" % tag,
-          S.wait_pushed(15))
+    e2e.start_fast_path(S, tag)
     k = S.kstats() or {}
     S.max_response = int(k.get("max_response", 0))
     check("%s: nano-web pushes responses of 3 segments (max_response %d)"
@@ -653,12 +648,7 @@ def main():
         check_mss_clamp(S, tag)
     if want("loss"):
         check_loss(S, ref, tag, a.loss_rounds, a.loss_bound, a.trace)
-    rc = S.stop_helper()
-    check("%s: helper exits 0" % tag, rc == 0, "(%r)" % rc)
-    rc = S.stop_nanoweb()
-    check("%s: nano-web exits 0" % tag, rc == 0, "(%r)" % rc)
-    E.stop_all()
-    return check.finish()
+    return e2e.stop_and_finish(S, tag)
 
 
 if __name__ == "__main__":
