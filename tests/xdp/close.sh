@@ -3,11 +3,7 @@
 # (native XDP), with the MTUs of multiseg.sh (answers of 1-3 segments) and
 # 15 % random loss both ways for the loss check. See closing.py.
 . "$(dirname "$0")/lib.sh"
-xt_require_root
-xt_private_bpffs "$@"
-xt_setup_common
-xt_require_builds "$@"
-xt_setup_veth
+xt_veth_test "$@"
 ip -n "$XT_NS_S" link set dev "$XT_VS" mtu 3500 || xt_fail "MTU 3500 on $XT_VS"
 XT_LOSS_OBJ=$(xt_bpf_obj loss -DLOSS_PERMILLE=150)
 xt_run_veth_driver closing.py "$@"

@@ -37,6 +37,16 @@ xt_require_builds() {
 	fi
 }
 
+# The start of a veth test: root, a private bpffs (re-executes the script
+# with the same arguments), the work dir, the builds, the veth pair.
+xt_veth_test() {
+	xt_require_root
+	xt_private_bpffs "$@"
+	xt_setup_common
+	xt_require_builds "$@"
+	xt_setup_veth
+}
+
 # Runs the Python driver $1 of tests/xdp (with the other arguments) in the
 # client namespace, the veth setup and the test's objects exported.
 xt_run_veth_driver() {

@@ -6,11 +6,7 @@
 # Random loss at 15 % both ways for the loss check. Then the same on
 # loopback (generic XDP). See segments.py.
 . "$(dirname "$0")/lib.sh"
-xt_require_root
-xt_private_bpffs "$@"
-xt_setup_common
-xt_require_builds "$@"
-xt_setup_veth
+xt_veth_test "$@"
 ip -n "$XT_NS_S" link set dev "$XT_VS" mtu 3500 || xt_fail "MTU 3500 on $XT_VS"
 # XT_LOSS_PERMILLE: the random loss rate each way (per mille); XT_LOSS_LOG=1
 # records every drop (with segments.py --trace DIR)

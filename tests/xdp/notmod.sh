@@ -4,9 +4,5 @@
 # leaves to nano-web, keep-alive, Connection: close, in place, remembered
 # requests, a reload. See revalidating.py.
 . "$(dirname "$0")/lib.sh"
-xt_require_root
-xt_private_bpffs "$@"
-xt_setup_common
-xt_require_builds "$@"
-xt_setup_veth
+xt_veth_test "$@"
 xt_run_veth_driver revalidating.py "$@"

@@ -4,9 +4,5 @@
 # loss) program on the client's end, nanoweb-xdpd and nano-web in the server
 # namespace, real clients in the client namespace. See e2e.py.
 . "$(dirname "$0")/lib.sh"
-xt_require_root
-xt_private_bpffs "$@"
-xt_setup_common
-xt_require_builds "$@"
-xt_setup_veth
+xt_veth_test "$@"
 xt_run_veth_driver e2e.py --mode veth "$@" || exit 1
