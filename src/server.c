@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +179,29 @@ struct req_headers {
 	size_t total; /* bytes of every header line */
 	unsigned hosts; /* Host field lines */
 	bool bad_framing; /* a malformed field name, or a body of unknown length */
+	/* Lists sent on several field lines, joined with ", " (RFC 9110 5.3) */
+	char ae_joined[512], inm_joined[512];
 };
+
+/* prev (NULL, a field value, or buf itself) with ", value" appended in buf;
+ * a list that would not fit keeps its first lines. */
+static const char *join_list(char *buf, size_t size, const char *prev,
+			     const char *value, size_t vlen)
+{
+	size_t plen;
+
+	if (!prev)
+		return value;
+	plen = strlen(prev);
+	if (plen + 2 + vlen >= size)
+		return prev;
+	if (prev != buf)
+		memcpy(buf, prev, plen);
+	memcpy(buf + plen, ", ", 2);
+	memcpy(buf + plen + 2, value, vlen);
+	buf[plen + 2 + vlen] = '\0';
+	return buf;
+}
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 				      const char *key, size_t klen,
@@ -207,12 +230,17 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 			h->if_range = value;
 		break;
 	case 13:
-		if (strcasecmp(key, "If-None-Match") == 0)
-			h->if_none_match = value;
+		if (strcasecmp(key, "If-None-Match") == 0 && value)
+			h->if_none_match = join_list(h->inm_joined,
+						     sizeof h->inm_joined,
+						     h->if_none_match, value, vlen);
 		break;
 	case 15:
-		if (strcasecmp(key, "Accept-Encoding") == 0)
-			h->accept_encoding = value;
+		if (strcasecmp(key, "Accept-Encoding") == 0 && value)
+			h->accept_encoding = join_list(h->ae_joined,
+						       sizeof h->ae_joined,
+						       h->accept_encoding, value,
+						       vlen);
 		break;
 	case 17:
 		if (strcasecmp(key, "If-Modified-Since") == 0)
@@ -563,9 +591,11 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	size_t url_len, plen;
 	char path[8192 + 2];
 	enum nw_path_status st;
-	struct req_headers h = { 0 };
+	struct req_headers h;
 	size_t query_len = 0;
 
+	/* The join buffers need no clearing. */
+	memset(&h, 0, offsetof(struct req_headers, ae_joined));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &h);
 	/* RFC 9112 3.2, 5.1, 6.1: an HTTP/1.1 request without Host, or any
 	 * with several, a field name that is not a token, or a

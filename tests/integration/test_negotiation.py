@@ -103,6 +103,24 @@ def negotiation_table():
             t.eq(label + " -> 406", r.status, 406)
         else:
             t.eq(label, (r.status, r.h("Content-Encoding"), r.body), (200, None, b"a{b:c}\n"))
+    # A list on several field lines is one list (RFC 9110 5.3).
+    br_tag = tags["br"]
+    for lines, want in ((["br;q=0", "gzip"], ("200", "gzip")),
+                        (["identity;q=0", "br"], ("200", "br")),
+                        (["gzip", "br;q=0", "zstd;q=0"], ("200", "gzip")),
+                        (["", "zstd"], ("200", "zstd")),
+                        (["deflate", "identity;q=0"], ("406", None))):
+        req = "GET /style.css HTTP/1.1\r\nHost: x\r\n"
+        req += "".join("Accept-Encoding: %s\r\n" % v for v in lines)
+        st, hdrs, _ = nwtest.parse_raw(srv.raw((req + "Connection: close\r\n\r\n").encode()))
+        ce = dict((k.lower(), v) for k, v in hdrs).get("content-encoding")
+        t.eq("Accept-Encoding on %d lines %r" % (len(lines), lines), (str(st), ce), want)
+    for lines, want in ((['"nope"', br_tag], 304), ([br_tag, '"nope"'], 304),
+                        (['"a"', '"b"'], 200)):
+        req = "GET /style.css HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br\r\n"
+        req += "".join("If-None-Match: %s\r\n" % v for v in lines)
+        st, hdrs, _ = nwtest.parse_raw(srv.raw((req + "Connection: close\r\n\r\n").encode()))
+        t.eq("If-None-Match on 2 lines %r" % (lines,), st, want)
     srv.stop_checked(t)
 
 
