@@ -5,12 +5,37 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include "log.h"
+
+/* Lines are written in blocks, not one write() per request (which cost a
+ * quarter of the throughput): a line reaches the file within about
+ * FLUSH_NS, or at once on a terminal. */
+#define FLUSH_NS 1000000000LL
+#define BUFFER_BYTES (64 * 1024)
 
 static FILE *out;
 static const char *file; /* NULL: stdout */
 static bool json;
+static bool every_line;  /* out is a terminal */
+static long long flushed_at;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Before the first write to f. */
+static void set_buffering(FILE *f)
+{
+	every_line = isatty(fileno(f));
+	if (!every_line)
+		setvbuf(f, NULL, _IOFBF, BUFFER_BYTES);
+}
 
 static FILE *open_file(const char *path, char *err, size_t errlen)
 {
@@ -28,28 +53,47 @@ bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen)
 	    strcmp(cfg->access_log, "-") == 0) {
 		out = stdout;
 		file = NULL;
-		return true;
+	} else {
+		file = cfg->access_log;
+		out = open_file(file, err, errlen);
+		if (!out)
+			return false;
 	}
-	file = cfg->access_log;
-	out = open_file(file, err, errlen);
-	return out != NULL;
+	set_buffering(out);
+	flushed_at = now_ns();
+	return true;
 }
 
 bool nw_accesslog_reopen(char *err, size_t errlen)
 {
 	FILE *f, *old;
+	bool tty;
 
 	if (!out || !file)
 		return true;
 	f = open_file(file, err, errlen);
 	if (!f)
 		return false;
+	tty = isatty(fileno(f));
+	if (!tty)
+		setvbuf(f, NULL, _IOFBF, BUFFER_BYTES);
 	pthread_mutex_lock(&lock);
 	old = out;
 	out = f;
+	every_line = tty;
 	pthread_mutex_unlock(&lock);
 	fclose(old);
 	return true;
+}
+
+void nw_accesslog_flush(void)
+{
+	pthread_mutex_lock(&lock);
+	if (out) {
+		fflush(out);
+		flushed_at = now_ns();
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 static void timestamp(char *buf, size_t len)
@@ -90,7 +134,10 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 			path, e->status, (unsigned long long)e->bytes,
 			e->duration_ms, e->client, e->encoding);
 	}
-	fflush(out);
+	if (every_line || now_ns() - flushed_at >= FLUSH_NS) {
+		fflush(out);
+		flushed_at = now_ns();
+	}
 	pthread_mutex_unlock(&lock);
 }
 

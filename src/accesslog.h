@@ -18,6 +18,8 @@ struct nw_access_entry {
 /* Opens the log (cfg->access_log: NULL, "" or "-" means stdout). */
 bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen);
 void nw_accesslog_write(const struct nw_access_entry *e);
+/* Writes out buffered lines; the main loop calls it about once a second. */
+void nw_accesslog_flush(void);
 /* Opens the log file again (after logrotate moved it). On failure the old
  * file stays in use and false is returned with err set. */
 bool nw_accesslog_reopen(char *err, size_t errlen);

@@ -224,7 +224,10 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		cfg->dev ? ", dev" : "");
 
 	while (running) {
-		int nfds = 1, timeout = pending ? DEV_DEBOUNCE_MS : -1, n;
+		int nfds = 1, n;
+		/* Buffered access log lines go out within about a second. */
+		int timeout = pending ? DEV_DEBOUNCE_MS :
+			      cfg->log_requests ? 1000 : -1;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		if (watch) {
@@ -236,6 +239,8 @@ static int serve(struct nw_config *cfg, const char *argv0)
 			nw_error("poll: %s", strerror(errno));
 			break;
 		}
+		if (n == 0 && cfg->log_requests)
+			nw_accesslog_flush();
 		if (n == 0 && pending) {
 			/* Quiet for DEV_DEBOUNCE_MS after a change: reload once. */
 			pending = false;

@@ -109,6 +109,16 @@ def off_by_default_and_file():
     os.chmod(s.parent, 0o777)
     srv = Server(s.root, config="[log]\nrequests = true\naccess_log = %s\n" % logfile)
     traffic(srv)
+    # Lines are buffered, but reach the file within about a second while
+    # the server runs (no new request needed to push them out).
+    seen = False
+    for _ in range(150):
+        with open(logfile) as f:
+            if "/missing-file.txt" in f.read():
+                seen = True
+                break
+        time.sleep(0.02)
+    t.check("[log] access_log: lines reach the file within 3 s while running", seen, "")
     # logrotate: the file is moved away, then SIGUSR1 (or SIGHUP) makes
     # nano-web open a new one at the configured path.
     rotated = []
