@@ -96,16 +96,38 @@ void nw_accesslog_flush(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* "2026-11-29T13:14:02.168Z". The part up to the seconds is formatted once
+ * a second per thread (gmtime takes the tz lock). */
 static void timestamp(char *buf, size_t len)
 {
+	static __thread time_t sec = -1;
+	static __thread char prefix[64];
 	struct timeval tv;
 	struct tm tm;
+	size_t n;
+	int ms;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+	if (tv.tv_sec != sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		sec = tv.tv_sec;
+	}
+	ms = (int)(tv.tv_usec / 1000);
+	n = strlen(prefix);
+	if (n + 6 > len) {
+		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, prefix, n);
+	buf[n] = '.';
+	buf[n + 1] = (char)('0' + ms / 100);
+	buf[n + 2] = (char)('0' + ms / 10 % 10);
+	buf[n + 3] = (char)('0' + ms % 10);
+	buf[n + 4] = 'Z';
+	buf[n + 5] = '\0';
 }
 
 void nw_accesslog_write(const struct nw_access_entry *e)

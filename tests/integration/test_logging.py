@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Access log (--log-requests) in console and JSON formats, access_log file."""
+import datetime
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -85,6 +87,13 @@ def json_format():
         t.check("json: duration_ms is a number >= 0",
                 isinstance(o.get("duration_ms"), (int, float)) and o["duration_ms"] >= 0, o.get("duration_ms"))
         t.check("json: client is 127.0.0.1", "127.0.0.1" in str(o.get("client")), o.get("client"))
+        ts = str(o.get("time"))
+        ok = re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ts)
+        if ok:
+            when = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            ok = abs(when - time.time()) < 120
+        t.check("json: time is now, as UTC ISO 8601 with milliseconds", ok, ts)
     idn = [o for o in reqs if o.get("path") == "/style.css" and o.get("encoding") != "gzip"]
     t.check("json: identity line for /style.css with bytes = %d" % len(CSS),
             len(idn) == 1 and idn[0].get("bytes") == len(CSS), idn)
