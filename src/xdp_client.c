@@ -739,21 +739,20 @@ static unsigned path_depth(const char *k)
 
 struct push_item {
 	const char *key;
+	size_t len;       /* of key */
+	unsigned depth;   /* path_depth(key) */
 	size_t slot;
 };
 
 static int cmp_push_order(const void *a, const void *b)
 {
-	const char *ka = ((const struct push_item *)a)->key;
-	const char *kb = ((const struct push_item *)b)->key;
-	unsigned da = path_depth(ka), db = path_depth(kb);
-	size_t la = strlen(ka), lb = strlen(kb);
+	const struct push_item *x = a, *y = b;
 
-	if (da != db)
-		return da < db ? -1 : 1;
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(ka, kb);
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return strcmp(x->key, y->key);
 }
 
 /* The servable in-memory resources' slots, in push order. */
@@ -764,14 +763,16 @@ static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 
 	for (size_t i = 0; i < s->n_slots; i++) {
 		const char *key = s->slot_keys[i];
+		size_t len;
 
 		if (!s->slots[i] || !key || s->res[s->slots[i] - 1].on_disk)
 			continue;
-		if (!xdp_path_ok(key, strlen(key))) {
+		len = strlen(key);
+		if (!xdp_path_ok(key, len)) {
 			pc->badpath++;
 			continue;
 		}
-		order[n++] = (struct push_item){ key, i };
+		order[n++] = (struct push_item){ key, len, path_depth(key), i };
 	}
 	qsort(order, n, sizeof *order, cmp_push_order);
 	return n;
@@ -780,12 +781,13 @@ static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 /* Every encoding of one resource for one method (NM: its 304s). False:
  * stop the push. */
 static bool push_resource(struct wire *w, struct push_ctx *pc,
-			  const struct nw_snapshot *s, size_t slot, int m,
+			  const struct nw_snapshot *s,
+			  const struct push_item *it, int m,
 			  struct strbuf *head)
 {
-	const struct nw_resource *r = &s->res[s->slots[slot] - 1];
-	const char *key = s->slot_keys[slot];
-	size_t keylen = strlen(key);
+	const struct nw_resource *r = &s->res[s->slots[it->slot] - 1];
+	const char *key = it->key;
+	size_t keylen = it->len;
 	unsigned avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
 			 ((1u << NWX_ENC_COUNT) - 1);
 
@@ -869,9 +871,7 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	for (size_t lo = 0, hi; good && !pc->full && lo < n; lo = hi) {
 		static const int methods[] = { NWX_METHOD_GET, NWX_METHOD_NM,
 					       NWX_METHOD_HEAD };
-		unsigned depth = path_depth(order[lo].key);
-
-		for (hi = lo; hi < n && path_depth(order[hi].key) == depth; hi++)
+		for (hi = lo; hi < n && order[hi].depth == order[lo].depth; hi++)
 			;
 		for (int k = 0; good && k < 3; k++) {
 			int m = methods[k];
@@ -879,7 +879,7 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 			if (m == NWX_METHOD_NM && !pc->nm)
 				continue;
 			for (size_t i = lo; good && !pc->full && i < hi; i++)
-				good = push_resource(w, pc, s, order[i].slot, m,
+				good = push_resource(w, pc, s, &order[i], m,
 						     &head);
 		}
 	}
