@@ -794,35 +794,25 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 	for (int e = 0; !pc->full && e < NW_ENC_COUNT; e++) {
 		const struct nw_variant *v = &r->var[e];
 		size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
+		bool ok;
 
 		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len))
 			continue;
 		head->len = 0;
-		if (m == NWX_METHOD_NM) {
-			/* each coding's 304 carries its own ETag */
-			if (!nw_response_not_modified_head(pc->cfg, r,
-							   (enum nw_enc)e,
-							   DATE_PLACEHOLDER,
-							   head)) {
-				snprintf(pc->why, sizeof pc->why,
-					 "cannot render the 304 of %s", key);
-				return false;
-			}
-			if (head->len > pc->limit || head->len > NWX_NM_RESP_MAX)
-				continue;   /* XDP hands its revalidations off */
-			if (put_one(w, pc, key, keylen, avail, e, m, head,
-				    NULL, 0) < 0)
-				return false;
-			continue;
-		}
-		if (!nw_response_head(pc->cfg, r, (enum nw_enc)e,
-				      m == NWX_METHOD_HEAD, DATE_PLACEHOLDER,
-				      head)) {
-			snprintf(pc->why, sizeof pc->why,
-				 "cannot render the response head of %s", key);
+		/* each coding's 304 carries its own ETag */
+		ok = m == NWX_METHOD_NM ?
+			nw_response_not_modified_head(pc->cfg, r, (enum nw_enc)e,
+						      DATE_PLACEHOLDER, head) :
+			nw_response_head(pc->cfg, r, (enum nw_enc)e,
+					 m == NWX_METHOD_HEAD, DATE_PLACEHOLDER,
+					 head);
+		if (!ok) {
+			snprintf(pc->why, sizeof pc->why, "cannot render the %s of %s",
+				 m == NWX_METHOD_NM ? "304" : "response head", key);
 			return false;
 		}
-		if (head->len + blen > pc->limit) {
+		if (head->len + blen > pc->limit ||
+		    (m == NWX_METHOD_NM && head->len > NWX_NM_RESP_MAX)) {
 			if (m == NWX_METHOD_GET)
 				pc->skipped++;
 			continue;   /* XDP hands this variant off */
