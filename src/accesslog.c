@@ -29,12 +29,15 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Before the first write to f. */
-static void set_buffering(FILE *f)
+/* Before the first write to f: block buffering unless f is a terminal
+ * (returned: its lines then go out one by one). */
+static bool set_buffering(FILE *f)
 {
-	every_line = isatty(fileno(f));
-	if (!every_line)
+	bool tty = isatty(fileno(f));
+
+	if (!tty)
 		setvbuf(f, NULL, _IOFBF, BUFFER_BYTES);
+	return tty;
 }
 
 static FILE *open_file(const char *path, char *err, size_t errlen)
@@ -59,7 +62,7 @@ bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen)
 		if (!out)
 			return false;
 	}
-	set_buffering(out);
+	every_line = set_buffering(out);
 	flushed_at = now_ns();
 	return true;
 }
@@ -74,9 +77,7 @@ bool nw_accesslog_reopen(char *err, size_t errlen)
 	f = open_file(file, err, errlen);
 	if (!f)
 		return false;
-	tty = isatty(fileno(f));
-	if (!tty)
-		setvbuf(f, NULL, _IOFBF, BUFFER_BYTES);
+	tty = set_buffering(f);
 	pthread_mutex_lock(&lock);
 	old = out;
 	out = f;
@@ -156,9 +157,15 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 			path, e->status, (unsigned long long)e->bytes,
 			e->duration_ms, e->client, e->encoding);
 	}
-	if (every_line || now_ns() - flushed_at >= FLUSH_NS) {
+	if (every_line) {
 		fflush(out);
-		flushed_at = now_ns();
+	} else {
+		long long now = now_ns();
+
+		if (now - flushed_at >= FLUSH_NS) {
+			fflush(out);
+			flushed_at = now;
+		}
 	}
 	pthread_mutex_unlock(&lock);
 }
