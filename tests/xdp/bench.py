@@ -19,7 +19,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 import nwx  # noqa: E402
-import xt  # noqa: E402
 
 E = e2e.E
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -101,10 +100,7 @@ def main():
         return 1
     ids = e2e.bpf_state()
     url = "http://%s:%d/index.html" % (S.addr4, e2e.PORT)
-    old = subprocess.run(["sysctl", "-n", "kernel.bpf_stats_enabled"],
-                         capture_output=True).stdout.decode().strip() or "0"
-    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"])
-    try:
+    with e2e.bpf_stats():
         ns0, c0 = prog_stats(ids)
         k0 = S.kstats()
         xdp_ka, out = wrk(url)
@@ -112,8 +108,6 @@ def main():
         ns1, c1 = prog_stats(ids)
         xdp_nc, xdp_nc_err = newconn(S.addr4, e2e.PORT)
         ns2, c2 = prog_stats(ids)
-    finally:
-        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=%s" % old])
     S.stop_helper(signal.SIGTERM)
     time.sleep(1)
     us_ka, _ = wrk(url)

@@ -16,7 +16,6 @@ No root needed (as root nano-web drops to nobody; the socket allows it).
 """
 import json
 import os
-import re
 import shutil
 import signal
 import socket

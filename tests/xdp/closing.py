@@ -248,11 +248,8 @@ def check_in_place(S, ref, addr, tag):
     the helper's sum (a wrong one is dropped by the client's veth): equal
     to nano-web's, EOF after it, nwx_tc never ran."""
     pad = ["X-Pad: " + "p" * 700]
-    old = subprocess.run(["sysctl", "-n", "kernel.bpf_stats_enabled"],
-                         capture_output=True, text=True).stdout.strip()
-    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
     errs, n = [], 0
-    try:
+    with e2e.bpf_stats():
         s0, t0 = helper_stats(S), tc_runs()
         for p in ("/tiny.txt", "/r2k.bin"):
             for label, ae in ENCODINGS:
@@ -270,8 +267,6 @@ def check_in_place(S, ref, addr, tag):
                     if d or not eof:
                         errs.append("%s %s %s: %s, EOF %r" % (m, p, label, d, eof))
         s1, t1 = helper_stats(S), tc_runs()
-    finally:
-        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=" + old])
     check("%s: %d answers built in place by XDP (padded requests): equal "
           "nano-web's, EOF after each, all hits, nwx_tc not run" % (tag, n),
           n >= 8 and not errs and delta(s0, s1, "hits") == n and t1 == t0,

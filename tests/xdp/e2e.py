@@ -9,6 +9,7 @@ count and time.
   e2e.py --mode veth|lo [--only NAME[,NAME...]]
 """
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -681,14 +682,7 @@ def check_reload(S, tag):
     time.sleep(1)
     for gen in range(1, 4):
         body = ("generation-%d " % gen + text(300 + gen * 7, 7 + gen) + "\n").encode()
-        with open(path + ".tmp", "wb") as f:
-            f.write(body)
-        os.chmod(path + ".tmp", 0o644)
-        os.rename(path + ".tmp", path)
-        before = E.log_of("nanoweb").count("reloaded")
-        S.nw.send_signal(signal.SIGHUP)
-        if not xt.wait_until(lambda: E.log_of("nanoweb").count("reloaded") > before,
-                             15, 0.02):
+        if not write_and_reload(S, path, body):
             errs.append("reload %d not reported" % gen)
             break
         done = time.monotonic()
@@ -926,6 +920,32 @@ def run_client_checks(S, ref, tag, want, ids):
 
     E.stop_all()
     return check.finish()
+
+
+@contextlib.contextmanager
+def bpf_stats():
+    """kernel.bpf_stats_enabled=1 inside the block (BPF programs' run
+    counts and times), as it was after."""
+    old = subprocess.run(["sysctl", "-n", "kernel.bpf_stats_enabled"],
+                         capture_output=True, text=True).stdout.strip() or "0"
+    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=" + old])
+
+
+def write_and_reload(S, path, body):
+    """Replaces the site file `path` with `body` at once (rename) and sends
+    nano-web SIGHUP; true when it reports the reload within 15 s."""
+    with open(path + ".tmp", "wb") as f:
+        f.write(body)
+    os.chmod(path + ".tmp", 0o644)
+    os.rename(path + ".tmp", path)
+    before = E.log_of("nanoweb").count("reloaded")
+    S.nw.send_signal(signal.SIGHUP)
+    return xt.wait_until(lambda: E.log_of("nanoweb").count("reloaded") > before,
+                         15, 0.02)
 
 
 def wanted(only):

@@ -23,17 +23,13 @@ counters (hits, not_modified, handoffs), not only by the bytes.
 """
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import closing  # noqa: E402
 import e2e  # noqa: E402
 import nwx  # noqa: E402
 import segments  # noqa: E402
-import xt  # noqa: E402
 
 E = e2e.E
 check = e2e.check
@@ -297,11 +293,8 @@ def check_in_place(S, refs, addr, tag):
     helper's sum (veth drops a wrong one): equal to nano-web's, nwx_tc not
     run."""
     pad = ["X-Pad: " + "p" * 700]
-    old = subprocess.run(["sysctl", "-n", "kernel.bpf_stats_enabled"],
-                         capture_output=True, text=True).stdout.strip()
-    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
     errs, n = [], 0
-    try:
+    with e2e.bpf_stats():
         s0, t0 = helper_stats(S), closing.tc_runs()
         for p in ("/index.html", "/tiny.txt"):
             for m in ("GET", "HEAD"):
@@ -322,8 +315,6 @@ def check_in_place(S, refs, addr, tag):
                         errs.append("%s %s %r: %d %s EOF %r" % (
                             m, p, extra, r.status, d, eof))
         s1, t1 = helper_stats(S), closing.tc_runs()
-    finally:
-        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=" + old])
     check("%s: %d 304s built in place by XDP (padded requests, keep-alive "
           "and close): equal nano-web's, all XDP hits, nwx_tc not run"
           % (tag, n),
@@ -358,14 +349,7 @@ def check_memo(S, refs, addr, tag):
 
 
 def reload_site(S, path, body):
-    with open(path + ".tmp", "wb") as f:
-        f.write(body)
-    os.chmod(path + ".tmp", 0o644)
-    os.rename(path + ".tmp", path)
-    before = E.log_of("nanoweb").count("reloaded")
-    S.nw.send_signal(signal.SIGHUP)
-    return xt.wait_until(lambda: E.log_of("nanoweb").count("reloaded") > before,
-                         15, 0.02) and S.wait_pushed(15)
+    return e2e.write_and_reload(S, path, body) and S.wait_pushed(15)
 
 
 def check_reload(S, addr, tag):

@@ -34,7 +34,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 import nwx  # noqa: E402
-import xt  # noqa: E402
 
 E = e2e.E
 check = e2e.check
