@@ -678,6 +678,12 @@ int xdpd_gen_flip(struct xdpd *x, uint32_t gen)
 	return xdpd_gen_delete(x, 0);
 }
 
+/* The path entry's mask of the encodings pushed for method m. */
+static uint8_t *method_mask(struct nwx_path_val *pv, unsigned m)
+{
+	return m == NWX_METHOD_NM ? &pv->nm : &pv->pushed[m];
+}
+
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		 const char *path, const uint8_t *resp, const uint8_t *tag,
 		 size_t tag_len, char *err, size_t errlen)
@@ -727,10 +733,7 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}
-	if (p->method == NWX_METHOD_NM)
-		pv.nm |= (uint8_t)(1u << p->encoding);
-	else
-		pv.pushed[p->method] |= (uint8_t)(1u << p->encoding);
+	*method_mask(&pv, p->method) |= (uint8_t)(1u << p->encoding);
 	if (bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY)) {
 		snprintf(err, errlen, "PUT %.*s: path map: %s", (int)p->path_len,
 			 path, strerror(errno));
@@ -753,7 +756,7 @@ int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 	if (bpf_map_lookup_elem(x->fd_paths, &pk, &pv) || pv.len != len ||
 	    memcmp(pv.path, path, len))
 		return 0;
-	for (unsigned m = 0; m < 2; m++) {
+	for (unsigned m = 0; m <= NWX_METHOD_NM; m++) {
 		if (method != NWX_ALL && method != m)
 			continue;
 		for (unsigned e = 0; e < NWX_ENC_COUNT; e++) {
@@ -764,19 +767,8 @@ int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 				continue;
 			if (!bpf_map_delete_elem(x->fd_resp, &rk))
 				(*removed)++;
-			pv.pushed[m] &= (uint8_t)~(1u << e);
+			*method_mask(&pv, m) &= (uint8_t)~(1u << e);
 		}
-	}
-	for (unsigned e = 0; e < NWX_ENC_COUNT; e++) {
-		struct nwx_resp_key rk = { .gen = gen, .method = NWX_METHOD_NM,
-					   .enc = (__u8)e, .hash = h };
-
-		if ((method != NWX_ALL && method != NWX_METHOD_NM) ||
-		    (enc != NWX_ALL && enc != e))
-			continue;
-		if (!bpf_map_delete_elem(x->fd_resp, &rk))
-			(*removed)++;
-		pv.nm &= (uint8_t)~(1u << e);
 	}
 	if (!pv.pushed[0] && !pv.pushed[1] && !pv.nm)
 		bpf_map_delete_elem(x->fd_paths, &pk);
