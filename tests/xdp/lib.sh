@@ -187,16 +187,6 @@ xt_setup_veth() {
 	ip -n "$XT_NS_C" -6 addr add "$XT_A6C/64" dev "$XT_VC" nodad
 	ip -n "$XT_NS_S" link set "$XT_VS" up
 	ip -n "$XT_NS_C" link set "$XT_VC" up
-	# Permanent neighbour entries both ways: no ARP or neighbour
-	# discovery later in a test, where it would pass XDP and run nwx_tc
-	# (the in-place checks assert that nwx_tc does not run).
-	local mac_s mac_c
-	mac_s=$(ip -n "$XT_NS_S" -br link show dev "$XT_VS" | awk '{print $3}')
-	mac_c=$(ip -n "$XT_NS_C" -br link show dev "$XT_VC" | awk '{print $3}')
-	ip -n "$XT_NS_S" neigh replace "$XT_A4C" lladdr "$mac_c" dev "$XT_VS" nud permanent
-	ip -n "$XT_NS_S" neigh replace "$XT_A6C" lladdr "$mac_c" dev "$XT_VS" nud permanent
-	ip -n "$XT_NS_C" neigh replace "$XT_A4S" lladdr "$mac_s" dev "$XT_VC" nud permanent
-	ip -n "$XT_NS_C" neigh replace "$XT_A6S" lladdr "$mac_s" dev "$XT_VC" nud permanent
 	XT_PASS_OBJ=$(xt_bpf_obj pass)
 	XT_LOSS_OBJ=$(xt_bpf_obj loss)
 	xt_client_pass
