@@ -61,6 +61,24 @@ SRV_NS_ADDR = "10.77.0.1"
 CLI_NS_ADDR = "10.77.0.2"
 
 
+def enable_bpf_stats():
+    """bpf(BPF_ENABLE_STATS, BPF_STATS_RUN_TIME): the programs' run_time_ns
+    and run_cnt are kept while the returned fd is open. The kernel counts
+    these fds, so a test or another run doing the same meanwhile cannot
+    switch the stats off under this one (kernel.bpf_stats_enabled can)."""
+    import ctypes
+    nr_bpf = {"x86_64": 321, "aarch64": 280}[os.uname().machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    attr = ctypes.create_string_buffer(8)  # type = BPF_STATS_RUN_TIME (0)
+    fd = libc.syscall(ctypes.c_long(nr_bpf), ctypes.c_long(32), attr,
+                      ctypes.c_uint(8))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "BPF_ENABLE_STATS: " + os.strerror(err))
+    return fd
+
+
 def log(*a):
     print("[bench]", *a, file=sys.stderr, flush=True)
 
@@ -1216,20 +1234,12 @@ def run_all(o, servers, scenarios, started, outdir, notes):
             notes.append("veth transport unavailable: %s" % e)
             netns.cleanup()
             o.transports = [t for t in o.transports if t != "veth"]
-    bpf_stats_old = None
     if xdp_reason is None and "nano-web+xdp" in servers:
         try:
-            with open("/proc/sys/kernel/bpf_stats_enabled") as f:
-                bpf_stats_old = f.read().strip()
-            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                f.write("1")
-
-            def restore():
-                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                    f.write(bpf_stats_old)
-            CLEANUP.append(restore)
+            fd = enable_bpf_stats()
+            CLEANUP.append(lambda: os.close(fd))
         except OSError as e:
-            notes.append("could not enable kernel.bpf_stats_enabled: %s" % e)
+            notes.append("could not enable BPF run-time stats: %s" % e)
 
     # which server instances run
     insts, unavailable = [], []

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -242,6 +243,35 @@ def tc_runs():
     return prog.get("run_cnt", 0)
 
 
+def watch_passed():
+    """tcpdump on the server's veth for what XDP passes up (each such
+    packet runs nwx_tc), to name it when an in-place check counts nwx_tc
+    runs; None without tcpdump."""
+    if not shutil.which("tcpdump"):
+        return None
+    out = open(os.path.join(E.work, "passed.txt"), "wb")
+    p = subprocess.Popen(E.in_s(["tcpdump", "-i", E.vs, "-Q", "in", "-n",
+                                 "-l", "-tt", "-e"]),
+                         stdout=out, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL)
+    out.close()
+    time.sleep(0.5)  # capturing before the first request
+    return p
+
+
+def passed_summary(p):
+    """Stops watch_passed()'s capture; the packets it saw, in brief."""
+    if p is None:
+        return "no tcpdump to show what passed"
+    time.sleep(0.2)
+    p.terminate()
+    p.wait(10)
+    with open(os.path.join(E.work, "passed.txt"), errors="replace") as f:
+        lines = [ln.strip() for ln in f if ln.strip()]
+    return "passed up: %d packet(s)%s" % (
+        len(lines), (": " + " | ".join(lines[:3])) if lines else "")
+
+
 def check_in_place(S, ref, addr, tag):
     """An answer of one segment that fits the request's frame (a padded
     request) is written by XDP itself, CONN_CLOSE inserted, checksum from
@@ -249,6 +279,7 @@ def check_in_place(S, ref, addr, tag):
     to nano-web's, EOF after it, nwx_tc never ran."""
     pad = ["X-Pad: " + "p" * 700]
     errs, n = [], 0
+    cap = watch_passed()
     with e2e.bpf_stats():
         s0, t0 = helper_stats(S), tc_runs()
         for p in ("/tiny.txt", "/r2k.bin"):
@@ -267,11 +298,12 @@ def check_in_place(S, ref, addr, tag):
                     if d or not eof:
                         errs.append("%s %s %s: %s, EOF %r" % (m, p, label, d, eof))
         s1, t1 = helper_stats(S), tc_runs()
+    passed = passed_summary(cap)
     check("%s: %d answers built in place by XDP (padded requests): equal "
           "nano-web's, EOF after each, all hits, nwx_tc not run" % (tag, n),
           n >= 8 and not errs and delta(s0, s1, "hits") == n and t1 == t0,
-          "(%s; hits +%d, nwx_tc runs +%d)" % ("; ".join(errs[:3]),
-                                               delta(s0, s1, "hits"), t1 - t0))
+          "(%s; hits +%d, nwx_tc runs +%d; %s)" % (
+              "; ".join(errs[:3]), delta(s0, s1, "hits"), t1 - t0, passed))
 
 
 def check_keepalive_then_close(S, ref, addr, tag):

@@ -10,6 +10,7 @@ count and time.
 """
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import random
@@ -938,15 +939,30 @@ def run_client_checks(S, ref, tag, want, ids):
 
 @contextlib.contextmanager
 def bpf_stats():
-    """kernel.bpf_stats_enabled=1 inside the block (BPF programs' run
-    counts and times), as it was after."""
-    old = subprocess.run(["sysctl", "-n", "kernel.bpf_stats_enabled"],
-                         capture_output=True, text=True).stdout.strip() or "0"
-    subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
+    """BPF programs' run counts and times are kept inside the block. It
+    holds a BPF_ENABLE_STATS fd, which the kernel counts: tests running
+    side by side (make -j) cannot switch the stats off under each other,
+    as restoring kernel.bpf_stats_enabled would."""
+    fd = enable_bpf_stats()
     try:
         yield
     finally:
-        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=" + old])
+        os.close(fd)
+
+
+def enable_bpf_stats():
+    """bpf(BPF_ENABLE_STATS, BPF_STATS_RUN_TIME): stats stay on while the
+    returned fd is open."""
+    nr_bpf = {"x86_64": 321, "aarch64": 280}[os.uname().machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    attr = ctypes.create_string_buffer(8)  # type = BPF_STATS_RUN_TIME (0)
+    fd = libc.syscall(ctypes.c_long(nr_bpf), ctypes.c_long(32), attr,
+                      ctypes.c_uint(8))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "BPF_ENABLE_STATS: " + os.strerror(err))
+    return fd
 
 
 def write_and_reload(S, path, body):

@@ -294,6 +294,7 @@ def check_in_place(S, refs, addr, tag):
     run."""
     pad = ["X-Pad: " + "p" * 700]
     errs, n = [], 0
+    cap = closing.watch_passed()
     with e2e.bpf_stats():
         s0, t0 = helper_stats(S), closing.tc_runs()
         for p in ("/index.html", "/tiny.txt"):
@@ -315,13 +316,15 @@ def check_in_place(S, refs, addr, tag):
                         errs.append("%s %s %r: %d %s EOF %r" % (
                             m, p, extra, r.status, d, eof))
         s1, t1 = helper_stats(S), closing.tc_runs()
+    passed = closing.passed_summary(cap)
     check("%s: %d 304s built in place by XDP (padded requests, keep-alive "
           "and close): equal nano-web's, all XDP hits, nwx_tc not run"
           % (tag, n),
           n == 8 and not errs and delta(s0, s1, "not_modified") == n and
           t1 == t0,
-          "(%s; not_modified +%d, nwx_tc runs +%d)" % (
-              "; ".join(errs[:3]), delta(s0, s1, "not_modified"), t1 - t0))
+          "(%s; not_modified +%d, nwx_tc runs +%d; %s)" % (
+              "; ".join(errs[:3]), delta(s0, s1, "not_modified"), t1 - t0,
+              passed))
 
 
 def check_memo(S, refs, addr, tag):
