@@ -587,7 +587,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 {
 	const struct nw_config *cfg = srv->cfg;
 	bool is_get = strcmp(method, "GET") == 0;
-	const struct nw_resource *r;
+	const struct nw_resource *r, *direct;
 	size_t url_len, plen;
 	char path[8192 + 2];
 	enum nw_path_status st;
@@ -650,7 +650,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 			return;
 		}
 	}
-	r = nw_snapshot_lookup(s, path, plen);
+	r = direct = nw_snapshot_lookup(s, path, plen);
 	if (!r && plen > 0 && path[plen - 1] != '/') {
 		path[plen] = '/';
 		path[plen + 1] = '\0';
@@ -668,6 +668,9 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		return;
 	}
 	serve_resource(srv, &h, r, is_get, a);
+	if (direct && (a->status == 200 || a->status == 304))
+		nw_snapshot_note_answer(s, r, a->status == 304 ? NW_XDP_NM :
+					is_get ? NW_XDP_GET : NW_XDP_HEAD, a->enc);
 }
 
 static void log_start(struct MHD_Connection *c, const char *method,

@@ -775,6 +775,7 @@ static void snapshot_free(struct nw_snapshot *s)
 	free(s->slot_hash);
 	free(s->slot_len);
 	free(s->alias_pool);
+	nw_xdp_demand_free(atomic_load(&s->xdp_demand));
 	free(s->root);
 	free(s);
 }

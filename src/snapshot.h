@@ -16,6 +16,7 @@
 #include "config.h"
 #include "conditional.h"
 #include "encoding.h"
+#include "xdp_demand.h"
 
 #define NW_ETAG_MAX 40
 
@@ -84,6 +85,9 @@ struct nw_snapshot {
 	uint64_t *slot_hash;
 	size_t *slot_len;
 	char *alias_pool;       /* storage of the "/a/" directory keys */
+	/* Set by the kernel path client when the helper's cache could not
+	 * hold this snapshot whole (NULL otherwise); freed with it. */
+	_Atomic(struct nw_xdp_demand *) xdp_demand;
 };
 
 /*
@@ -101,6 +105,21 @@ struct nw_snapshot {
 struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 				     char *const *envp, unsigned threads,
 				     bool progress, char *err, size_t errlen);
+
+/* nano-web answered a request for r, found by its own path, itself
+ * (kind: enum nw_xdp_answer): counted when the kernel cache left that
+ * answer out (see xdp_demand.h). */
+static inline void nw_snapshot_note_answer(struct nw_snapshot *s,
+					   const struct nw_resource *r,
+					   unsigned kind, unsigned enc)
+{
+	struct nw_xdp_demand *d = atomic_load_explicit(&s->xdp_demand,
+						       memory_order_acquire);
+
+	if (d)
+		nw_xdp_demand_note(d, (size_t)(r - s->res),
+				   nw_xdp_answer_bit(kind, enc));
+}
 
 /* Exact lookup of a canonical path (len bytes); NULL when absent. */
 const struct nw_resource *nw_snapshot_lookup(const struct nw_snapshot *s,

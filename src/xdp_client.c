@@ -40,6 +40,13 @@
 #define RECONNECT_MS 1000
 #define PUBLISH_WAIT_MS 5000         /* publish() waits for the commit this long */
 #define IO_TIMEOUT_MS 5000
+/* A full cache is pushed again, with what nano-web answered itself first,
+ * only after this many such requests (and at intervals: xdp_demand.h). */
+#define HOT_PUSH_MIN_REQUESTS 32
+
+_Static_assert(NW_XDP_GET == NWX_METHOD_GET && NW_XDP_HEAD == NWX_METHOD_HEAD &&
+	       NW_XDP_NM == NWX_METHOD_NM && NW_ENC_COUNT == 4,
+	       "xdp_demand.h numbers answers as the wire protocol does");
 
 /* IMF-fixdate placeholder for the Date value: XDP writes the real one. */
 #define DATE_PLACEHOLDER "Thu, 01 Jan 1970 00:00:00 GMT"
@@ -616,6 +623,11 @@ struct nw_xdp_client {
 	size_t pushed_bytes;
 	size_t skipped_large;       /* GET variants over the limit */
 	size_t skipped_path;        /* paths XDP cannot serve (not canonical) */
+	bool cache_full;            /* the last push filled the helper's cache */
+	long pushed_at_ms;          /* when it was committed (now_ms) */
+	uint64_t hot_pushes;        /* pushes for demand (NW_XDP_PUSH_MS) */
+	long hot_interval_ms;       /* between them, now */
+	double hot_rate;            /* requests/s that led to the last one */
 	struct wire w;              /* the push connection (thread only) */
 };
 
@@ -648,6 +660,8 @@ struct push_ctx {
 	bool nm;                 /* push 304s (NWX_FEAT_NOT_MODIFIED) */
 	size_t entries, bytes, skipped, badpath, collisions;
 	bool full;               /* the helper's cache is full */
+	uint16_t *done;          /* per resource: the answers pushed, or that
+				  * cannot be (nw_xdp_answer_bit) */
 	char why[200];           /* why the push failed */
 };
 
@@ -723,10 +737,11 @@ static bool call_ok(struct wire *w, uint16_t type, void *body, size_t len,
 
 /*
  * The kernel cache holds a fixed number of responses; when a site has more,
- * the ones pushed first are the ones XDP serves. Shallow paths first (the
- * front page, top-level pages and assets are what most requests ask for),
- * shorter keys before longer at the same depth, then by name so the choice
- * is stable across reloads.
+ * the ones pushed first are the ones XDP serves. Those in demand first
+ * (xdp_demand.h: resources nano-web answered itself because they were left
+ * out), by score; then shallow paths (the front page, top-level pages and
+ * assets are what most requests ask for), shorter keys before longer at the
+ * same depth, then by name so the choice is stable across reloads.
  */
 static unsigned path_depth(const char *k)
 {
@@ -740,7 +755,8 @@ static unsigned path_depth(const char *k)
 struct push_item {
 	const char *key;
 	size_t len;       /* of key */
-	unsigned depth;   /* path_depth(key) */
+	unsigned tier;    /* 0: in demand; else 1 + path_depth(key) */
+	uint64_t score;   /* of the demand */
 	size_t slot;
 };
 
@@ -748,8 +764,10 @@ static int cmp_push_order(const void *a, const void *b)
 {
 	const struct push_item *x = a, *y = b;
 
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
+	if (x->tier != y->tier)
+		return x->tier < y->tier ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
 	return strcmp(x->key, y->key);
@@ -759,6 +777,7 @@ static int cmp_push_order(const void *a, const void *b)
 static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 			 struct push_item *order)
 {
+	const struct nw_xdp_demand *d = atomic_load(&s->xdp_demand);
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_slots; i++) {
@@ -772,20 +791,27 @@ static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 			pc->badpath++;
 			continue;
 		}
-		order[n++] = (struct push_item){ key, len, path_depth(key), i };
+		uint64_t score = nw_xdp_demand_score(d, s->slots[i] - 1);
+
+		order[n++] = (struct push_item){ key, len,
+						 score ? 0 : 1 + path_depth(key),
+						 score, i };
 	}
 	qsort(order, n, sizeof *order, cmp_push_order);
 	return n;
 }
 
-/* Every encoding of one resource for one method (NM: its 304s). False:
- * stop the push. */
+/* The encodings of one resource for one method (NM: its 304s): every one,
+ * or for a resource in demand the ones asked for. False: stop the push. */
 static bool push_resource(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s,
 			  const struct push_item *it, int m,
 			  struct strbuf *head)
 {
-	const struct nw_resource *r = &s->res[s->slots[it->slot] - 1];
+	size_t ri = s->slots[it->slot] - 1;
+	const struct nw_resource *r = &s->res[ri];
+	unsigned wanted = it->tier ? 0xfu :
+		nw_xdp_demand_asked(atomic_load(&s->xdp_demand), ri) >> (m * 4);
 	const char *key = it->key;
 	size_t keylen = it->len;
 	unsigned avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
@@ -794,10 +820,15 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 	for (int e = 0; !pc->full && e < NW_ENC_COUNT; e++) {
 		const struct nw_variant *v = &r->var[e];
 		size_t blen = m == NWX_METHOD_GET ? (size_t)v->len : 0;
+		unsigned bit = nw_xdp_answer_bit((unsigned)m, (unsigned)e);
 		bool ok;
 
-		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len))
+		if (!(wanted & (1u << e)))
 			continue;
+		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len)) {
+			pc->done[ri] |= bit;   /* no such answer */
+			continue;
+		}
 		head->len = 0;
 		/* each coding's 304 carries its own ETag */
 		ok = m == NWX_METHOD_NM ?
@@ -815,13 +846,44 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 		    (m == NWX_METHOD_NM && head->len > NWX_NM_RESP_MAX)) {
 			if (m == NWX_METHOD_GET)
 				pc->skipped++;
+			pc->done[ri] |= bit;
 			continue;   /* XDP hands this variant off */
 		}
 		if (put_one(w, pc, key, keylen, avail, e, m, head,
 			    m == NWX_METHOD_GET ? v->body : NULL, blen) < 0)
 			return false;
+		if (!pc->full)
+			pc->done[ri] |= bit;
 	}
 	return true;
+}
+
+/*
+ * After a commit: which answers did not fit, so that the HTTP layer counts
+ * the requests for them (nothing is counted while everything fits, nor for
+ * what XDP cannot serve anyway).
+ */
+static void record_cached(struct nw_snapshot *s, const struct push_ctx *pc,
+			  const struct push_item *order, size_t n)
+{
+	struct nw_xdp_demand *d = atomic_load(&s->xdp_demand);
+	unsigned never = 0xf000u |   /* no such kinds */
+		(pc->nm ? 0 : 0xfu << (NWX_METHOD_NM * 4));
+
+	if (!d && !pc->full)
+		return;
+	if (!d) {
+		d = nw_xdp_demand_new(s->n_res);
+		if (!d)
+			return;   /* no demand ordering: shallowest first stays */
+		atomic_store_explicit(&s->xdp_demand, d, memory_order_release);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t r = s->slots[order[i].slot] - 1;
+
+		nw_xdp_demand_set_cached(d, r, pc->full ?
+					 pc->done[r] | never : 0xffffu);
+	}
 }
 
 /*
@@ -834,7 +896,7 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
  * false when the connection is unusable or the helper refused the session.
  */
 static bool push_snapshot(struct wire *w, struct push_ctx *pc,
-			  const struct nw_snapshot *s, uint32_t *active)
+			  struct nw_snapshot *s, uint32_t *active)
 {
 	struct strbuf head = STRBUF_INIT;
 	struct nwx_begin begin = { 0, 0 };
@@ -845,23 +907,25 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	size_t n;
 	bool good = true;
 
-	if (!order) {
+	pc->done = calloc(s->n_res ? s->n_res : 1, sizeof *pc->done);
+	if (!order || !pc->done) {
 		snprintf(pc->why, sizeof pc->why, "out of memory");
-		return false;
+		good = false;
+		goto out;
 	}
 	if (!call_ok(w, NWX_MSG_BEGIN, &begin, sizeof begin, &ok, pc->why,
 		     sizeof pc->why)) {
-		free(order);
-		return false;
+		good = false;
+		goto out;
 	}
 	pc->gen = ok.generation;
 	n = push_order(s, pc, order);
-	/* One depth at a time: its GETs, its 304s (browsers revalidate
+	/* One tier at a time: its GETs, its 304s (browsers revalidate
 	 * often), then its HEADs. */
 	for (size_t lo = 0, hi; good && !pc->full && lo < n; lo = hi) {
 		static const int methods[] = { NWX_METHOD_GET, NWX_METHOD_NM,
 					       NWX_METHOD_HEAD };
-		for (hi = lo; hi < n && order[hi].depth == order[lo].depth; hi++)
+		for (hi = lo; hi < n && order[hi].tier == order[lo].tier; hi++)
 			;
 		for (int k = 0; good && k < 3; k++) {
 			int m = methods[k];
@@ -874,19 +938,24 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 		}
 	}
 	sb_free(&head);
-	free(order);
 	if (!good) {
 		/* Drop the staging generation if the connection still works. */
 		if (w->fd >= 0)
 			wire_call(w, NWX_MSG_ABORT, NULL, 0, NWX_MSG_OK);
-		return false;
+		goto out;
 	}
 	commit.generation = pc->gen;
-	if (!call_ok(w, NWX_MSG_COMMIT, &commit, sizeof commit, &ok, pc->why,
-		     sizeof pc->why))
-		return false;
-	*active = ok.generation;
-	return true;
+	good = call_ok(w, NWX_MSG_COMMIT, &commit, sizeof commit, &ok, pc->why,
+		       sizeof pc->why);
+	if (good) {
+		*active = ok.generation;
+		record_cached(s, pc, order, n);
+	}
+out:
+	free(order);
+	free(pc->done);
+	pc->done = NULL;
+	return good;
 }
 
 /* Connects, says hello and claims our port. -1 with a reason on failure. */
@@ -981,6 +1050,30 @@ static void lost(struct nw_xdp_client *c, int *fd, const char *what,
 	pthread_cond_broadcast(&c->done_cv);
 }
 
+/*
+ * The pushed snapshot is due to be pushed again, what is in demand first.
+ * Sets the interval to the next one: back to the start when the last push
+ * halved the demand, else doubled.
+ */
+static bool hot_push_due(struct nw_xdp_client *c, const struct nw_snapshot *s)
+{
+	const struct nw_xdp_demand *d = atomic_load(&s->xdp_demand);
+	long since = now_ms() - c->pushed_at_ms;
+	uint64_t pending;
+	double rate;
+
+	if (!d || !c->cache_full || since < c->hot_interval_ms)
+		return false;
+	pending = nw_xdp_demand_pending(d);
+	if (pending < HOT_PUSH_MIN_REQUESTS)
+		return false;
+	rate = (double)pending * 1000.0 / (double)since;
+	c->hot_interval_ms = nw_xdp_demand_next_interval(c->hot_interval_ms,
+							 c->hot_rate, rate);
+	c->hot_rate = rate;
+	return true;
+}
+
 static void *client_thread(void *arg)
 {
 	struct nw_xdp_client *c = arg;
@@ -993,7 +1086,7 @@ static void *client_thread(void *arg)
 		struct push_ctx pc;
 		char why[256];
 		uint32_t active = 0;
-		bool ok;
+		bool ok, hot = false;
 
 		if (fd < 0) {
 			pthread_mutex_unlock(&c->mu);
@@ -1010,7 +1103,11 @@ static void *client_thread(void *arg)
 			c->warned = false;
 			pushed = 0;
 		}
-		if (!c->want || pushed == c->want->generation) {
+		if (c->want && pushed == c->want->generation &&
+		    hot_push_due(c, c->want)) {
+			hot = true;
+			nw_xdp_demand_rescore(atomic_load(&c->want->xdp_demand));
+		} else if (!c->want || pushed == c->want->generation) {
 			/* Idle: wake for work or stop; notice a helper that left. */
 			wait_locked(c, 200);
 			if (!c->stop && session_dead(fd))
@@ -1034,12 +1131,25 @@ static void *client_thread(void *arg)
 			c->pushed_bytes = pc.bytes;
 			c->skipped_large = pc.skipped;
 			c->skipped_path = pc.badpath;
+			c->cache_full = pc.full;
+			c->pushed_at_ms = now_ms();
 			c->attempts++;
-			nw_info("kernel path: generation %llu in the kernel: %zu responses "
+			if (!hot) {   /* a new snapshot: its demand starts afresh */
+				c->hot_interval_ms = NW_XDP_PUSH_MS;
+				c->hot_rate = 0;
+			} else if (c->hot_pushes++ == 0) {
+				nw_info("kernel path: the cache cannot hold the whole site: "
+					"it is pushed again with what nano-web answered "
+					"itself first (every %d s at most, less often while "
+					"that does not help)", NW_XDP_PUSH_MS / 1000);
+			}
+			nw_log(hot ? NW_LOG_DEBUG : NW_LOG_INFO,
+				"kernel path: generation %llu in the kernel%s: %zu responses "
 				"(%zu bytes); %zu variants over %u bytes, %zu paths not "
 				"servable by XDP, %zu hash collisions%s",
-				(unsigned long long)s->generation, pc.entries, pc.bytes,
-				pc.skipped, pc.limit, pc.badpath, pc.collisions,
+				(unsigned long long)s->generation, hot ? " again" : "",
+				pc.entries, pc.bytes, pc.skipped, pc.limit, pc.badpath,
+				pc.collisions,
 				pc.full ? "; the helper's cache is FULL (raise cache_entries)" : "");
 			pthread_cond_broadcast(&c->done_cv);
 		} else {
@@ -1069,6 +1179,7 @@ struct nw_xdp_client *nw_xdp_client_new(const struct nw_config *cfg,
 	c->cfg = cfg;
 	c->port = port;
 	c->limit = cfg->xdp_max_response;
+	c->hot_interval_ms = NW_XDP_PUSH_MS;
 	c->warned = g_prepare_logged;
 	c->w.fd = -1;
 	pthread_mutex_init(&c->mu, NULL);
@@ -1128,6 +1239,7 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 	bool connected;
 	uint64_t snap;
 	size_t entries, bytes, skipped, badpath;
+	uint64_t hot_pushes;
 	unsigned limit;
 	uint32_t pid;
 	int fd;
@@ -1143,6 +1255,7 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 	bytes = c->pushed_bytes;
 	skipped = c->skipped_large;
 	badpath = c->skipped_path;
+	hot_pushes = c->hot_pushes;
 	limit = c->limit;
 	pid = c->helper_pid;
 	pthread_mutex_unlock(&c->mu);
@@ -1171,9 +1284,9 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 	sb_printf(out, "{\"connected\":true,\"helper_pid\":%u,"
 		  "\"snapshot_generation\":%llu,\"pushed_responses\":%zu,"
 		  "\"pushed_bytes\":%zu,\"too_large\":%zu,\"not_servable\":%zu,"
-		  "\"max_response\":%u",
+		  "\"max_response\":%u,\"hot_pushes\":%llu",
 		  pid, (unsigned long long)snap, entries, bytes, skipped, badpath,
-		  limit);
+		  limit, (unsigned long long)hot_pushes);
 	for (size_t i = 0; i < st.n; i++)
 		sb_printf(out, ",\"%s\":%llu", stat_names[i],
 			  (unsigned long long)st.v[i]);

@@ -401,6 +401,7 @@ def run(p, fake, port, site, sock, work):
     finally:
         fake3.close()
     full_cache_order(site, port, sock, work)
+    hot_push(site, port, sock, work)
     not_modified_pushed(site, port, sock, work)
     return check.finish()
 
@@ -463,6 +464,52 @@ def full_cache_order(site, port, sock, work):
     check("full cache of 4: the front page's GETs",
           any(k[0] == "/" and k[1] == 0 for k in push_with_capacity(
               site, port, sock, work, 4, "nanoweb5")[0]))
+
+
+def hot_push(site, port, sock, work):
+    """A full cache is pushed again with what nano-web answered itself
+    first: after GETs of a deep page the cache left out, a new generation
+    holds that answer, not the ones nobody asked for (and no more than the
+    cache holds),
+    /_stats counts the push; requests for the deep page once it is in cause
+    no further push."""
+    deep = "/sub/deep07.txt"
+    fake, p, logf = push_with_features(site, port, sock, work, None, cap=6)
+    try:
+        xt.wait_until(lambda: fake.last()[0] is not None, 15)
+        xt.wait_until(lambda: nwx.fetch("127.0.0.1", port, "GET", "/_health").status == 200, 10)
+        g0, first = fake.last()
+        check("hot push: the deep page is left out at first",
+              len(first) == 6 and not any(k[0] == deep for k in first),
+              "(%r)" % sorted(first))
+        for _ in range(40):
+            nwx.fetch("127.0.0.1", port, "GET", deep)
+        has_deep = lambda: (deep, 0, 0) in fake.last()[1]   # noqa: E731
+        xt.wait_until(has_deep, 15)
+        g1, again = fake.last()
+        check("hot push: after 40 GETs of it, a new generation holds that "
+              "answer (not its HEAD, never asked for), 6 entries in all",
+              g1 > g0 and (deep, 0, 0) in again and (deep, 1, 0) not in again
+              and len(again) == 6, "(%r)" % sorted(again))
+        st = json.loads(nwx.fetch("127.0.0.1", port, "GET", "/_stats").body)
+        check("hot push: /_stats counts it",
+              (st.get("xdp") or {}).get("hot_pushes") == 1, "(%r)" % st.get("xdp"))
+        for _ in range(40):
+            nwx.fetch("127.0.0.1", port, "GET", deep)
+        time.sleep(6)
+        check("hot push: requests for it once it is in cause no further push",
+              fake.last()[0] == g1, "(generation %r after %r)" % (fake.last()[0], g1))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        logf.close()
+        fake.close()
+    with open(os.path.join(work, "nanoweb6.log")) as f:
+        log = f.read()
+    check("hot push: nano-web says it pushes again", "pushed again" in log, log[-400:])
 
 
 def push_with_features(site, port, sock, work, features, cap=None):
