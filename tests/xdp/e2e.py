@@ -130,9 +130,9 @@ class Servers:
                     % (self.iface, "generic" if mode == "lo" else "native",
                        self.sock, E.pin_dir))
 
-    def start_helper(self, name="helper"):
+    def start_helper(self, name="helper", extra=()):
         self.helper = E.spawn_s([self.helper_bin, "--foreground", "--config",
-                                 self.ini], name)
+                                 self.ini] + list(extra), name)
         ok = xt.wait_until(lambda: self._sock_ok(), 15)
         if not ok:
             raise RuntimeError("nanoweb-xdpd did not open %s" % self.sock)
@@ -750,6 +750,40 @@ def check_helper_restart(S, tag):
           counter(S.kstats(), "hits") - r0 == 1)
 
 
+def check_hot_push(S, ref, tag):
+    """A cache too small for the site (8 answers, a fresh helper): a page
+    left out is answered by nano-web; after it was asked for 40 times,
+    nano-web pushes again with it first and XDP answers it (hits), equal
+    to nano-web's answer. Then the usual helper again."""
+    deep = "/sub/index.html"
+    S.stop_helper(signal.SIGTERM)
+    S.start_helper("helper-small", ["--cache-entries", "8"])
+    small = xt.wait_until(lambda: counter(S.kstats(), "cache_capacity") == 8
+                          and counter(S.kstats(), "cache_entries") == 8, 15)
+    h0 = counter(S.kstats(), "hits")
+    for _ in range(40):
+        nwx.fetch(S.addr4, PORT, "GET", deep)
+    missed = counter(S.kstats(), "hits") == h0
+    pushed = xt.wait_until(lambda: counter(S.kstats(), "hot_pushes") >= 1, 15)
+    h1, errs = counter(S.kstats(), "hits"), []
+    for _ in range(10):
+        d = nwx.parity_diff(nwx.fetch(S.addr4, PORT, "GET", deep).raw,
+                            ref[(deep, "none", "GET")].raw)
+        if d:
+            errs.append(d)
+    hits = counter(S.kstats(), "hits") - h1
+    check("%s: full cache of 8: %s left out, then pushed for demand and "
+          "answered by XDP (10 of 10 hits, equal nano-web's)" % (tag, deep),
+          small and missed and pushed and hits == 10 and not errs,
+          "(cache %r, first 40 missed %r, hot push %r, hits %d; %s)" % (
+              small, missed, pushed, hits, "; ".join(errs[:2])))
+    S.stop_helper(signal.SIGTERM)
+    S.start_helper("helper3")
+    check("%s: the usual helper again, content pushed" % tag,
+          xt.wait_until(lambda: counter(S.kstats(), "cache_capacity") > 8
+                        and counter(S.kstats(), "cache_entries") > 8, 15))
+
+
 def bpf_state():
     """Our programs: (xdp/tc program ids on the served interface)."""
     ids = set()
@@ -886,6 +920,9 @@ def run_client_checks(S, ref, tag, want, ids):
         check_reload(S, tag)
     if want("restart") and XDP:
         check_helper_restart(S, tag)
+        ids |= bpf_state()
+    if want("hotset") and XDP and S.mode == "lo":
+        check_hot_push(S, ref, tag)
         ids |= bpf_state()
     if not XDP:
         rc = S.stop_nanoweb()
