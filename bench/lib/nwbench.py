@@ -31,6 +31,7 @@ CONFIGS = os.path.join(BENCH, "configs")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 sys.path.insert(0, HERE)
+import bpfstats  # noqa: E402
 
 BROWSER_AE = "gzip, deflate, br, zstd"
 
@@ -59,24 +60,6 @@ ALL_SERVERS = ["nano-web", "nano-web+xdp"] + PEERS
 
 SRV_NS_ADDR = "10.77.0.1"
 CLI_NS_ADDR = "10.77.0.2"
-
-
-def enable_bpf_stats():
-    """bpf(BPF_ENABLE_STATS, BPF_STATS_RUN_TIME): the programs' run_time_ns
-    and run_cnt are kept while the returned fd is open. The kernel counts
-    these fds, so a test or another run doing the same meanwhile cannot
-    switch the stats off under this one (kernel.bpf_stats_enabled can)."""
-    import ctypes
-    nr_bpf = {"x86_64": 321, "aarch64": 280}[os.uname().machine]
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    attr = ctypes.create_string_buffer(8)  # type = BPF_STATS_RUN_TIME (0)
-    fd = libc.syscall(ctypes.c_long(nr_bpf), ctypes.c_long(32), attr,
-                      ctypes.c_uint(8))
-    if fd < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, "BPF_ENABLE_STATS: " + os.strerror(err))
-    return fd
 
 
 def log(*a):
@@ -1236,7 +1219,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
             o.transports = [t for t in o.transports if t != "veth"]
     if xdp_reason is None and "nano-web+xdp" in servers:
         try:
-            fd = enable_bpf_stats()
+            fd = bpfstats.enable()
             CLEANUP.append(lambda: os.close(fd))
         except OSError as e:
             notes.append("could not enable BPF run-time stats: %s" % e)

@@ -500,16 +500,21 @@ def hot_push(site, port, sock, work):
         check("hot push: requests for it once it is in cause no further push",
               fake.last()[0] == g1, "(generation %r after %r)" % (fake.last()[0], g1))
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        logf.close()
-        fake.close()
+        stop_run(p, logf, fake)
     with open(os.path.join(work, "nanoweb6.log")) as f:
         log = f.read()
     check("hot push: nano-web says it pushes again", "pushed again" in log, log[-400:])
+
+
+def stop_run(p, logf, fake):
+    """Ends a push_with_features() run."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    logf.close()
+    fake.close()
 
 
 def push_with_features(site, port, sock, work, features, cap=None):
@@ -562,13 +567,7 @@ def not_modified_pushed(site, port, sock, work):
         check("304s pushed after the GETs and before the HEADs of their depth",
               tiers == sorted(tiers), "(%r)" % seq[:12])
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        logf.close()
-        fake.close()
+        stop_run(p, logf, fake)
 
 
 if __name__ == "__main__":

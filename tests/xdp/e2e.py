@@ -10,7 +10,6 @@ count and time.
 """
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import random
@@ -24,6 +23,9 @@ import time
 import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "bench", "lib"))
+import bpfstats  # noqa: E402
 import nwx  # noqa: E402
 import xt  # noqa: E402
 
@@ -980,26 +982,11 @@ def bpf_stats():
     holds a BPF_ENABLE_STATS fd, which the kernel counts: tests running
     side by side (make -j) cannot switch the stats off under each other,
     as restoring kernel.bpf_stats_enabled would."""
-    fd = enable_bpf_stats()
+    fd = bpfstats.enable()
     try:
         yield
     finally:
         os.close(fd)
-
-
-def enable_bpf_stats():
-    """bpf(BPF_ENABLE_STATS, BPF_STATS_RUN_TIME): stats stay on while the
-    returned fd is open."""
-    nr_bpf = {"x86_64": 321, "aarch64": 280}[os.uname().machine]
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    attr = ctypes.create_string_buffer(8)  # type = BPF_STATS_RUN_TIME (0)
-    fd = libc.syscall(ctypes.c_long(nr_bpf), ctypes.c_long(32), attr,
-                      ctypes.c_uint(8))
-    if fd < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, "BPF_ENABLE_STATS: " + os.strerror(err))
-    return fd
 
 
 def write_and_reload(S, path, body):
