@@ -339,10 +339,12 @@ def rejected_within(srv, bound):
     return True
 
 
-def shutdown_under_load_once(site):
+def shutdown_under_load_once(site, args=()):
     """One start, load, SIGTERM, drain; returns a list of problems."""
     problems = []
-    srv = Server(site.root, config="[limits]\nmax_memory_file = 64K\n")
+    preload = os.environ.get("NW_STRESS_PRELOAD")
+    srv = Server(site.root, config="[limits]\nmax_memory_file = 64K\n", args=args,
+                 env={"LD_PRELOAD": preload} if preload else None)
     paused = _start_download(srv, rcvbuf=32 * 1024)
     fast = [_start_download(srv) for _ in range(2)]
     results = []
@@ -390,7 +392,7 @@ def sigterm_under_load_stress():
     runs, failed = 0, []
     while runs == 0 or time.monotonic() < deadline:
         runs += 1
-        problems = shutdown_under_load_once(s)
+        problems = shutdown_under_load_once(s, os.environ.get("NW_STRESS_ARGS", "").split())
         if problems:
             failed.append((runs, problems))
             print("   run %d: %s" % (runs, "; ".join(problems)[:2000]))
