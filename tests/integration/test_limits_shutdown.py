@@ -339,12 +339,18 @@ def rejected_within(srv, bound):
     return True
 
 
-def shutdown_under_load_once(site, args=()):
+def preload_env(shim):
+    """Environment that preloads shim into nano-web (ASan, if the build has
+    it, then tolerates not coming first)."""
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {"LD_PRELOAD": shim,
+            "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+
+
+def shutdown_under_load_once(site, args=(), env=None):
     """One start, load, SIGTERM, drain; returns a list of problems."""
     problems = []
-    preload = os.environ.get("NW_STRESS_PRELOAD")
-    srv = Server(site.root, config="[limits]\nmax_memory_file = 64K\n", args=args,
-                 env={"LD_PRELOAD": preload} if preload else None)
+    srv = Server(site.root, config="[limits]\nmax_memory_file = 64K\n", args=args, env=env)
     paused = _start_download(srv, rcvbuf=32 * 1024)
     fast = [_start_download(srv) for _ in range(2)]
     results = []
@@ -381,23 +387,42 @@ def shutdown_under_load_once(site, args=()):
     return problems
 
 
+def repeat_shutdown_under_load(label, budget, min_runs, env=None):
+    s = Site({"big.bin": BIG, "small.txt": "small\n"})
+    args = os.environ.get("NW_STRESS_ARGS", "").split()
+    deadline = time.monotonic() + budget
+    runs, failed = 0, 0
+    while runs < min_runs or time.monotonic() < deadline:
+        runs += 1
+        problems = shutdown_under_load_once(s, args, env)
+        if problems:
+            failed += 1
+            print("   run %d: %s" % (runs, "; ".join(problems)[:2000]))
+    print("   %d runs, %d failed" % (runs, failed))
+    t.eq("%s: every run drains and exits 0 (%d runs)" % (label, runs), failed, 0)
+
+
 @t.case
 def sigterm_under_load_stress():
     """SIGTERM while both worker threads are busy (downloads from disk,
     keep-alive and new connections): repeated, since a race at shutdown
-    fires only now and then. NW_STRESS_SECONDS sets the time budget."""
-    budget = float(os.environ.get("NW_STRESS_SECONDS", "4"))
-    s = Site({"big.bin": BIG, "small.txt": "small\n"})
-    deadline = time.monotonic() + budget
-    runs, failed = 0, []
-    while runs == 0 or time.monotonic() < deadline:
-        runs += 1
-        problems = shutdown_under_load_once(s, os.environ.get("NW_STRESS_ARGS", "").split())
-        if problems:
-            failed.append((runs, problems))
-            print("   run %d: %s" % (runs, "; ".join(problems)[:2000]))
-    print("   %d runs, %d failed" % (runs, len(failed)))
-    t.eq("SIGTERM under load: every run drains and exits 0 (%d runs)" % runs, len(failed), 0)
+    fires only now and then. NW_STRESS_SECONDS sets the time budget,
+    NW_STRESS_ARGS adds nano-web arguments (e.g. --threads 4)."""
+    repeat_shutdown_under_load("SIGTERM under load",
+                               float(os.environ.get("NW_STRESS_SECONDS", "2")), 1)
+
+
+@t.case
+def sigterm_listener_race():
+    """The same with every removal of the listening socket from an epoll set
+    delayed (epoll_delay.so): with libmicrohttpd's MHD_quiesce_daemon and a
+    worker pool, nearly every run aborted with "Failed to remove listen FD
+    from epoll set"."""
+    shim = os.path.join(nwtest.builddir(), "tests", "integration", "epoll_delay.so")
+    if not os.path.exists(shim):
+        nwtest.skip_case(t, "%s not built (make check builds it)" % shim)
+    repeat_shutdown_under_load("SIGTERM under load, epoll_ctl delayed", 0, 6,
+                               preload_env(shim))
 
 
 @t.case
