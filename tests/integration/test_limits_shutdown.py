@@ -364,6 +364,7 @@ def shutdown_under_load_once(site, args=(), env=None):
         x.start()
     time.sleep(0.02)
     sent.set()
+    sent_at = time.strftime("%H:%M:%S", time.gmtime()) + ".%03d" % (time.time() * 1000 % 1000)
     srv.signal(signal.SIGTERM)
     for x in readers:
         x.join(timeout=15)
@@ -383,7 +384,9 @@ def shutdown_under_load_once(site, args=(), env=None):
     problems += ["download: %s" % r for r in results if r != "ok"]
     rc = srv.wait_exit(timeout=15)
     if rc != 0:
-        problems.append("exit code %r\n%s" % (rc, srv.describe()[-1500:]))
+        problems.append("exit code %r" % rc)
+    if problems:
+        problems.append("SIGTERM sent at %s\n%s" % (sent_at, srv.describe()[-1500:]))
     return problems
 
 
