@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ struct nw_server {
 		*server_error;
 	atomic_uint inflight;
 	atomic_uint connections;
+	atomic_bool stopping;
 	atomic_ullong requests, bytes_sent, status_2xx, status_3xx, status_4xx,
 		status_5xx;
 };
@@ -822,6 +824,8 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 
 	(void)addr;
 	(void)addrlen;
+	if (atomic_load(&srv->stopping))
+		return MHD_NO;
 	if (srv->cfg->max_connections &&
 	    atomic_load_explicit(&srv->connections, memory_order_relaxed) >=
 		    srv->cfg->max_connections)
@@ -1022,9 +1026,13 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit, NULL);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);
-	/* Above nano-web's own limit (on_accept), which answers first. */
+	/* Above nano-web's own limit (on_accept), which answers first, in
+	 * every worker: libmicrohttpd splits this limit between them, and a
+	 * worker at its share takes the listening socket out of its epoll
+	 * set, which must not happen once stop_listening() has closed it. */
 	OPT(MHD_OPTION_CONNECTION_LIMIT,
-	    cfg->max_connections ? cfg->max_connections + 64 : 1000000, NULL);
+	    (cfg->max_connections ? cfg->max_connections + 64 : 1000000) *
+		    (threads > 1 ? threads : 1), NULL);
 	if (cfg->per_ip_connections)
 		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_connections, NULL);
 	if (threads > 1)
@@ -1042,19 +1050,42 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 	return true;
 }
 
+/*
+ * Not MHD_quiesce_daemon: in libmicrohttpd 0.9.75, with a worker pool, it
+ * takes the listening socket out of each worker's epoll set from this
+ * thread while a busy worker may be doing the same, and aborts on the
+ * failure (ENOENT); and the socket it returns must stay open until
+ * MHD_stop_daemon, as a worker may still remove it (EBADF, another abort).
+ * Instead the listening socket is replaced, under the same descriptor
+ * number, by an eventfd that never becomes readable: the kernel closes the
+ * listener (new clients are refused, its queue is reset) and drops it from
+ * the epoll sets itself, and libmicrohttpd, which still owns the number,
+ * closes the eventfd in MHD_stop_daemon. on_accept refuses the few
+ * connections accepted just before the swap.
+ */
+static void stop_listening(struct nw_server *srv)
+{
+	int placeholder;
+
+	atomic_store(&srv->stopping, true);
+	placeholder = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (placeholder < 0 ||
+	    dup3(placeholder, srv->listen_fd, O_CLOEXEC) < 0)
+		nw_warn("shutdown: cannot close the listening socket (%s); "
+			"new connections are closed once accepted",
+			strerror(errno));
+	if (placeholder >= 0)
+		close(placeholder);
+}
+
 void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms)
 {
 	struct timespec t0;
-	int fd;
 
 	if (!srv->daemon)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	fd = MHD_quiesce_daemon(srv->daemon);
-	if (fd >= 0) {
-		close(fd);
-		srv->listen_fd = -1;
-	}
+	stop_listening(srv);
 	/* Requests in flight finish; idle keep-alive connections are closed
 	 * by MHD_stop_daemon. */
 	while (atomic_load(&srv->inflight) > 0 && elapsed_ms(&t0) < grace_ms) {
@@ -1067,6 +1098,7 @@ void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms)
 			(unsigned)atomic_load(&srv->inflight), grace_ms);
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
+	srv->listen_fd = -1; /* closed by MHD_stop_daemon */
 }
 
 void nw_server_free(struct nw_server *srv)

@@ -14,3 +14,11 @@ IT_TESTS = \
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/nwtest.py tests/integration/local.mk \
 	tests/integration/README.md
+
+# LD_PRELOAD fault injection for test_limits_shutdown.py (a shared object,
+# built as a program linked with -shared).
+check_PROGRAMS += tests/integration/epoll_delay.so
+tests_integration_epoll_delay_so_SOURCES = tests/integration/epoll_delay.c
+tests_integration_epoll_delay_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_integration_epoll_delay_so_LDFLAGS = -shared
+tests_integration_epoll_delay_so_LDADD = -ldl

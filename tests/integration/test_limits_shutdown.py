@@ -269,6 +269,165 @@ def sigint_inflight_disk():
     slow_download_then_signal(signal.SIGINT, "[limits]\nmax_memory_file = 64K\n")
 
 
+def _read_download(sock, out, bufsize):
+    """Reads one full response for BIG from sock into out (a list)."""
+    got = b""
+    try:
+        while not got.endswith(BIG) and len(got) <= len(BIG) + 4096:
+            b = sock.recv(bufsize)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        out.append("error %r after %d bytes" % (e, len(got)))
+        return
+    head, _, body = got.partition(b"\r\n\r\n")
+    out.append("ok" if head.startswith(b"HTTP/1.1 200") and body == BIG
+               else "incomplete: %r, %d of %d bytes" % (head[:30], len(body), len(BIG)))
+
+
+def _start_download(srv, rcvbuf=None):
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", srv.port))
+    sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    return sock
+
+
+def _hammer(srv, sent, stop, fresh, bad):
+    """Until stop is set: small requests, on one keep-alive connection or
+    (fresh) on a new connection each time. Records any failure before the
+    signal was sent."""
+    c = None
+    while not stop.is_set():
+        try:
+            if c is None:
+                c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+            c.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                      (b"Connection: close\r\n" if fresh else b""))
+            data = b""
+            while not data.endswith(b"small\n"):
+                b = c.recv(4096)
+                if not b:
+                    break
+                data += b
+            if not data.startswith(b"HTTP/1.1 200") and not sent.is_set():
+                bad.append(data[:40])
+        except OSError as e:
+            if not sent.is_set():
+                bad.append(repr(e))
+            if c is not None:
+                c.close()
+            c = None
+            time.sleep(0.005)
+            continue
+        if fresh or not data:
+            c.close()
+            c = None
+    if c is not None:
+        c.close()
+
+
+def rejected_within(srv, bound):
+    deadline = time.monotonic() + bound
+    while not rejected(srv):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def preload_env(shim):
+    """Environment that preloads shim into nano-web (ASan, if the build has
+    it, then tolerates not coming first)."""
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {"LD_PRELOAD": shim,
+            "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+
+
+def shutdown_under_load_once(site, args=(), env=None):
+    """One start, load, SIGTERM, drain; returns a list of problems."""
+    problems = []
+    srv = Server(site.root, config="[limits]\nmax_memory_file = 64K\n", args=args, env=env)
+    paused = _start_download(srv, rcvbuf=32 * 1024)
+    fast = [_start_download(srv) for _ in range(2)]
+    results = []
+    readers = [threading.Thread(target=_read_download, args=(s, results, 1 << 20), daemon=True)
+               for s in fast]
+    sent, stop = threading.Event(), threading.Event()
+    bad = []
+    hammers = [threading.Thread(target=_hammer, args=(srv, sent, stop, fresh, bad), daemon=True)
+               for fresh in (False, False, True)]
+    for x in readers + hammers:
+        x.start()
+    time.sleep(0.02)
+    sent.set()
+    sent_at = time.strftime("%H:%M:%S", time.gmtime()) + ".%03d" % (time.time() * 1000 % 1000)
+    srv.signal(signal.SIGTERM)
+    for x in readers:
+        x.join(timeout=15)
+    stop.set()
+    for x in hammers:
+        x.join(timeout=5)
+    if bad:
+        problems.append("requests before SIGTERM failed: %r" % bad[:3])
+    if not srv.alive():
+        problems.append("exited (%r) before the paused download finished" % srv.proc.returncode)
+    elif not rejected_within(srv, 3):
+        problems.append("new connections still served 3 s after SIGTERM")
+    _read_download(paused, results, 1 << 20)
+    paused.close()
+    for s in fast:
+        s.close()
+    problems += ["download: %s" % r for r in results if r != "ok"]
+    rc = srv.wait_exit(timeout=15)
+    if rc != 0:
+        problems.append("exit code %r" % rc)
+    if problems:
+        problems.append("SIGTERM sent at %s\n%s" % (sent_at, srv.describe()[-1500:]))
+    return problems
+
+
+def repeat_shutdown_under_load(label, budget, min_runs, env=None):
+    s = Site({"big.bin": BIG, "small.txt": "small\n"})
+    args = os.environ.get("NW_STRESS_ARGS", "").split()
+    deadline = time.monotonic() + budget
+    runs, failed = 0, 0
+    while runs < min_runs or time.monotonic() < deadline:
+        runs += 1
+        problems = shutdown_under_load_once(s, args, env)
+        if problems:
+            failed += 1
+            print("   run %d: %s" % (runs, "; ".join(problems)[:2000]))
+    print("   %d runs, %d failed" % (runs, failed))
+    t.eq("%s: every run drains and exits 0 (%d runs)" % (label, runs), failed, 0)
+
+
+@t.case
+def sigterm_under_load_stress():
+    """SIGTERM while both worker threads are busy (downloads from disk,
+    keep-alive and new connections): repeated, since a race at shutdown
+    fires only now and then. NW_STRESS_SECONDS sets the time budget,
+    NW_STRESS_ARGS adds nano-web arguments (e.g. --threads 4)."""
+    repeat_shutdown_under_load("SIGTERM under load",
+                               float(os.environ.get("NW_STRESS_SECONDS", "2")), 1)
+
+
+@t.case
+def sigterm_listener_race():
+    """The same with every removal of the listening socket from an epoll set
+    delayed (epoll_delay.so): with libmicrohttpd's MHD_quiesce_daemon and a
+    worker pool, nearly every run aborted with "Failed to remove listen FD
+    from epoll set"."""
+    shim = os.path.join(nwtest.builddir(), "tests", "integration", "epoll_delay.so")
+    if not os.path.exists(shim):
+        nwtest.skip_case(t, "%s not built (make check builds it)" % shim)
+    repeat_shutdown_under_load("SIGTERM under load, epoll_ctl delayed", 0, 6,
+                               preload_env(shim))
+
+
 @t.case
 def sigint_exit():
     s = Site({"small.txt": "small\n"})
