@@ -670,7 +670,10 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		return;
 	}
 	serve_resource(srv, &h, r, is_get, a);
-	if (direct && (a->status == 200 || a->status == 304))
+	/* what XDP could answer, were it cached (it hands off HTTP/1.0,
+	 * Range and If-Modified-Since without If-None-Match) */
+	if (direct && (a->status == 200 || a->status == 304) && !http10 &&
+	    !h.range && (!h.if_modified_since || h.if_none_match))
 		nw_snapshot_note_answer(s, r, a->status == 304 ? NW_XDP_NM :
 					is_get ? NW_XDP_GET : NW_XDP_HEAD, a->enc);
 }

@@ -425,6 +425,12 @@ static void guardian(int life, char *const argv[])
 	 * long enough to stop the helper when the lifeline closes. */
 	signal(SIGTERM, SIG_IGN);
 	setpgid(0, 0);
+	/* Nothing of nano-web's but the lifeline: above all not its
+	 * listening socket, which shutdown closes by replacing it (server.c)
+	 * and which would stay open here. */
+	if (life > 3)
+		close_range(3, (unsigned)life - 1, 0);
+	close_range((unsigned)life + 1, ~0u, 0);
 	h = fork();
 	if (h < 0)
 		_exit(127);
@@ -628,6 +634,7 @@ struct nw_xdp_client {
 	uint64_t hot_pushes;        /* pushes for demand (NW_XDP_PUSH_MS) */
 	long hot_interval_ms;       /* between them, now */
 	double hot_rate;            /* requests/s that led to the last one */
+	atomic_bool interrupt;      /* a newer snapshot or stop: ends a hot push */
 	struct wire w;              /* the push connection (thread only) */
 };
 
@@ -660,8 +667,10 @@ struct push_ctx {
 	bool nm;                 /* push 304s (NWX_FEAT_NOT_MODIFIED) */
 	size_t entries, bytes, skipped, badpath, collisions;
 	bool full;               /* the helper's cache is full */
-	uint16_t *done;          /* per resource: the answers pushed, or that
+	uint16_t *done;          /* per slot: the answers pushed, or that
 				  * cannot be (nw_xdp_answer_bit) */
+	const atomic_bool *cancel; /* set: stop (a hot push, superseded) */
+	bool cancelled;
 	char why[200];           /* why the push failed */
 };
 
@@ -801,17 +810,15 @@ static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 	return n;
 }
 
-/* The encodings of one resource for one method (NM: its 304s): every one,
- * or for a resource in demand the ones asked for. False: stop the push. */
+/* The encodings in `wanted` (bits) of one resource for one method (NM: its
+ * 304s). False: stop the push. */
 static bool push_resource(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s,
-			  const struct push_item *it, int m,
+			  const struct push_item *it, int m, unsigned wanted,
 			  struct strbuf *head)
 {
-	size_t ri = s->slots[it->slot] - 1;
-	const struct nw_resource *r = &s->res[ri];
-	unsigned wanted = it->tier ? 0xfu :
-		nw_xdp_demand_asked(atomic_load(&s->xdp_demand), ri) >> (m * 4);
+	const struct nw_resource *r = &s->res[s->slots[it->slot] - 1];
+	uint16_t *done = &pc->done[it->slot];
 	const char *key = it->key;
 	size_t keylen = it->len;
 	unsigned avail = (r->enc_mask | NW_ENC_BIT(NW_ENC_IDENTITY)) &
@@ -826,7 +833,7 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 		if (!(wanted & (1u << e)))
 			continue;
 		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len)) {
-			pc->done[ri] |= bit;   /* no such answer */
+			*done |= bit;   /* no such answer */
 			continue;
 		}
 		head->len = 0;
@@ -846,22 +853,43 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 		    (m == NWX_METHOD_NM && head->len > NWX_NM_RESP_MAX)) {
 			if (m == NWX_METHOD_GET)
 				pc->skipped++;
-			pc->done[ri] |= bit;
+			*done |= bit;
 			continue;   /* XDP hands this variant off */
 		}
 		if (put_one(w, pc, key, keylen, avail, e, m, head,
 			    m == NWX_METHOD_GET ? v->body : NULL, blen) < 0)
 			return false;
 		if (!pc->full)
-			pc->done[ri] |= bit;
+			*done |= bit;
 	}
 	return true;
+}
+
+/* The answers of r that XDP can never give (no such variant, or a body
+ * over the limit), whether or not the push reached it. */
+static unsigned never_cached(const struct nw_resource *r, unsigned limit)
+{
+	unsigned bits = 0;
+
+	for (unsigned e = 0; e < NW_ENC_COUNT; e++) {
+		const struct nw_variant *v = &r->var[e];
+
+		if (!(r->enc_mask & NW_ENC_BIT(e) || e == NW_ENC_IDENTITY) ||
+		    (!v->body && v->len))
+			bits |= nw_xdp_answer_bit(NWX_METHOD_GET, e) |
+				nw_xdp_answer_bit(NWX_METHOD_HEAD, e) |
+				nw_xdp_answer_bit(NWX_METHOD_NM, e);
+		else if (v->len > limit)
+			bits |= nw_xdp_answer_bit(NWX_METHOD_GET, e);
+	}
+	return bits;
 }
 
 /*
  * After a commit: which answers did not fit, so that the HTTP layer counts
  * the requests for them (nothing is counted while everything fits, nor for
- * what XDP cannot serve anyway).
+ * what XDP cannot serve anyway). An answer counts as cached when it is for
+ * every key of its resource ("/a/" and "/a/index.html").
  */
 static void record_cached(struct nw_snapshot *s, const struct push_ctx *pc,
 			  const struct push_item *order, size_t n)
@@ -869,6 +897,7 @@ static void record_cached(struct nw_snapshot *s, const struct push_ctx *pc,
 	struct nw_xdp_demand *d = atomic_load(&s->xdp_demand);
 	unsigned never = 0xf000u |   /* no such kinds */
 		(pc->nm ? 0 : 0xfu << (NWX_METHOD_NM * 4));
+	uint16_t *all;
 
 	if (!d && !pc->full)
 		return;
@@ -878,12 +907,61 @@ static void record_cached(struct nw_snapshot *s, const struct push_ctx *pc,
 			return;   /* no demand ordering: shallowest first stays */
 		atomic_store_explicit(&s->xdp_demand, d, memory_order_release);
 	}
+	all = malloc((s->n_res ? s->n_res : 1) * sizeof *all);
+	if (!all)
+		return;
+	for (size_t i = 0; i < n; i++)
+		all[s->slots[order[i].slot] - 1] = 0xffffu;
 	for (size_t i = 0; i < n; i++) {
 		size_t r = s->slots[order[i].slot] - 1;
 
-		nw_xdp_demand_set_cached(d, r, pc->full ?
-					 pc->done[r] | never : 0xffffu);
+		all[r] &= pc->done[order[i].slot] | never |
+			  never_cached(&s->res[r], pc->limit);
 	}
+	for (size_t i = 0; i < n; i++) {
+		size_t r = s->slots[order[i].slot] - 1;
+
+		nw_xdp_demand_set_cached(d, r, pc->full ? all[r] : 0xffffu);
+	}
+	free(all);
+}
+
+enum push_pass { PASS_ALL, PASS_ASKED, PASS_REST };
+
+/* order[lo, hi): their GETs, their 304s (browsers revalidate often), then
+ * their HEADs; of resources in demand, the answers asked for (PASS_ASKED)
+ * or the others (PASS_REST). False: stop the push. */
+static bool push_group(struct wire *w, struct push_ctx *pc,
+		       const struct nw_snapshot *s,
+		       const struct push_item *order, size_t lo, size_t hi,
+		       enum push_pass pass, struct strbuf *head)
+{
+	static const int methods[] = { NWX_METHOD_GET, NWX_METHOD_NM,
+				       NWX_METHOD_HEAD };
+	const struct nw_xdp_demand *d = atomic_load(&s->xdp_demand);
+
+	for (int k = 0; k < 3; k++) {
+		int m = methods[k];
+
+		if (m == NWX_METHOD_NM && !pc->nm)
+			continue;
+		for (size_t i = lo; !pc->full && i < hi; i++) {
+			unsigned asked = nw_xdp_demand_asked(
+				d, s->slots[order[i].slot] - 1) >> (m * 4);
+			unsigned wanted = pass == PASS_ALL ? 0xfu :
+					  pass == PASS_ASKED ? asked : ~asked;
+
+			if (pc->cancel && atomic_load(pc->cancel)) {
+				pc->cancelled = true;
+				snprintf(pc->why, sizeof pc->why, "superseded");
+				return false;
+			}
+			if ((wanted & 0xfu) &&
+			    !push_resource(w, pc, s, &order[i], m, wanted, head))
+				return false;
+		}
+	}
+	return true;
 }
 
 /*
@@ -904,10 +982,10 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	struct nwx_ok ok;
 	struct push_item *order = malloc((s->n_slots ? s->n_slots : 1) *
 					  sizeof *order);
-	size_t n;
+	size_t n, n0;
 	bool good = true;
 
-	pc->done = calloc(s->n_res ? s->n_res : 1, sizeof *pc->done);
+	pc->done = calloc(s->n_slots ? s->n_slots : 1, sizeof *pc->done);
 	if (!order || !pc->done) {
 		snprintf(pc->why, sizeof pc->why, "out of memory");
 		good = false;
@@ -920,23 +998,19 @@ static bool push_snapshot(struct wire *w, struct push_ctx *pc,
 	}
 	pc->gen = ok.generation;
 	n = push_order(s, pc, order);
-	/* One tier at a time: its GETs, its 304s (browsers revalidate
-	 * often), then its HEADs. */
-	for (size_t lo = 0, hi; good && !pc->full && lo < n; lo = hi) {
-		static const int methods[] = { NWX_METHOD_GET, NWX_METHOD_NM,
-					       NWX_METHOD_HEAD };
+	/* Resources in demand (tier 0): the answers asked for first, the
+	 * rest of theirs once everything else is in. Then one tier (depth)
+	 * at a time. */
+	for (n0 = 0; n0 < n && order[n0].tier == 0; n0++)
+		;
+	good = push_group(w, pc, s, order, 0, n0, PASS_ASKED, &head);
+	for (size_t lo = n0, hi; good && !pc->full && lo < n; lo = hi) {
 		for (hi = lo; hi < n && order[hi].tier == order[lo].tier; hi++)
 			;
-		for (int k = 0; good && k < 3; k++) {
-			int m = methods[k];
-
-			if (m == NWX_METHOD_NM && !pc->nm)
-				continue;
-			for (size_t i = lo; good && !pc->full && i < hi; i++)
-				good = push_resource(w, pc, s, &order[i], m,
-						     &head);
-		}
+		good = push_group(w, pc, s, order, lo, hi, PASS_ALL, &head);
 	}
+	if (good && !pc->full)
+		good = push_group(w, pc, s, order, 0, n0, PASS_REST, &head);
 	sb_free(&head);
 	if (!good) {
 		/* Drop the staging generation if the connection still works. */
@@ -1120,6 +1194,9 @@ static void *client_thread(void *arg)
 		pc.cfg = c->cfg;
 		pc.limit = c->limit;
 		pc.nm = c->features & NWX_FEAT_NOT_MODIFIED;
+		/* set again (under mu) by a publish() or stop from now on */
+		atomic_store(&c->interrupt, false);
+		pc.cancel = hot ? &c->interrupt : NULL;
 		pthread_mutex_unlock(&c->mu);
 		ok = push_snapshot(&c->w, &pc, s, &active);
 		pthread_mutex_lock(&c->mu);
@@ -1152,6 +1229,9 @@ static void *client_thread(void *arg)
 				pc.collisions,
 				pc.full ? "; the helper's cache is FULL (raise cache_entries)" : "");
 			pthread_cond_broadcast(&c->done_cv);
+		} else if (pc.cancelled) {
+			nw_debug("kernel path: push for demand given up: a newer "
+				 "snapshot or stop came");
 		} else {
 			c->warned = false;   /* a failed push always says so */
 			lost(c, &fd, "pushing failed to", pc.why);
@@ -1210,6 +1290,7 @@ void nw_xdp_client_publish(struct nw_xdp_client *c, struct nw_snapshot *s)
 	if (c->want)
 		nw_snapshot_unref(c->want);
 	c->want = s;
+	atomic_store(&c->interrupt, true);
 	attempts = c->attempts;
 	pthread_cond_broadcast(&c->cv);
 	/*
@@ -1298,6 +1379,7 @@ void nw_xdp_client_free(struct nw_xdp_client *c)
 	if (c) {
 		pthread_mutex_lock(&c->mu);
 		c->stop = true;
+		atomic_store(&c->interrupt, true);
 		pthread_cond_broadcast(&c->cv);
 		pthread_cond_broadcast(&c->done_cv);
 		pthread_mutex_unlock(&c->mu);

@@ -26,17 +26,9 @@ void nw_xdp_demand_free(struct nw_xdp_demand *d)
 	free(d);
 }
 
-uint64_t nw_xdp_demand_pending(const struct nw_xdp_demand *d)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < d->n; i++)
-		sum += atomic_load_explicit(&d->count[i], memory_order_relaxed);
-	return sum;
-}
-
 void nw_xdp_demand_rescore(struct nw_xdp_demand *d)
 {
+	atomic_store_explicit(&d->pending, 0, memory_order_relaxed);
 	for (size_t i = 0; i < d->n; i++) {
 		uint32_t c = atomic_exchange_explicit(&d->count[i], 0,
 						      memory_order_relaxed);

@@ -23,6 +23,7 @@
 
 struct nw_xdp_demand {
 	size_t n;                  /* resources (the snapshot's n_res) */
+	_Atomic uint64_t pending;  /* the sum of count[] */
 	uint64_t *score;           /* push priority; the client thread only */
 	_Atomic uint32_t *count;   /* requests for answers not in the cache
 				    * since the last push */
@@ -51,6 +52,7 @@ static inline void nw_xdp_demand_note(struct nw_xdp_demand *d, size_t i,
 	    (atomic_load_explicit(&d->cached[i], memory_order_relaxed) & bit))
 		return;
 	atomic_fetch_add_explicit(&d->count[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->pending, 1, memory_order_relaxed);
 	if (!(atomic_load_explicit(&d->asked[i], memory_order_relaxed) & bit))
 		atomic_fetch_or_explicit(&d->asked[i], (uint16_t)bit,
 					 memory_order_relaxed);
@@ -70,7 +72,10 @@ long nw_xdp_demand_next_interval(long interval_ms, double last_rate,
 				 double rate);
 
 /* Requests for answers not in the cache since the last rescore. */
-uint64_t nw_xdp_demand_pending(const struct nw_xdp_demand *d);
+static inline uint64_t nw_xdp_demand_pending(const struct nw_xdp_demand *d)
+{
+	return atomic_load_explicit(&d->pending, memory_order_relaxed);
+}
 
 /* Folds the counts into the scores and zeroes them: a resource asked for
  * keeps half its score plus its count, any other loses an eighth. */

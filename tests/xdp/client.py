@@ -402,6 +402,7 @@ def run(p, fake, port, site, sock, work):
         fake3.close()
     full_cache_order(site, port, sock, work)
     hot_push(site, port, sock, work)
+    hot_push_alias_and_rest(site, port, sock, work)
     not_modified_pushed(site, port, sock, work)
     return check.finish()
 
@@ -504,6 +505,37 @@ def hot_push(site, port, sock, work):
     with open(os.path.join(work, "nanoweb6.log")) as f:
         log = f.read()
     check("hot push: nano-web says it pushes again", "pushed again" in log, log[-400:])
+
+
+def hot_push_alias_and_rest(site, port, sock, work):
+    """Two keys of one resource ("/sub/" and "/sub/index.html"): with the
+    first in the cache and the second not, requests for the second still
+    bring a push for demand that holds it. Then a helper with room for
+    everything: its push holds every answer, those of the page in demand
+    that nobody asked for too."""
+    everything, _ = push_with_capacity(site, port, sock, work, None, "nanoweb7")
+    keys = list(everything)
+    cap = keys.index(("/sub/index.html", 0, 0))
+    check("alias: the full push order has /sub/ before /sub/index.html",
+          ("/sub/", 0, 0) in keys[:cap], "(%r)" % keys[:cap + 1])
+    fake, p, logf = push_with_features(site, port, sock, work, None, cap=cap)
+    try:
+        xt.wait_until(lambda: fake.last()[0] is not None, 15)
+        xt.wait_until(lambda: nwx.fetch("127.0.0.1", port, "GET", "/_health").status == 200, 10)
+        for _ in range(40):
+            nwx.fetch("127.0.0.1", port, "GET", "/sub/index.html",
+                      ["Accept-Encoding: gzip"])
+        ok = xt.wait_until(lambda: ("/sub/index.html", 0, 1) in fake.last()[1], 15)
+        check("alias: /sub/ cached, 40 GETs of /sub/index.html (gzip): pushed "
+              "for demand", ok, "(%r)" % sorted(fake.last()[1])[:8])
+        fake.close()
+        fake = FakeHelper(sock)   # room for everything: nano-web reconnects
+        ok = xt.wait_until(lambda: set(fake.last()[1]) == set(everything), 15)
+        check("a helper with room for everything after a push for demand: "
+              "every answer pushed (%d)" % len(everything), ok,
+              "(missing %r)" % sorted(set(everything) - set(fake.last()[1]))[:6])
+    finally:
+        stop_run(p, logf, fake)
 
 
 def stop_run(p, logf, fake):

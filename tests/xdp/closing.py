@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -246,15 +247,12 @@ def tc_runs():
 def watch_passed():
     """tcpdump on the server's veth for what XDP passes up (each such
     packet runs nwx_tc), to name it when an in-place check counts nwx_tc
-    runs; None without tcpdump."""
+    runs; None without tcpdump. Stopped with the driver's processes at the
+    latest."""
     if not shutil.which("tcpdump"):
         return None
-    out = open(os.path.join(E.work, "passed.txt"), "wb")
-    p = subprocess.Popen(E.in_s(["tcpdump", "-i", E.vs, "-Q", "in", "-n",
-                                 "-l", "-tt", "-e"]),
-                         stdout=out, stderr=subprocess.DEVNULL,
-                         stdin=subprocess.DEVNULL)
-    out.close()
+    p = E.spawn_s(["tcpdump", "-i", E.vs, "-Q", "in", "-n", "-l", "-tt", "-e"],
+                  "passed")
     time.sleep(0.5)  # capturing before the first request
     return p
 
@@ -264,10 +262,10 @@ def passed_summary(p):
     if p is None:
         return "no tcpdump to show what passed"
     time.sleep(0.2)
-    p.terminate()
-    p.wait(10)
-    with open(os.path.join(E.work, "passed.txt"), errors="replace") as f:
-        lines = [ln.strip() for ln in f if ln.strip()]
+    E.stop(p)
+    with open(os.path.join(E.work, "passed.log"), errors="replace") as f:
+        lines = [ln.strip() for ln in f if re.match(r"\d+\.\d+ ", ln)]
+    os.unlink(os.path.join(E.work, "passed.log"))
     return "passed up: %d packet(s)%s" % (
         len(lines), (": " + " | ".join(lines[:3])) if lines else "")
 
