@@ -2088,6 +2088,42 @@ static __always_inline int tc_reset(struct __sk_buff *skb, struct pkt *p,
 	return bpf_redirect(skb->ifindex, 0);
 }
 
+/*
+ * An answer of one segment (no CONN_CLOSE to insert): stored straight from
+ * the response entry, Date patched over it, checksummed from the helper's
+ * sum as XDP's in-place answers are; no scratch copy, no summing.
+ */
+static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
+				  struct nwx_flow *f, struct nwx_resp_val *rv)
+{
+	__u32 rlen = rv->len, hl = p->l4off + 20, n;
+	struct nwx_date *dt;
+	void *data, *end;
+	__u64 psum;
+
+	if (rlen < 1 || rlen > NWX_RESP_MAX || answer_date(rv, &dt, &psum))
+		return TC_ACT_SHOT_;
+	answered(f, p->seq, p->ack, p->plen, rlen, 0, f->pend_retrans);
+	if (bpf_skb_change_tail(skb, hl + rlen, 0))
+		return TC_ACT_SHOT_;
+	n = rlen;
+	OPAQUE(n);
+	n = ((n - 1) & (NWX_RESP_MAX - 1)) + 1; /* unchanged: bounds */
+	if (bpf_skb_store_bytes(skb, hl, rv->data, n, 0))
+		return TC_ACT_SHOT_;
+	if (dt && bpf_skb_store_bytes(skb, hl + rv->date_off, dt->s,
+				      NWX_DATE_LEN, 0))
+		return TC_ACT_SHOT_;
+	if (bpf_skb_pull_data(skb, hl))
+		return TC_ACT_SHOT_;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (write_reply(data, end, p, p->ack, p->seq + p->plen, F_PSH | F_ACK,
+			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
+		return TC_ACT_SHOT_;
+	return bpf_redirect(skb->ifindex, 0);
+}
+
 /* Builds in the skb what XDP left pending for this segment: an answer (of
  * one or several segments) or the resending of one from the ACK's ack. */
 static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
@@ -2116,6 +2152,8 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT_; /* reloaded meanwhile: the client retransmits */
 	}
 	rlen = rv->len;
+	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss)
+		return tc_one(skb, p, f, rv);
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
 	if (!s || mss == 0 || load_resp(s, rv, rlen, close))
 		return TC_ACT_SHOT_;
