@@ -649,7 +649,6 @@ static __always_inline int write_reply(void *data, void *end,
 	struct tcphdr *th;
 	__u32 tcplen = hl + plen;
 	__u64 sum = 0;
-	__s64 hs;
 	int i;
 
 	if ((void *)(eth + 1) > end)
@@ -672,11 +671,11 @@ static __always_inline int write_reply(void *data, void *end,
 		ip->check = 0;
 		ip->saddr = p->daddr[3];
 		ip->daddr = p->saddr[3];
-		hs = bpf_csum_diff(0, 0, (void *)ip, 20, 0);
-		if (hs < 0)
-			return -1;
-		ip->check = fold((__u64)hs);
 		sum = sum32(p->saddr[3]) + sum32(p->daddr[3]);
+		/* the header's words as they lie in memory, summed here: two
+		 * bpf_csum_diff calls cost more than the arithmetic */
+		ip->check = fold(sum + 0x45 + bpf_htons(20 + tcplen) +
+				 bpf_htons(0x4000) + 64 + (IPPROTO_TCP << 8));
 		th = (void *)(ip + 1);
 	} else {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -715,14 +714,12 @@ static __always_inline int write_reply(void *data, void *end,
 		o[0] = opt[0];
 		o[1] = opt[1];
 		o[2] = opt[2];
-		hs = bpf_csum_diff(0, 0, (void *)th, 32, 0);
-	} else {
-		hs = bpf_csum_diff(0, 0, (void *)th, 20, 0);
+		sum += sum32(opt[0]) + sum32(opt[1]) + sum32(opt[2]);
 	}
-	if (hs < 0)
-		return -1;
-	sum += (__u64)(__u32)hs + psum;
-	th->check = fold(sum);
+	sum += sum32(p->dport | (__u32)p->sport << 16) +
+	       sum32(bpf_htonl(seq)) + sum32(bpf_htonl(ack)) +
+	       ((hl / 4) << 4) + ((__u32)flags << 8) + bpf_htons(win);
+	th->check = fold(sum + psum);
 	return 0;
 }
 
@@ -1302,7 +1299,10 @@ static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
 {
 	cnt(NWX_C_HITS, 1);
 	cnt(NWX_C_HIT_BYTES, rlen);
-	f->sent_t = now_t();
+	/* only answers of several segments are timed (loss probes,
+	 * partial_ack()): bpf_ktime_get_ns() is not free in a VM */
+	if (rlen + fin > f->mss)
+		f->sent_t = now_t();
 	f->acked = 0;
 	if (retrans) {
 		cnt(NWX_C_RETRANSMITS, 1);
@@ -2094,7 +2094,7 @@ static __always_inline int tc_reset(struct __sk_buff *skb, struct pkt *p,
  * sum as XDP's in-place answers are; no scratch copy, no summing.
  */
 static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
-				  struct nwx_flow *f, struct nwx_resp_val *rv)
+				  struct nwx_resp_val *rv, __u16 win)
 {
 	__u32 rlen = rv->len, hl = p->l4off + 20, n;
 	struct nwx_date *dt;
@@ -2103,7 +2103,6 @@ static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
 
 	if (rlen < 1 || rlen > NWX_RESP_MAX || answer_date(rv, &dt, &psum))
 		return TC_ACT_SHOT_;
-	answered(f, p->seq, p->ack, p->plen, rlen, 0, f->pend_retrans);
 	if (bpf_skb_change_tail(skb, hl + rlen, 0))
 		return TC_ACT_SHOT_;
 	n = rlen;
@@ -2119,7 +2118,7 @@ static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
 	if (write_reply(data, end, p, p->ack, p->seq + p->plen, F_PSH | F_ACK,
-			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
+			win, 20, rlen, psum, NULL))
 		return TC_ACT_SHOT_;
 	return bpf_redirect(skb->ifindex, 0);
 }
@@ -2152,8 +2151,10 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT_; /* reloaded meanwhile: the client retransmits */
 	}
 	rlen = rv->len;
-	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss)
-		return tc_one(skb, p, f, rv);
+	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss) {
+		answered(f, p->seq, p->ack, p->plen, rlen, 0, f->pend_retrans);
+		return tc_one(skb, p, rv, 65535 >> (f->rcv_wscale & 15));
+	}
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
 	if (!s || mss == 0 || load_resp(s, rv, rlen, close))
 		return TC_ACT_SHOT_;
