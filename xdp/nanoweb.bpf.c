@@ -195,6 +195,8 @@ struct segjob {
 	__u32 from, rlen, mss;
 	__u16 win;
 	__u8 fin;         /* FIN on the last segment (after byte rlen) */
+	__u8 known;       /* rest holds the sum of bytes [off, rlen) */
+	__u64 rest;       /* (off: the next segment's start) */
 };
 
 /* nwx_memo's value (see there) */
@@ -1912,14 +1914,13 @@ static __always_inline int insert_close(struct scratch *s,
 	return bpf_dynptr_read(s->resp + ins + CONN_CLOSE_LEN, n, dp, ins, 0);
 }
 
-/* The response into the scratch buffer, with the current Date (and
- * CONN_CLOSE after the Date line if close). */
+/* The response into the scratch buffer, with the Date dt (answer_date();
+ * and CONN_CLOSE after the Date line if close). */
 static __always_inline int load_resp(struct scratch *s,
 				     struct nwx_resp_val *rv, __u32 rlen,
-				     int close)
+				     int close, const struct nwx_date *dt)
 {
-	__u32 off = rv->date_off, idx, head = rlen;
-	struct nwx_date *dt;
+	__u32 off = rv->date_off, head = rlen;
 	struct bpf_dynptr dp;
 
 	if (rlen < 1 || rlen > NWX_RESP_MAX)
@@ -1936,12 +1937,8 @@ static __always_inline int load_resp(struct scratch *s,
 		return -1;
 	if (close && insert_close(s, &dp, head, rlen))
 		return -1;
-	if (off == NWX_NO_DATE || off + NWX_DATE_LEN > rlen)
-		return 0;
-	idx = ctl_get(NWX_CTL_DATE_IDX) & 1;
-	dt = bpf_map_lookup_elem(&nwx_date, &idx);
 	if (!dt)
-		return -1;
+		return 0;
 	__builtin_memcpy(s->resp + (off & (NWX_RESP_MAX - 1)), dt->s,
 			 NWX_DATE_LEN);
 	return 0;
@@ -1983,6 +1980,26 @@ static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
 	return sum;
 }
 
+/*
+ * A segment's payload sum: summed, except the last one's when the whole
+ * answer's sum is known (the helper's plus the Date's): the rest of it.
+ * Segments start at multiples of an even MSS, so every one's bytes keep
+ * the parity they have in the whole answer.
+ */
+static __always_inline __u64 seg_payload_sum(struct scratch *s,
+					     struct segjob *j, __u32 off,
+					     __u32 len, int last)
+{
+	__u64 sum;
+
+	if (last && j->known)
+		return j->rest;
+	sum = seg_sum(s, off, len);
+	if (sum != ~0ULL && j->known)
+		j->rest = fold16(j->rest) + 0xffff - fold16(sum);
+	return sum;
+}
+
 static __always_inline __u8 seg_flags(int last, int fin)
 {
 	if (!last)
@@ -2012,7 +2029,7 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 	last = off + len >= j->rlen;
 	if (len == 0 && !(last && j->fin))
 		return -1;
-	psum = seg_sum(s, off, len);
+	psum = seg_payload_sum(s, j, off, len, last);
 	if (psum == ~0ULL)
 		return -1;
 	if (bpf_skb_change_tail(skb, hl + len, 0))
@@ -2131,9 +2148,11 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 {
 	struct nwx_resp_key rk = {};
 	struct nwx_resp_val *rv;
+	struct nwx_date *dt;
 	struct segjob *j;
 	struct scratch *s;
 	__u32 zero = 0, rlen, mss = f->mss;
+	__u64 psum;
 	int pend = f->pend, close;
 
 	if (p->seq != f->pend_seq || p->ack != f->pend_ack)
@@ -2156,7 +2175,8 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 		return tc_one(skb, p, rv, 65535 >> (f->rcv_wscale & 15));
 	}
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
-	if (!s || mss == 0 || load_resp(s, rv, rlen, close))
+	if (!s || mss == 0 || answer_date(rv, &dt, &psum) ||
+	    load_resp(s, rv, rlen, close, dt))
 		return TC_ACT_SHOT_;
 	if (close)
 		rlen += CONN_CLOSE_LEN;
@@ -2167,10 +2187,13 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	j->win = 65535 >> (f->rcv_wscale & 15);
 	j->fin = close;
 	j->from = 0;
+	j->known = !close && !(mss & 1); /* the sum of all of it: psum */
+	j->rest = psum;
 	if (pend == NWX_PEND_RTX) {
 		j->seq0 = f->last_ack;
 		j->ack = f->rcv_nxt;
 		j->from = p->ack - f->last_ack;
+		j->known = 0; /* psum covers the answer from byte 0 */
 		if (f->snd_nxt - f->last_ack != rlen + close)
 			return TC_ACT_SHOT_;
 		cnt(NWX_C_SEG_RTX, segs_from(j));
