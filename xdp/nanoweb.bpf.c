@@ -195,6 +195,8 @@ struct segjob {
 	__u32 from, rlen, mss;
 	__u16 win;
 	__u8 fin;         /* FIN on the last segment (after byte rlen) */
+	__u8 known;       /* rest holds the sum of bytes [off, rlen) */
+	__u64 rest;       /* (off: the next segment's start) */
 };
 
 /* nwx_memo's value (see there) */
@@ -649,7 +651,6 @@ static __always_inline int write_reply(void *data, void *end,
 	struct tcphdr *th;
 	__u32 tcplen = hl + plen;
 	__u64 sum = 0;
-	__s64 hs;
 	int i;
 
 	if ((void *)(eth + 1) > end)
@@ -672,11 +673,11 @@ static __always_inline int write_reply(void *data, void *end,
 		ip->check = 0;
 		ip->saddr = p->daddr[3];
 		ip->daddr = p->saddr[3];
-		hs = bpf_csum_diff(0, 0, (void *)ip, 20, 0);
-		if (hs < 0)
-			return -1;
-		ip->check = fold((__u64)hs);
 		sum = sum32(p->saddr[3]) + sum32(p->daddr[3]);
+		/* the header's words as they lie in memory, summed here: two
+		 * bpf_csum_diff calls cost more than the arithmetic */
+		ip->check = fold(sum + 0x45 + bpf_htons(20 + tcplen) +
+				 bpf_htons(0x4000) + 64 + (IPPROTO_TCP << 8));
 		th = (void *)(ip + 1);
 	} else {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -715,14 +716,12 @@ static __always_inline int write_reply(void *data, void *end,
 		o[0] = opt[0];
 		o[1] = opt[1];
 		o[2] = opt[2];
-		hs = bpf_csum_diff(0, 0, (void *)th, 32, 0);
-	} else {
-		hs = bpf_csum_diff(0, 0, (void *)th, 20, 0);
+		sum += sum32(opt[0]) + sum32(opt[1]) + sum32(opt[2]);
 	}
-	if (hs < 0)
-		return -1;
-	sum += (__u64)(__u32)hs + psum;
-	th->check = fold(sum);
+	sum += sum32(p->dport | (__u32)p->sport << 16) +
+	       sum32(bpf_htonl(seq)) + sum32(bpf_htonl(ack)) +
+	       ((hl / 4) << 4) + ((__u32)flags << 8) + bpf_htons(win);
+	th->check = fold(sum + psum);
 	return 0;
 }
 
@@ -1302,7 +1301,10 @@ static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
 {
 	cnt(NWX_C_HITS, 1);
 	cnt(NWX_C_HIT_BYTES, rlen);
-	f->sent_t = now_t();
+	/* only answers of several segments are timed (loss probes,
+	 * partial_ack()): bpf_ktime_get_ns() is not free in a VM */
+	if (rlen + fin > f->mss)
+		f->sent_t = now_t();
 	f->acked = 0;
 	if (retrans) {
 		cnt(NWX_C_RETRANSMITS, 1);
@@ -1912,14 +1914,13 @@ static __always_inline int insert_close(struct scratch *s,
 	return bpf_dynptr_read(s->resp + ins + CONN_CLOSE_LEN, n, dp, ins, 0);
 }
 
-/* The response into the scratch buffer, with the current Date (and
- * CONN_CLOSE after the Date line if close). */
+/* The response into the scratch buffer, with the Date dt (answer_date();
+ * and CONN_CLOSE after the Date line if close). */
 static __always_inline int load_resp(struct scratch *s,
 				     struct nwx_resp_val *rv, __u32 rlen,
-				     int close)
+				     int close, const struct nwx_date *dt)
 {
-	__u32 off = rv->date_off, idx, head = rlen;
-	struct nwx_date *dt;
+	__u32 off = rv->date_off, head = rlen;
 	struct bpf_dynptr dp;
 
 	if (rlen < 1 || rlen > NWX_RESP_MAX)
@@ -1936,12 +1937,8 @@ static __always_inline int load_resp(struct scratch *s,
 		return -1;
 	if (close && insert_close(s, &dp, head, rlen))
 		return -1;
-	if (off == NWX_NO_DATE || off + NWX_DATE_LEN > rlen)
-		return 0;
-	idx = ctl_get(NWX_CTL_DATE_IDX) & 1;
-	dt = bpf_map_lookup_elem(&nwx_date, &idx);
 	if (!dt)
-		return -1;
+		return 0;
 	__builtin_memcpy(s->resp + (off & (NWX_RESP_MAX - 1)), dt->s,
 			 NWX_DATE_LEN);
 	return 0;
@@ -1983,6 +1980,26 @@ static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
 	return sum;
 }
 
+/*
+ * A segment's payload sum: summed, except the last one's when the whole
+ * answer's sum is known (the helper's plus the Date's): the rest of it.
+ * Segments start at multiples of an even MSS, so every one's bytes keep
+ * the parity they have in the whole answer.
+ */
+static __always_inline __u64 seg_payload_sum(struct scratch *s,
+					     struct segjob *j, __u32 off,
+					     __u32 len, int last)
+{
+	__u64 sum;
+
+	if (last && j->known)
+		return j->rest;
+	sum = seg_sum(s, off, len);
+	if (sum != ~0ULL && j->known)
+		j->rest = fold16(j->rest) + 0xffff - fold16(sum);
+	return sum;
+}
+
 static __always_inline __u8 seg_flags(int last, int fin)
 {
 	if (!last)
@@ -2012,7 +2029,7 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 	last = off + len >= j->rlen;
 	if (len == 0 && !(last && j->fin))
 		return -1;
-	psum = seg_sum(s, off, len);
+	psum = seg_payload_sum(s, j, off, len, last);
 	if (psum == ~0ULL)
 		return -1;
 	if (bpf_skb_change_tail(skb, hl + len, 0))
@@ -2088,6 +2105,41 @@ static __always_inline int tc_reset(struct __sk_buff *skb, struct pkt *p,
 	return bpf_redirect(skb->ifindex, 0);
 }
 
+/*
+ * An answer of one segment (no CONN_CLOSE to insert): stored straight from
+ * the response entry, Date patched over it, checksummed from the helper's
+ * sum as XDP's in-place answers are; no scratch copy, no summing.
+ */
+static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
+				  struct nwx_resp_val *rv, __u16 win)
+{
+	__u32 rlen = rv->len, hl = p->l4off + 20, n;
+	struct nwx_date *dt;
+	void *data, *end;
+	__u64 psum;
+
+	if (rlen < 1 || rlen > NWX_RESP_MAX || answer_date(rv, &dt, &psum))
+		return TC_ACT_SHOT_;
+	if (bpf_skb_change_tail(skb, hl + rlen, 0))
+		return TC_ACT_SHOT_;
+	n = rlen;
+	OPAQUE(n);
+	n = ((n - 1) & (NWX_RESP_MAX - 1)) + 1; /* unchanged: bounds */
+	if (bpf_skb_store_bytes(skb, hl, rv->data, n, 0))
+		return TC_ACT_SHOT_;
+	if (dt && bpf_skb_store_bytes(skb, hl + rv->date_off, dt->s,
+				      NWX_DATE_LEN, 0))
+		return TC_ACT_SHOT_;
+	if (bpf_skb_pull_data(skb, hl))
+		return TC_ACT_SHOT_;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	if (write_reply(data, end, p, p->ack, p->seq + p->plen, F_PSH | F_ACK,
+			win, 20, rlen, psum, NULL))
+		return TC_ACT_SHOT_;
+	return bpf_redirect(skb->ifindex, 0);
+}
+
 /* Builds in the skb what XDP left pending for this segment: an answer (of
  * one or several segments) or the resending of one from the ACK's ack. */
 static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
@@ -2096,9 +2148,11 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 {
 	struct nwx_resp_key rk = {};
 	struct nwx_resp_val *rv;
+	struct nwx_date *dt;
 	struct segjob *j;
 	struct scratch *s;
 	__u32 zero = 0, rlen, mss = f->mss;
+	__u64 psum;
 	int pend = f->pend, close;
 
 	if (p->seq != f->pend_seq || p->ack != f->pend_ack)
@@ -2116,8 +2170,13 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT_; /* reloaded meanwhile: the client retransmits */
 	}
 	rlen = rv->len;
+	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss) {
+		answered(f, p->seq, p->ack, p->plen, rlen, 0, f->pend_retrans);
+		return tc_one(skb, p, rv, 65535 >> (f->rcv_wscale & 15));
+	}
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
-	if (!s || mss == 0 || load_resp(s, rv, rlen, close))
+	if (!s || mss == 0 || answer_date(rv, &dt, &psum) ||
+	    load_resp(s, rv, rlen, close, dt))
 		return TC_ACT_SHOT_;
 	if (close)
 		rlen += CONN_CLOSE_LEN;
@@ -2128,10 +2187,13 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	j->win = 65535 >> (f->rcv_wscale & 15);
 	j->fin = close;
 	j->from = 0;
+	j->known = !close && !(mss & 1); /* the sum of all of it: psum */
+	j->rest = psum;
 	if (pend == NWX_PEND_RTX) {
 		j->seq0 = f->last_ack;
 		j->ack = f->rcv_nxt;
 		j->from = p->ack - f->last_ack;
+		j->known = 0; /* psum covers the answer from byte 0 */
 		if (f->snd_nxt - f->last_ack != rlen + close)
 			return TC_ACT_SHOT_;
 		cnt(NWX_C_SEG_RTX, segs_from(j));

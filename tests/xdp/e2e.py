@@ -257,6 +257,37 @@ def check_hits_and_parity(S, ref, addr, tag):
               "every encoding)" % tag, not not_hit, "; ".join(not_hit[:8]))
 
 
+def check_checksums(S, addr, tag):
+    """Every segment of connections XDP served (SYN-ACK, answers built in
+    place or by nwx_tc, FIN) carries a right TCP checksum: veth and lo do
+    not verify those of redirected skbs, so parity alone would not see a
+    wrong one."""
+    iface = "lo" if S.mode == "lo" else E.vc
+    sn = nwx.Sniffer(iface, PORT, "from")
+    time.sleep(0.2)
+    served = set()
+    for p in HIT_PATHS:
+        for m in ("GET", "HEAD"):
+            k0 = S.kstats()
+            c = nwx.Conn(addr, PORT, 5)
+            try:
+                c.exchange(m, p, request_headers("br"))
+                cport = c.sock.getsockname()[1]
+            finally:
+                c.close()
+            if counter(S.kstats(), "hits") - counter(k0, "hits") == 1:
+                served.add(cport)
+    time.sleep(0.3)
+    sn.stop()
+    mine = [(x, ok) for x, ok in zip(sn.seen, sn.csum_ok) if x[3] in served]
+    bad = [x for x, ok in mine if not ok]
+    data = [x for x, ok in mine if x[5] > 0]
+    check("%s: right TCP checksums on every segment of %d connections XDP "
+          "served (%d segments, %d with data)" % (tag, len(served), len(mine),
+                                                  len(data)),
+          bool(served and data and not bad), "(wrong: %r)" % bad[:5])
+
+
 def check_keepalive_mix(S, ref, addr, tag):
     c = nwx.Conn(addr, PORT, 5)
     k0 = S.kstats()
@@ -898,6 +929,8 @@ def run_client_checks(S, ref, tag, want, ids):
     if want("hits"):
         for addr, t in addrs:
             check_hits_and_parity(S, ref, addr, t)
+            if XDP:
+                check_checksums(S, addr, t)
     if want("keepalive"):
         for addr, t in addrs:
             check_keepalive_mix(S, ref, addr, t)

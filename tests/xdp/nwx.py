@@ -247,7 +247,9 @@ class RawSender:
 class Sniffer:
     """Captures TCP segments seen on `iface` (in this namespace) from
     sport==port (or to dport==port with direction='to'); records
-    (src, dst, sport, dport, flags, payload_len)."""
+    (src, dst, sport, dport, flags, payload_len), and in csum_ok, for each,
+    whether its TCP checksum is right (a segment a local socket sent over
+    veth or lo may carry only the pseudo header's sum: checksum offload)."""
 
     def __init__(self, iface, port, direction="from"):
         self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
@@ -256,6 +258,7 @@ class Sniffer:
         self.port = port
         self.direction = direction
         self.seen = []
+        self.csum_ok = []
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
@@ -270,18 +273,21 @@ class Sniffer:
             tot = struct.unpack("!H", p[2:4])[0]
             src, dst = socket.inet_ntoa(p[12:16]), socket.inet_ntoa(p[16:20])
             t = p[ihl:tot]
+            pseudo = p[12:20] + struct.pack("!xBH", 6, len(t))
         elif et == 0x86DD and len(p) >= 40 and p[6] == 6:
             plen = struct.unpack("!H", p[4:6])[0]
             src = socket.inet_ntop(socket.AF_INET6, p[8:24])
             dst = socket.inet_ntop(socket.AF_INET6, p[24:40])
             t = p[40:40 + plen]
+            pseudo = p[8:40] + struct.pack("!IxxxB", len(t), 6)
         else:
             return None
         if len(t) < 20:
             return None
         sport, dport = struct.unpack("!HH", t[:4])
         doff = (t[12] >> 4) * 4
-        return (src, dst, sport, dport, t[13], len(t) - doff)
+        return (src, dst, sport, dport, t[13], len(t) - doff), \
+            csum(pseudo + t) == 0
 
     def _run(self):
         while not self.stop_ev.is_set():
@@ -295,11 +301,13 @@ class Sniffer:
             x = self._parse(f)
             if not x:
                 continue
+            x, ok = x
             if self.direction == "from" and x[2] != self.port:
                 continue
             if self.direction == "to" and x[3] != self.port:
                 continue
             self.seen.append(x)
+            self.csum_ok.append(ok)
 
     def stop(self):
         self.stop_ev.set()

@@ -184,7 +184,8 @@ def check_hits(S, ref, addr, tag):
 
 def check_wire(S, ref, addr, tag):
     """The segments of a 3-segment answer on the wire: MSS-sized, in order,
-    PSH on the last one only."""
+    PSH on the last one only, right TCP checksums (veth does not verify
+    those of the skbs nwx_tc redirects)."""
     mss = 1440 if ":" in addr else 1460
     want = ref[("/r3k.bin", "none", "GET")].raw
     sn = nwx.Sniffer(E.vc, PORT, "from")
@@ -196,7 +197,9 @@ def check_wire(S, ref, addr, tag):
     finally:
         c.close()
     time.sleep(0.3)
-    segs = [x for x in sn.stop() if x[3] == lport and x[5] > 0]
+    seen = sn.stop()
+    bad = [x for x, ok in zip(seen, sn.csum_ok) if x[3] == lport and not ok]
+    segs = [x for x in seen if x[3] == lport and x[5] > 0]
     lens = [x[5] for x in segs]
     psh = [bool(x[4] & 0x08) for x in segs]
     n = -(-len(want) // mss)
@@ -205,6 +208,9 @@ def check_wire(S, ref, addr, tag):
           "only" % (tag, len(want), n, exp),
           nwx.parity_diff(r.raw, want) is None and lens == exp and
           psh == [False] * (n - 1) + [True], "(got %r, psh %r)" % (lens, psh))
+    check("%s: right TCP checksums on all %d segments of that connection"
+          % (tag, len([x for x in seen if x[3] == lport])), not bad,
+          "(wrong: %r)" % bad[:4])
 
 
 def synack_mss(src, dst, mss):

@@ -11,7 +11,9 @@
 # BODY=2048 serves a 2 KB body instead (~2.6 KB response, 2 segments on
 # veth): the server's veth then gets a 3500-byte MTU and max_response 4096,
 # since nano-web caps what it pushes at MTU - 72.
-# usage: [BODY=N] measure.sh BUILDDIR [veth|lo|both]   (as root)
+# PERF=FILE records a system-wide profile (perf record -a -g) of the
+# keep-alive run into FILE. XDP_ONLY=1 skips the runs without the helper.
+# usage: [BODY=N] [XDP_ONLY=1] measure.sh BUILDDIR [veth|lo|both]   (as root)
 set -u
 if [ -z "${NWX_UNSHARED:-}" ]; then
 	export NWX_UNSHARED=1
@@ -117,9 +119,18 @@ INI
 			"$( [ $nh -gt 0 ] && echo $((ns / nh)) || echo -)" \
 			"$tp" "$( [ $tp -gt 0 ] && echo $((tn / tp)) || echo -)" "$errs"
 	}
+	if [ -n "${PERF:-}" ]; then # a system-wide profile of the wrk run
+		(sleep 1; perf record -a -g -o "$PERF" -- sleep $((SECS - 2)) >/dev/null 2>&1) &
+	fi
 	measure "XDP, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t2 -c"$CONNS" -d"${SECS}s" "$url"
 	measure "XDP, new conn/request (connload)" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
 	kill -TERM "$HELPER"; wait "$HELPER"; HELPER=
+	if [ -n "${XDP_ONLY:-}" ]; then
+		kill -TERM "$NW"; wait "$NW"; NW=
+		ip netns del "$S"; ip netns del "$C" 2>/dev/null
+		rm -f "$W/xdpd.sock"
+		return 0
+	fi
 	sleep 1.5
 	local still
 	still=$(ip -n "$S" -d link show "$iface" | grep -c 'prog/xdp')
