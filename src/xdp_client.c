@@ -625,6 +625,7 @@ struct nw_xdp_client {
 	unsigned limit;             /* max_response, lowered to the helper's cap */
 	uint32_t helper_pid;
 	uint32_t features;          /* NWX_FEAT_* of the helper */
+	uint32_t capacity;          /* its cache_entries */
 	size_t pushed_entries;      /* in the last committed generation */
 	size_t pushed_bytes;
 	size_t skipped_large;       /* GET variants over the limit */
@@ -669,6 +670,7 @@ struct push_ctx {
 	bool full;               /* the helper's cache is full */
 	uint16_t *done;          /* per slot: the answers pushed, or that
 				  * cannot be (nw_xdp_answer_bit) */
+	size_t demand_cap;       /* entries for what is in demand, at most */
 	const atomic_bool *cancel; /* set: stop (a hot push, superseded) */
 	bool cancelled;
 	char why[200];           /* why the push failed */
@@ -956,6 +958,8 @@ static bool push_group(struct wire *w, struct push_ctx *pc,
 				snprintf(pc->why, sizeof pc->why, "superseded");
 				return false;
 			}
+			if (pass == PASS_ASKED && pc->entries >= pc->demand_cap)
+				return true;
 			if ((wanted & 0xfu) &&
 			    !push_resource(w, pc, s, &order[i], m, wanted, head))
 				return false;
@@ -1072,6 +1076,7 @@ static int session_open(struct nw_xdp_client *c, char *why, size_t whylen)
 		c->limit = hr.max_response;
 	c->helper_pid = hr.helper_pid;
 	c->features = hr.features;
+	c->capacity = hr.cache_entries;
 	pthread_mutex_unlock(&c->mu);
 	return fd;
 fail:
@@ -1194,6 +1199,10 @@ static void *client_thread(void *arg)
 		pc.cfg = c->cfg;
 		pc.limit = c->limit;
 		pc.nm = c->features & NWX_FEAT_NOT_MODIFIED;
+		/* What is in demand takes half the cache at most: XDP's hits
+		 * are not seen here, so the other half keeps the shallowest
+		 * paths (the front page) whatever nano-web is asked for. */
+		pc.demand_cap = c->capacity ? c->capacity / 2 : SIZE_MAX;
 		/* set again (under mu) by a publish() or stop from now on */
 		atomic_store(&c->interrupt, false);
 		pc.cancel = hot ? &c->interrupt : NULL;

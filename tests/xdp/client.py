@@ -106,8 +106,8 @@ class FakeHelper:
             ver, pid = struct.unpack_from("=II", body)
             self.events.append(("HELLO", (ver, pid)))
             body = struct.pack(
-                "=8I", 1, 1 if self.may_write else 0, 1400, 256, 4096,
-                65536, self.gen, os.getpid())
+                "=8I", 1, 1 if self.may_write else 0, 1400, 256,
+                self.capacity or 4096, 65536, self.gen, os.getpid())
             if self.features is not None:
                 body += struct.pack("=II", 0, self.features)
             self.reply(c, seq, MSG["HELLO_REPLY"], body)
@@ -402,6 +402,7 @@ def run(p, fake, port, site, sock, work):
         fake3.close()
     full_cache_order(site, port, sock, work)
     hot_push(site, port, sock, work)
+    hot_push_cap(site, port, sock, work)
     hot_push_alias_and_rest(site, port, sock, work)
     not_modified_pushed(site, port, sock, work)
     return check.finish()
@@ -505,6 +506,30 @@ def hot_push(site, port, sock, work):
     with open(os.path.join(work, "nanoweb6.log")) as f:
         log = f.read()
     check("hot push: nano-web says it pushes again", "pushed again" in log, log[-400:])
+
+
+def hot_push_cap(site, port, sock, work):
+    """What is in demand takes half the cache at most: with 4 deep pages
+    asked for and a cache of 6, the push for demand holds 3 of them and
+    the front page's GET (XDP's own hits are not seen by nano-web, so the
+    shallowest paths keep the other half)."""
+    deep = ["/sub/deep%02d.txt" % i for i in range(1, 5)]
+    fake, p, logf = push_with_features(site, port, sock, work, None, cap=6)
+    try:
+        xt.wait_until(lambda: fake.last()[0] is not None, 15)
+        xt.wait_until(lambda: nwx.fetch("127.0.0.1", port, "GET", "/_health").status == 200, 10)
+        g0 = fake.last()[0]
+        for _ in range(12):
+            for d in deep:
+                nwx.fetch("127.0.0.1", port, "GET", d)
+        xt.wait_until(lambda: fake.last()[0] != g0, 15)
+        g1, entries = fake.last()
+        got = [k for k in entries if k[0] in deep]
+        check("hot push into a cache of 6, 4 pages in demand: 3 of them, "
+              "and the front page's GET", g1 != g0 and len(got) == 3 and
+              ("/", 0, 0) in entries, "(%r)" % sorted(entries))
+    finally:
+        stop_run(p, logf, fake)
 
 
 def hot_push_alias_and_rest(site, port, sock, work):
