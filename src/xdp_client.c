@@ -812,8 +812,19 @@ static size_t push_order(const struct nw_snapshot *s, struct push_ctx *pc,
 	return n;
 }
 
+/* r has coding e in memory (identity always exists; an on-disk body is not
+ * in memory). */
+static bool has_variant(const struct nw_resource *r, unsigned e)
+{
+	const struct nw_variant *v = &r->var[e];
+
+	return (r->enc_mask & NW_ENC_BIT(e) || e == NW_ENC_IDENTITY) &&
+	       (v->body || !v->len);
+}
+
 /* The encodings in `wanted` (bits) of one resource for one method (NM: its
- * 304s). False: stop the push. */
+ * 304s). Those it has not (never_cached()) are skipped. False: stop the
+ * push. */
 static bool push_resource(struct wire *w, struct push_ctx *pc,
 			  const struct nw_snapshot *s,
 			  const struct push_item *it, int m, unsigned wanted,
@@ -832,12 +843,8 @@ static bool push_resource(struct wire *w, struct push_ctx *pc,
 		unsigned bit = nw_xdp_answer_bit((unsigned)m, (unsigned)e);
 		bool ok;
 
-		if (!(wanted & (1u << e)))
+		if (!(wanted & (1u << e)) || !has_variant(r, (unsigned)e))
 			continue;
-		if (!(avail & NW_ENC_BIT(e)) || (!v->body && v->len)) {
-			*done |= bit;   /* no such answer */
-			continue;
-		}
 		head->len = 0;
 		/* each coding's 304 carries its own ETag */
 		ok = m == NWX_METHOD_NM ?
@@ -874,14 +881,11 @@ static unsigned never_cached(const struct nw_resource *r, unsigned limit)
 	unsigned bits = 0;
 
 	for (unsigned e = 0; e < NW_ENC_COUNT; e++) {
-		const struct nw_variant *v = &r->var[e];
-
-		if (!(r->enc_mask & NW_ENC_BIT(e) || e == NW_ENC_IDENTITY) ||
-		    (!v->body && v->len))
+		if (!has_variant(r, e))
 			bits |= nw_xdp_answer_bit(NWX_METHOD_GET, e) |
 				nw_xdp_answer_bit(NWX_METHOD_HEAD, e) |
 				nw_xdp_answer_bit(NWX_METHOD_NM, e);
-		else if (v->len > limit)
+		else if (r->var[e].len > limit)
 			bits |= nw_xdp_answer_bit(NWX_METHOD_GET, e);
 	}
 	return bits;
