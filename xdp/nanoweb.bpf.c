@@ -2152,6 +2152,7 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	struct segjob *j;
 	struct scratch *s;
 	__u32 zero = 0, rlen, mss = f->mss;
+	__u16 win = 65535 >> (f->rcv_wscale & 15);
 	__u64 psum;
 	int pend = f->pend, close;
 
@@ -2172,7 +2173,7 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	rlen = rv->len;
 	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss) {
 		answered(f, p->seq, p->ack, p->plen, rlen, 0, f->pend_retrans);
-		return tc_one(skb, p, rv, 65535 >> (f->rcv_wscale & 15));
+		return tc_one(skb, p, rv, win);
 	}
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
 	if (!s || mss == 0 || answer_date(rv, &dt, &psum) ||
@@ -2184,7 +2185,7 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	j->p = *p;
 	j->rlen = rlen;
 	j->mss = mss;
-	j->win = 65535 >> (f->rcv_wscale & 15);
+	j->win = win;
 	j->fin = close;
 	j->from = 0;
 	j->known = !close && !(mss & 1); /* the sum of all of it: psum */
