@@ -236,14 +236,7 @@ def main():
         check.failed.append("exception")
         check.finish()
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        fake.close()
-        logf.close()
+        stop_run(p, logf, fake)
         if rc:
             with open(os.path.join(work, "nanoweb.log"), "rb") as f:
                 sys.stdout.write(f.read().decode("utf-8", "replace")[-4000:])
@@ -411,25 +404,13 @@ def run(p, fake, port, site, sock, work):
 def push_with_capacity(site, port, sock, work, cap, name):
     """Starts nano-web against a fake helper holding `cap` entries (None:
     unlimited); returns (committed entries, nano-web's log)."""
-    fake = FakeHelper(sock, capacity=cap)
-    logpath = os.path.join(work, name + ".log")
-    logf = open(logpath, "wb")
-    p = subprocess.Popen([os.path.join(os.environ.get("NW_BUILDDIR", "."), "nano-web"),
-                          "serve", site, "--port", str(port), "--listen",
-                          "127.0.0.1", "--xdp", "auto", "--config",
-                          os.path.join(work, "nanoweb.ini")],
-                         stdout=logf, stderr=subprocess.STDOUT)
+    fake, p, logf = push_with_features(site, port, sock, work, None, cap, name)
     try:
         xt.wait_until(lambda: fake.last()[0] is not None, 15)
         _, entries = fake.last()
-        p.send_signal(signal.SIGTERM)
-        p.wait(10)
     finally:
-        if p.poll() is None:
-            p.kill()
-        logf.close()
-        fake.close()
-    with open(logpath) as f:
+        stop_run(p, logf, fake)
+    with open(os.path.join(work, name + ".log")) as f:
         return entries, f.read()
 
 
@@ -564,7 +545,8 @@ def hot_push_alias_and_rest(site, port, sock, work):
 
 
 def stop_run(p, logf, fake):
-    """Ends a push_with_features() run."""
+    """Stops nano-web (SIGTERM, then SIGKILL after 10 s) and closes its
+    log and the fake helper."""
     p.send_signal(signal.SIGTERM)
     try:
         p.wait(10)
@@ -574,11 +556,13 @@ def stop_run(p, logf, fake):
     fake.close()
 
 
-def push_with_features(site, port, sock, work, features, cap=None):
-    """(committed entries, nano-web's port) against a fake helper with
-    `features`; nano-web keeps running: the caller stops it."""
+def push_with_features(site, port, sock, work, features, cap=None,
+                       name="nanoweb6"):
+    """(fake helper, nano-web, its log file) against a fake helper with
+    `features` and `cap` entries; nano-web logs to WORK/name.log and keeps
+    running: the caller stops it (stop_run)."""
     fake = FakeHelper(sock, features=features, capacity=cap)
-    logf = open(os.path.join(work, "nanoweb6.log"), "wb")
+    logf = open(os.path.join(work, name + ".log"), "wb")
     p = subprocess.Popen([os.path.join(os.environ.get("NW_BUILDDIR", "."), "nano-web"),
                           "serve", site, "--port", str(port), "--listen",
                           "127.0.0.1", "--xdp", "auto", "--config",
