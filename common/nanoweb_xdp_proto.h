@@ -386,7 +386,8 @@ struct nwx_date {
 	nwx_u32 sum_odd;
 };
 
-/* nwx_ports: HASH port (host order) -> u32 (1). */
+/* nwx_ports: ARRAY by port (host order) -> u32: 1 served, 0 not. */
+#define NWX_PORTS_ENTRIES 65536
 
 /* nwx_paths: HASH, one entry per (generation, path). */
 struct nwx_path_key {

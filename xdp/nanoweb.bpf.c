@@ -107,10 +107,12 @@ struct {
 	__type(value, struct nwx_date);
 } nwx_date SEC(".maps");
 
+/* an array, not a hash: every data segment of an owned flow checks its
+ * port (leaving()), and an array lookup is inlined */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, NWX_MAX_PORTS);
-	__type(key, __u16);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NWX_PORTS_ENTRIES);
+	__type(key, __u32);
 	__type(value, __u32);
 } nwx_ports SEC(".maps");
 
@@ -393,9 +395,10 @@ static __always_inline void make_key(const struct pkt *p, struct nwx_flow_key *k
 
 static __always_inline int port_served(__u16 dport_net)
 {
-	__u16 port = bpf_ntohs(dport_net);
+	__u32 port = bpf_ntohs(dport_net);
+	__u32 *on = bpf_map_lookup_elem(&nwx_ports, &port);
 
-	return bpf_map_lookup_elem(&nwx_ports, &port) != NULL;
+	return on && *on;
 }
 
 static __always_inline void make_tuple(const struct pkt *p,
@@ -437,7 +440,11 @@ static __always_inline int kernel_socket(struct xdp_md *ctx, const struct pkt *p
 
 #define ROTL(x, b) (__u64)(((x) << (b)) | ((x) >> (64 - (b))))
 
-/* SipHash-2-4, for the SYN cookies and the request memo. */
+/*
+ * SipHash: 2-4 for the SYN cookies (a MAC), 1-3 for the request memo's key
+ * (a hash-table key, as the kernel's hsiphash and Rust's HashMap use it:
+ * the secret key keeps collisions out of a client's reach).
+ */
 struct sip {
 	__u64 v0, v1, v2, v3;
 };
@@ -460,23 +467,26 @@ static __always_inline void sip_init(struct sip *s, __u64 k0, __u64 k1)
 	s->v3 = 0x7465646279746573ULL ^ k1;
 }
 
-static __always_inline void sip_word(struct sip *s, __u64 m)
+static __always_inline void sip_word(struct sip *s, __u64 m, int rounds)
 {
+	int i;
+
 	s->v3 ^= m;
-	sip_round(s);
-	sip_round(s);
+	for (i = 0; i < rounds; i++)
+		sip_round(s);
 	s->v0 ^= m;
 }
 
-/* last: the final block (the message length in its top byte). */
-static __always_inline __u64 sip_end(struct sip *s, __u64 last)
+/* last: the final block (the message length in its top byte); c, d: the
+ * compression and finalization rounds */
+static __always_inline __u64 sip_end(struct sip *s, __u64 last, int c, int d)
 {
-	sip_word(s, last);
+	int i;
+
+	sip_word(s, last, c);
 	s->v2 ^= 0xff;
-	sip_round(s);
-	sip_round(s);
-	sip_round(s);
-	sip_round(s);
+	for (i = 0; i < d; i++)
+		sip_round(s);
 	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
@@ -492,8 +502,8 @@ static __noinline __u64 siphash48(struct sipin *in, __u64 k0, __u64 k1)
 
 	sip_init(&s, k0, k1);
 	for (i = 0; i < 6; i++)
-		sip_word(&s, in->w[i]);
-	return sip_end(&s, 48ULL << 56);
+		sip_word(&s, in->w[i], 2);
+	return sip_end(&s, 48ULL << 56, 2, 4);
 }
 
 static __always_inline __u32 cookie_mac(const struct pkt *p, __u32 isn,
@@ -517,7 +527,7 @@ static __always_inline __u64 cookie_slot(void)
 	return bpf_ktime_get_ns() >> 36; /* ~68.7 s */
 }
 
-/* SipHash-2-4 of the plen request bytes in req (the memo's key). */
+/* SipHash-1-3 of the plen request bytes in req (the memo's key). */
 static __noinline __u64 req_key(const __u8 *req, __u32 plen)
 {
 	__u32 zero = 0, nfull = plen / 8, rem = plen & 7, i;
@@ -531,11 +541,11 @@ static __noinline __u64 req_key(const __u8 *req, __u32 plen)
 	for (i = 0; i < NWX_REQ_MAX / 8; i++) {
 		if (i >= nfull)
 			break;
-		sip_word(&s, ((const __u64 *)req)[i]);
+		sip_word(&s, ((const __u64 *)req)[i], 1);
 	}
 	m = ((const __u64 *)req)[nfull & 0xff];
 	m = rem ? m & ((1ULL << (rem * 8)) - 1) : 0;
-	return sip_end(&s, m | (__u64)(plen & 0xff) << 56);
+	return sip_end(&s, m | (__u64)(plen & 0xff) << 56, 1, 3);
 }
 
 /* Validates ack-1 as our cookie for seq-1; fills a new flow. */

@@ -108,6 +108,35 @@ static __u64 ctl_get(struct xdpd *x, __u32 idx)
 	return v;
 }
 
+/*
+ * The ports nwx_ports marks served, up to max of them into out; returns
+ * how many there are.
+ */
+static unsigned served_ports(struct xdpd *x, uint16_t *out, unsigned max)
+{
+	__u32 *keys = calloc(NWX_PORTS_ENTRIES, sizeof(*keys));
+	__u32 *vals = calloc(NWX_PORTS_ENTRIES, sizeof(*vals));
+	__u32 count = NWX_PORTS_ENTRIES, batch;
+	unsigned n = 0;
+
+	if (!keys || !vals ||
+	    (bpf_map_lookup_batch(x->fd_ports, NULL, &batch, keys, vals,
+				  &count, NULL) && errno != ENOENT)) {
+		xlog("cannot read the served ports: %s", strerror(errno));
+		count = 0;
+	}
+	for (__u32 i = 0; i < count; i++) {
+		if (!vals[i])
+			continue;
+		if (n < max)
+			out[n] = (uint16_t)keys[i];
+		n++;
+	}
+	free(keys);
+	free(vals);
+	return n;
+}
+
 static bool prog_is_ours(__u32 id, const char *name)
 {
 	struct bpf_prog_info info;
@@ -411,15 +440,9 @@ int xdpd_bpf_setup(struct xdpd *x)
 	x->last_date = 0;
 	xdpd_bpf_tick(x);
 	if (x->adopted) {
-		__u16 key, next;
-		int more = bpf_map_get_next_key(x->fd_ports, NULL, &next);
+		unsigned n = served_ports(x, x->adopted_ports, NWX_MAX_PORTS);
 
-		x->n_adopted_ports = 0;
-		while (!more && x->n_adopted_ports < NWX_MAX_PORTS) {
-			key = next;
-			x->adopted_ports[x->n_adopted_ports++] = key;
-			more = bpf_map_get_next_key(x->fd_ports, &key, &next);
-		}
+		x->n_adopted_ports = n < NWX_MAX_PORTS ? n : NWX_MAX_PORTS;
 		x->adopt_deadline = time(NULL) + NWX_ADOPT_GRACE_S;
 		xdpd_owner_init(&x->owner, true, time(NULL), NWX_ADOPT_GRACE_S);
 		/* staging generations of the previous helper are orphans */
@@ -525,7 +548,7 @@ void xdpd_bpf_tick(struct xdpd *x)
 		for (unsigned i = 0; i < x->n_adopted_ports; i++) {
 			if (xdpd_port_claimed(x->adopted_ports[i]))
 				continue;
-			bpf_map_delete_elem(x->fd_ports, &x->adopted_ports[i]);
+			xdpd_port_set(x, x->adopted_ports[i], false);
 			xlog("port %u: no nano-web claimed it within %d s: no longer served",
 			     x->adopted_ports[i], NWX_ADOPT_GRACE_S);
 		}
@@ -535,11 +558,9 @@ void xdpd_bpf_tick(struct xdpd *x)
 
 int xdpd_port_set(struct xdpd *x, uint16_t port, bool on)
 {
-	__u32 one = 1;
+	__u32 key = port, v = on ? 1 : 0;
 
-	if (on)
-		return bpf_map_update_elem(x->fd_ports, &port, &one, BPF_ANY);
-	return bpf_map_delete_elem(x->fd_ports, &port);
+	return bpf_map_update_elem(x->fd_ports, &key, &v, BPF_ANY);
 }
 
 /* The writer that inherited the adopted state set its ports: adopted ports
@@ -554,7 +575,7 @@ void xdpd_drop_adopted_ports(struct xdpd *x, const uint16_t *keep, unsigned n)
 				kept = true;
 		if (kept)
 			continue;
-		bpf_map_delete_elem(x->fd_ports, &x->adopted_ports[i]);
+		xdpd_port_set(x, x->adopted_ports[i], false);
 		xlog("port %u: not claimed by the new writer: no longer served",
 		     x->adopted_ports[i]);
 	}
@@ -1015,9 +1036,7 @@ int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
 	st->flow_entries = n;
 	st->flow_capacity = bpf_map__max_entries(x->skel->maps.nwx_flows);
 	st->active_generation = x->active_gen;
-	keys = map_keys(x->fd_ports, sizeof(__u16), &n);
-	free(keys);
-	st->ports = n;
+	st->ports = served_ports(x, NULL, 0);
 	st->interfaces = 0;
 	for (unsigned i = 0; i < x->n_ifs; i++)
 		if (x->ifs[i].xdp_flags)
