@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include "xdpd.h"
 #include "xdpd_proto.h"
+#include "xdpd_clsact.h"
 #include "nanoweb.skel.h"
 
 #define TC_HANDLE 0x4e57
@@ -276,6 +277,31 @@ static int attach_iface(struct xdpd *x, struct xdpd_iface *ifc)
 	return 0;
 }
 
+/*
+ * Removes ifindex's clsact qdisc once our filter is gone and no other is
+ * left on it: it was most likely created for ours (attach_iface()), and an
+ * empty one does nothing. Another program's filter keeps it.
+ */
+static void drop_empty_clsact(int ifindex, const char *name)
+{
+	LIBBPF_OPTS(bpf_tc_hook, all, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int n = xdpd_clsact_filters(ifindex);
+
+	if (n < 0) {
+		xlog("interface %s: cannot list the clsact qdisc's filters (%s): leaving it",
+		     name, strerror(errno));
+		return;
+	}
+	if (n > 0)
+		return;
+	if (bpf_tc_hook_destroy(&all))
+		xlog("interface %s: removing the empty clsact qdisc failed", name);
+	else
+		xlog("interface %s: removed the clsact qdisc (no filter left on it)",
+		     name);
+}
+
 /* Detaches our programs from ifindex, whatever attached them. */
 static void detach_ifindex(int ifindex, const char *name)
 {
@@ -297,6 +323,8 @@ static void detach_ifindex(int ifindex, const char *name)
 		LIBBPF_OPTS(bpf_tc_opts, d, .handle = TC_HANDLE, .priority = TC_PRIO);
 		if (bpf_tc_detach(&hook, &d))
 			xlog("interface %s: detaching TC failed", name);
+		else
+			drop_empty_clsact(ifindex, name);
 		did = true;
 	}
 	if (did)

@@ -837,7 +837,26 @@ def prog_exists(pid):
                           capture_output=True).returncode == 0
 
 
-def check_no_leftovers(S, ids, tag, what):
+# another program's filter on the served interface (egress: out of our
+# way), there while the first helper runs: it must survive the helper's
+# stop, and keep the clsact qdisc the helper would otherwise remove
+FOREIGN_FILTER = ["egress", "pref", "49000"]
+
+
+def add_foreign_filter(S):
+    E.run_s(["tc", "qdisc", "replace", "dev", S.iface, "clsact"], check=True)
+    E.run_s(["tc", "filter", "add", "dev", S.iface] + FOREIGN_FILTER +
+            ["protocol", "all", "bpf", "bytecode", "1,6 0 0 0,"], check=True)
+
+
+def clsact_state(S):
+    """(the clsact qdisc is there, our foreign filter is there)"""
+    q = E.run_s(["tc", "qdisc", "show", "dev", S.iface]).stdout
+    f = E.run_s(["tc", "filter", "show", "dev", S.iface, "egress"]).stdout
+    return b"clsact" in q, b"pref 49000" in f
+
+
+def check_no_leftovers(S, ids, tag, what, foreign=False):
     gone = xt.wait_until(lambda: not any(prog_exists(i) for i in ids), 10, 0.2)
     left = [i for i in ids if prog_exists(i)]
     check("%s: %s: no BPF programs left" % (tag, what), gone and ids,
@@ -847,6 +866,13 @@ def check_no_leftovers(S, ids, tag, what):
     check("%s: %s: nothing attached to %s" % (tag, what, S.iface),
           not bpf_state() - passthrough_ids())
     check("%s: %s: socket removed" % (tag, what), not os.path.exists(S.sock))
+    qdisc, kept = clsact_state(S)
+    if foreign:
+        check("%s: %s: another program's filter and its clsact qdisc stay"
+              % (tag, what), qdisc and kept, "(%r, %r)" % (qdisc, kept))
+    else:
+        check("%s: %s: no clsact qdisc left on %s" % (tag, what, S.iface),
+              not qdisc)
 
 
 _pass_ids = None
@@ -902,6 +928,7 @@ def main():
     # 2. the helper, then nano-web (which finds it running and connects).
     #    SYN cookies off first: the helper must turn them back on.
     E.run_s(["sysctl", "-qw", "net.ipv4.tcp_syncookies=0"])
+    add_foreign_filter(S)
     S.start_helper()
     sc = E.run_s(["sysctl", "-n", "net.ipv4.tcp_syncookies"]).stdout.strip()
     check("%s: the helper turned net.ipv4.tcp_syncookies back on and said so"
@@ -969,7 +996,10 @@ def run_client_checks(S, ref, tag, want, ids):
     n0 = len(kernel_path_lines())
     rc = S.stop_helper(signal.SIGTERM)
     check("%s: helper exits 0 on SIGTERM" % tag, rc == 0, "(%r)" % rc)
-    check_no_leftovers(S, ids, tag, "helper stopped")
+    check_no_leftovers(S, ids, tag, "helper stopped", foreign=True)
+    # only the empty qdisc is left now: the next helper removes it too
+    E.run_s(["tc", "filter", "del", "dev", S.iface] + FOREIGN_FILTER,
+            check=True)
     errs = []
     for p in HIT_PATHS + MISS_PATHS:
         if p == "/reload.txt" and want("reload"):
