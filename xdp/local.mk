@@ -14,6 +14,7 @@ nanoweb_xdpd_SOURCES = \
 	xdp/xdpd_proto.c xdp/xdpd_proto.h \
 	xdp/xdpd_owner.c xdp/xdpd_owner.h \
 	xdp/xdpd_clsact.c xdp/xdpd_clsact.h \
+	xdp/xdpd_iflock.c xdp/xdpd_iflock.h \
 	common/nanoweb_xdp_proto.h
 nodist_nanoweb_xdpd_SOURCES = xdp/nanoweb.skel.h
 nanoweb_xdpd_CPPFLAGS = $(AM_CPPFLAGS) -Ixdp -I$(srcdir)/xdp

@@ -35,6 +35,7 @@ struct xdpd_iface {
 	int ifindex;
 	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
 	bool tc;
+	int lock_fd;        /* xdpd_iflock(); -1: not held */
 };
 
 struct nanoweb;

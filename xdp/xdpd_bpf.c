@@ -28,6 +28,7 @@
 #include "xdpd.h"
 #include "xdpd_proto.h"
 #include "xdpd_clsact.h"
+#include "xdpd_iflock.h"
 #include "nanoweb.skel.h"
 
 #define TC_HANDLE 0x4e57
@@ -340,6 +341,7 @@ static int pick_ifaces(struct xdpd *x)
 		for (t = strtok_r(dup, ", ", &save); t && x->n_ifs < XDPD_MAX_IFACES;
 		     t = strtok_r(NULL, ", ", &save)) {
 			snprintf(x->ifs[x->n_ifs].name, IF_NAMESIZE, "%s", t);
+			x->ifs[x->n_ifs].lock_fd = -1;
 			x->n_ifs++;
 		}
 		free(dup);
@@ -360,11 +362,40 @@ static int pick_ifaces(struct xdpd *x)
 			if (dup)
 				continue;
 			snprintf(x->ifs[x->n_ifs].name, IF_NAMESIZE, "%s", i->ifa_name);
+			x->ifs[x->n_ifs].lock_fd = -1;
 			x->n_ifs++;
 		}
 		freeifaddrs(ifa);
 	}
 	return x->n_ifs ? 0 : -1;
+}
+
+/* Takes the lock of every picked interface (xdpd_iflock.h); returns how
+ * many it holds. An interface another running helper serves is skipped. */
+static unsigned lock_ifaces(struct xdpd *x)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < x->n_ifs; i++) {
+		struct xdpd_iface *ifc = &x->ifs[i];
+		int ifindex = (int)if_nametoindex(ifc->name);
+
+		if (!ifindex) {
+			xlog("interface %s: %s", ifc->name, strerror(errno));
+			continue;
+		}
+		ifc->ifindex = ifindex;
+		ifc->lock_fd = xdpd_iflock(ifindex);
+		if (ifc->lock_fd >= 0)
+			n++;
+		else if (errno == EADDRINUSE)
+			xlog("interface %s: another running nanoweb-xdpd serves it: skipping it",
+			     ifc->name);
+		else
+			xlog("interface %s: cannot take its lock: %s", ifc->name,
+			     strerror(errno));
+	}
+	return n;
 }
 
 /* `ip netns exec` mounts a fresh /sys without /sys/fs/bpf: mount one */
@@ -391,6 +422,14 @@ int xdpd_bpf_setup(struct xdpd *x)
 	unsigned adopted = 0, n_ok = 0;
 	int err;
 
+	if (pick_ifaces(x)) {
+		xlog("no interface to attach to");
+		return -1;
+	}
+	if (!lock_ifaces(x)) {
+		xlog("every interface is served by another running nanoweb-xdpd");
+		return -1;
+	}
 	ensure_bpffs(x->cfg.pin_dir);
 	if (mkdir_p(x->cfg.pin_dir)) {
 		xlog("cannot create pin directory %s: %s", x->cfg.pin_dir, strerror(errno));
@@ -487,19 +526,33 @@ int xdpd_bpf_setup(struct xdpd *x)
 	ctl_set(x, NWX_CTL_DRAIN, 0);
 	sysctl_syncookies();
 
-	if (pick_ifaces(x)) {
-		xlog("no interface to attach to");
-		return -1;
-	}
 	update_mtu(x);
 	for (unsigned i = 0; i < x->n_ifs; i++)
-		if (!attach_iface(x, &x->ifs[i]))
+		if (x->ifs[i].lock_fd >= 0 && !attach_iface(x, &x->ifs[i]))
 			n_ok++;
 	if (!n_ok) {
 		xlog("could not attach to any interface");
 		return -1;
 	}
 	return 0;
+}
+
+static bool holds_lock(const struct xdpd *x, unsigned ifindex)
+{
+	for (unsigned i = 0; i < x->n_ifs; i++)
+		if (x->ifs[i].lock_fd >= 0 &&
+		    (unsigned)x->ifs[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+static void release_ifaces(struct xdpd *x)
+{
+	for (unsigned i = 0; i < x->n_ifs; i++) {
+		if (x->ifs[i].lock_fd >= 0)
+			close(x->ifs[i].lock_fd);
+		x->ifs[i].lock_fd = -1;
+	}
 }
 
 void xdpd_bpf_teardown(struct xdpd *x, bool keep)
@@ -518,12 +571,21 @@ void xdpd_bpf_teardown(struct xdpd *x, bool keep)
 		x->skel = NULL;
 		return;
 	}
-	/* every interface: a predecessor may have attached to others */
+	/* every interface but those another running helper serves: a
+	 * predecessor may have attached to others */
 	ni = if_nameindex();
-	for (i = ni; i && i->if_index; i++)
+	for (i = ni; i && i->if_index; i++) {
+		int fd = xdpd_iflock((int)i->if_index);
+
+		if (fd < 0 && errno == EADDRINUSE && !holds_lock(x, i->if_index))
+			continue;
 		detach_ifindex((int)i->if_index, i->if_name);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (ni)
 		if_freenameindex(ni);
+	release_ifaces(x);
 	bpf_object__for_each_program(p, x->skel->obj) {
 		if (!pin_path(x, bpf_program__name(p), path, sizeof(path)))
 			unlink(path);

@@ -837,6 +837,29 @@ def prog_exists(pid):
                           capture_output=True).returncode == 0
 
 
+def check_second_helper(S, tag):
+    """A second helper (its own socket and pin directory) started on the
+    served interface refuses it and exits; the first goes on serving."""
+    before = bpf_state()
+    r = E.run_s([S.helper_bin, "--foreground", "--iface", S.iface,
+                 "--socket", S.sock + ".second",
+                 "--pin-dir", E.pin_dir + "-second",
+                 "--mode", "generic" if S.mode == "lo" else "native"],
+                timeout=20)
+    err = r.stderr.decode(errors="replace")
+    check("%s: a second helper on the served interface exits 1: another "
+          "helper serves it" % tag,
+          r.returncode == 1 and "another running nanoweb-xdpd serves it" in err,
+          "(rc %r: %s)" % (r.returncode, err[-300:]))
+    h0 = counter(S.kstats(), "hits")
+    resp = nwx.fetch(S.addr4, PORT, "GET", HIT_PATHS[0])
+    check("%s: after it, the first helper's programs are attached and "
+          "answer" % tag,
+          bpf_state() == before and resp.status == 200 and
+          counter(S.kstats(), "hits") - h0 == 1,
+          "(%r -> %r)" % (sorted(before), sorted(bpf_state())))
+
+
 # another program's filter on the served interface (egress: out of our
 # way), there while the first helper runs: it must survive the helper's
 # stop, and keep the clsact qdisc the helper would otherwise remove
@@ -983,6 +1006,8 @@ def run_client_checks(S, ref, tag, want, ids):
     if want("restart") and XDP:
         check_helper_restart(S, tag)
         ids |= bpf_state()
+    if want("restart") and XDP:
+        check_second_helper(S, tag)
     if want("hotset") and XDP and S.mode == "lo":
         check_hot_push(S, ref, tag)
         ids |= bpf_state()
