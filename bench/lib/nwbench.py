@@ -34,12 +34,34 @@ sys.path.insert(0, HERE)
 import bpfstats  # noqa: E402
 
 BROWSER_AE = "gzip, deflate, br, zstd"
+# what a desktop browser sends to navigate to a page (~600 bytes): a
+# request's size is what the kernel path's per-request hashing scales with
+BROWSER_NAV = {
+    "Connection": "keep-alive",
+    "sec-ch-ua": '"Chromium";v="130", "Google Chrome";v="130", '
+                 '"Not?A_Brand";v="99"',
+    "sec-ch-ua-mobile": "?0",
+    "sec-ch-ua-platform": '"Linux"',
+    "Upgrade-Insecure-Requests": "1",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+                  "(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,"
+              "image/avif,image/webp,image/apng,*/*;q=0.8,"
+              "application/signed-exchange;v=b3;q=0.7",
+    "Sec-Fetch-Site": "none",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-User": "?1",
+    "Sec-Fetch-Dest": "document",
+    "Accept-Encoding": BROWSER_AE,
+    "Accept-Language": "en-US,en;q=0.9",
+}
 
 # name: (method, path, headers, expected status, notes)
 SCENARIOS = [
     ("html_identity", "GET", "/index.html", {}, 200),
     ("html_gzip", "GET", "/index.html", {"Accept-Encoding": "gzip"}, 200),
     ("html_br", "GET", "/index.html", {"Accept-Encoding": "br, gzip"}, 200),
+    ("html_browser", "GET", "/index.html", BROWSER_NAV, 200),
     ("js_compressed", "GET", "/assets/app.js", {"Accept-Encoding": BROWSER_AE}, 200),
     ("css_compressed", "GET", "/assets/style.css", {"Accept-Encoding": BROWSER_AE}, 200),
     ("blob_1m", "GET", "/blob.bin", {}, 200),
