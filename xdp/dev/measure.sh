@@ -95,6 +95,12 @@ INI
 	nsenter --net=/run/netns/$S "$B/nano-web" serve "$W/site" --port 8080 --listen 0.0.0.0 \
 		--xdp on --xdp-iface "$iface" --config "$W/nanoweb.ini" >"$W/nanoweb-$mode.log" 2>&1 & NW=$!
 	for _ in $(seq 100); do [ "$(hits)" != "" ] && nsenter --net=/run/netns/$S "$B/nanoweb-xdpd" stats --socket "$W/xdpd.sock" | grep -q "^cache_entries *[1-9]" && break; sleep 0.1; done
+	# THREADED=1: the server veth's NAPI (where XDP and TC run) in a kernel
+	# thread, as a NIC's interrupts run on their own CPU, instead of in the
+	# softirq of the sending CPU (veth has NAPI only once XDP is attached)
+	if [ -n "${THREADED:-}" ] && [ "$mode" = veth ]; then
+		ip netns exec "$S" sh -c "echo 1 > /sys/class/net/$VS/threaded" || return 1
+	fi
 	local url=http://$srv:8080/hit.txt
 	local size
 	size=$(nsenter --net=/run/netns/$cl curl -s -o /dev/null -w '%{size_header}+%{size_download}' "$url")
@@ -122,7 +128,7 @@ INI
 	if [ -n "${PERF:-}" ]; then # a system-wide profile of the wrk run
 		(sleep 1; perf record -a -g -o "$PERF" -- sleep $((SECS - 2)) >/dev/null 2>&1) &
 	fi
-	measure "XDP, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t2 -c"$CONNS" -d"${SECS}s" "$url"
+	measure "XDP, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" "$url"
 	measure "XDP, new conn/request (connload)" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
 	kill -TERM "$HELPER"; wait "$HELPER"; HELPER=
 	if [ -n "${XDP_ONLY:-}" ]; then
@@ -135,7 +141,7 @@ INI
 	local still
 	still=$(ip -n "$S" -d link show "$iface" | grep -c 'prog/xdp')
 	echo "   helper stopped (XDP programs left on $iface: $still)"
-	measure "userspace, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t2 -c"$CONNS" -d"${SECS}s" "$url"
+	measure "userspace, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" "$url"
 	measure "userspace, new conn/request" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
 	kill -TERM "$NW"; wait "$NW"; NW=
 	ip -n "$S" link set dev lo xdpgeneric off 2>/dev/null
