@@ -437,6 +437,14 @@ struct query_ctx {
 	bool first;
 };
 
+/* libmicrohttpd turns '+' into ' ' before the (identity) unescape
+ * callback; a raw space cannot be in a request-target, so it was a '+'. */
+static void put_query_part(struct strbuf *sb, const char *p)
+{
+	for (; *p; p++)
+		sb_putc(sb, *p == ' ' ? '+' : *p);
+}
+
 static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
 				     const char *key, const char *value)
 {
@@ -445,10 +453,10 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	sb_putc(q->sb, q->first ? '?' : '&');
 	q->first = false;
-	sb_puts(q->sb, key);
+	put_query_part(q->sb, key);
 	if (value) {
 		sb_putc(q->sb, '=');
-		sb_puts(q->sb, value);
+		put_query_part(q->sb, value);
 	}
 	return MHD_YES;
 }
