@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
@@ -43,7 +44,7 @@ struct nw_server {
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
 		*not_acceptable, *uri_too_long, *header_too_large, *options,
-		*server_error, *precondition_failed;
+		*server_error, *precondition_failed, *changed_on_disk;
 	atomic_uint inflight;
 	atomic_uint connections;
 	atomic_bool stopping;
@@ -115,14 +116,17 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->header_too_large = text_response(cfg, "Request Header Fields Too Large\n");
 	srv->server_error = text_response(cfg, "Internal Server Error\n");
 	srv->precondition_failed = text_response(cfg, "Precondition Failed\n");
+	srv->changed_on_disk = text_response_cc(cfg, "Service Unavailable\n",
+						"no-store");
 	srv->options = MHD_create_response_from_buffer(0, (void *)"",
 						       MHD_RESPMEM_PERSISTENT);
 	if (!srv->bad_request || !srv->not_found || !srv->not_allowed ||
 	    !srv->not_acceptable || !srv->uri_too_long ||
 	    !srv->header_too_large || !srv->server_error ||
-	    !srv->precondition_failed ||
+	    !srv->precondition_failed || !srv->changed_on_disk ||
 	    !srv->options)
 		return false;
+	MHD_add_response_header(srv->changed_on_disk, "Retry-After", "1");
 	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
 	MHD_add_response_header(srv->options, "Allow", ALLOW_METHODS);
 	nw_add_security_headers(srv->options, cfg);
@@ -136,6 +140,7 @@ static void destroy_static_responses(struct nw_server *srv)
 		&srv->not_acceptable, &srv->uri_too_long, &srv->header_too_large,
 		&srv->options,
 		&srv->server_error, &srv->precondition_failed,
+		&srv->changed_on_disk,
 	};
 	size_t i;
 
@@ -513,6 +518,30 @@ static void not_found(struct nw_server *srv, struct nw_snapshot *s,
 	fixed(a, 404, srv->not_found, "Not Found\n");
 }
 
+/*
+ * An on-disk file overwritten in place since it was loaded no longer
+ * matches the length and ETag recorded: sending them could promise more
+ * bytes than exist (the client hangs). Warned once per resource and
+ * snapshot.
+ */
+static bool changed_on_disk(const struct nw_resource *r, int fd)
+{
+	struct stat st;
+	atomic_bool *warned = (atomic_bool *)&r->stale_warned;
+
+	if (fstat(fd, &st) != 0) {
+		nw_warn("cannot stat %s: %s", r->file, strerror(errno));
+		return true;
+	}
+	if ((uint64_t)st.st_size == r->size && st.st_mtim.tv_sec == r->mtime &&
+	    st.st_mtim.tv_nsec == r->mtime_nsec)
+		return false;
+	if (!atomic_exchange(warned, true))
+		nw_warn("%s changed on disk since it was loaded: answering 503 "
+			"until a reload (SIGHUP, or --dev)", r->file);
+	return true;
+}
+
 /* A response built for this request only: 206, 416, on-disk bodies. */
 static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 			unsigned status, const struct nw_range *range,
@@ -533,6 +562,12 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 		if (fd < 0) {
 			nw_warn("cannot open %s: %s", r->file, strerror(errno));
 			return false;
+		}
+		if (changed_on_disk(r, fd)) {
+			close(fd);
+			fixed(a, 503, srv->changed_on_disk,
+			      "Service Unavailable\n");
+			return true;
 		}
 		resp = MHD_create_response_from_fd_at_offset64(len, fd,
 							       (int64_t)first);
