@@ -163,6 +163,12 @@ def ordering():
     t.eq("IMS on two lines, the last valid -> ignored, 200", st, 200)
     st, _, _ = raw(srv, "/blob.bin", ["If-Modified-Since: " + lm])
     t.eq("IMS on one line -> 304", st, 304)
+    et = srv.get("/blob.bin").h("ETag")
+    st, _, body = raw(srv, "/blob.bin", ["Range: bytes=0-9", "If-Range: " + et])
+    t.eq("If-Range own ETag -> 206", (st, body), (206, BIN[:10]))
+    st, _, body = raw(srv, "/blob.bin", ["Range: bytes=0-9", "If-Range: " + et,
+                                         "If-Range: " + et])
+    t.eq("If-Range on two lines -> 200 full", (st, body == BIN), (200, True))
     for path, data in (("/blob.bin", BIN), ("/big.bin", BIG)):
         st, hdrs, body = raw(srv, path, ["Range: bytes=0-9", "Range: bytes=0-9"])
         t.eq("%s Range on two lines -> 200 full" % path, (st, body == data), (200, True))
