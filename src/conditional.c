@@ -334,6 +334,35 @@ bool nw_if_none_match_matches(const char *field, const char *etag)
 	return match;
 }
 
+bool nw_if_match_matches(const char *field, const char *etag)
+{
+	struct etag mine, e;
+	bool have_mine, match = false;
+	const char *p;
+
+	if (field == NULL)
+		return false;
+	p = skip_ows(field);
+	if (*p == '*')
+		return *skip_ows(p + 1) == '\0';
+
+	have_mine = own_etag(etag, &mine) && !mine.weak;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (!parse_etag(&p, &e))
+			return false;
+		p = skip_ows(p);
+		if (*p != ',' && *p != '\0')
+			return false;
+		if (have_mine && !e.weak && opaque_eq(&mine, &e))
+			match = true;
+	}
+	return match;
+}
+
 bool nw_not_modified(const char *inm, const char *ims, const char *etag,
 		     time_t mtime)
 {
@@ -344,6 +373,24 @@ bool nw_not_modified(const char *inm, const char *ims, const char *etag,
 	if (ims == NULL || !nw_http_date_parse(ims, &since))
 		return false;
 	return mtime <= since;
+}
+
+enum nw_precondition nw_evaluate_preconditions(const struct nw_preconditions *p,
+					       const char *etag, time_t mtime)
+{
+	time_t since;
+
+	if (p->if_match != NULL) {
+		if (!nw_if_match_matches(p->if_match, etag))
+			return NW_PRECOND_FAILED;
+	} else if (p->if_unmodified_since != NULL &&
+		   nw_http_date_parse(p->if_unmodified_since, &since) &&
+		   mtime > since) {
+		return NW_PRECOND_FAILED;
+	}
+	if (nw_not_modified(p->if_none_match, p->if_modified_since, etag, mtime))
+		return NW_PRECOND_NOT_MODIFIED;
+	return NW_PRECOND_PROCEED;
 }
 
 bool nw_if_range_allows(const char *field, const char *etag, time_t mtime)

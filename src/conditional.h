@@ -37,6 +37,37 @@ bool nw_not_modified(const char *inm, const char *ims, const char *etag,
 		     time_t mtime);
 
 /*
+ * If-Match: true when the field value is "*" or lists an entity tag equal to
+ * `etag` by strong comparison (weak tags, ours or theirs, never match).
+ * A malformed field never matches.
+ */
+bool nw_if_match_matches(const char *field, const char *etag);
+
+/* Outcome of the preconditions of a GET or HEAD (RFC 9110 13.2.2). */
+enum nw_precondition {
+	NW_PRECOND_PROCEED = 0,      /* go on (Range, If-Range next) */
+	NW_PRECOND_FAILED = 412,     /* If-Match or If-Unmodified-Since false */
+	NW_PRECOND_NOT_MODIFIED = 304
+};
+
+/* The conditional fields of a request, NULL when absent (or, for the
+ * dates, when sent more than once: a list is not a valid HTTP-date). */
+struct nw_preconditions {
+	const char *if_match;
+	const char *if_unmodified_since;
+	const char *if_none_match;
+	const char *if_modified_since;
+};
+
+/*
+ * Evaluates the preconditions in the order of RFC 9110 13.2.2: If-Match,
+ * else If-Unmodified-Since (an unparsable date is ignored; 412 when mtime
+ * is later), then nw_not_modified().
+ */
+enum nw_precondition nw_evaluate_preconditions(const struct nw_preconditions *p,
+					       const char *etag, time_t mtime);
+
+/*
  * If-Range: true when a Range may be honoured. NULL field: true.
  * An entity tag must match strongly (a weak tag never matches);
  * an HTTP date must equal mtime exactly.

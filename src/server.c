@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
@@ -43,7 +44,7 @@ struct nw_server {
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
 		*not_acceptable, *uri_too_long, *header_too_large, *options,
-		*server_error;
+		*server_error, *precondition_failed, *changed_on_disk;
 	atomic_uint inflight;
 	atomic_uint connections;
 	atomic_bool stopping;
@@ -82,8 +83,8 @@ static double elapsed_ms(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static struct MHD_Response *text_response(const struct nw_config *cfg,
-					  const char *body)
+static struct MHD_Response *text_response_cc(const struct nw_config *cfg,
+					     const char *body, const char *cc)
 {
 	struct MHD_Response *r;
 
@@ -92,9 +93,15 @@ static struct MHD_Response *text_response(const struct nw_config *cfg,
 	if (!r)
 		return NULL;
 	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "Cache-Control", cc);
 	nw_add_security_headers(r, cfg);
 	return r;
+}
+
+static struct MHD_Response *text_response(const struct nw_config *cfg,
+					  const char *body)
+{
+	return text_response_cc(cfg, body, "no-cache");
 }
 
 static bool build_static_responses(struct nw_server *srv)
@@ -108,13 +115,18 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
 	srv->header_too_large = text_response(cfg, "Request Header Fields Too Large\n");
 	srv->server_error = text_response(cfg, "Internal Server Error\n");
+	srv->precondition_failed = text_response(cfg, "Precondition Failed\n");
+	srv->changed_on_disk = text_response_cc(cfg, "Service Unavailable\n",
+						"no-store");
 	srv->options = MHD_create_response_from_buffer(0, (void *)"",
 						       MHD_RESPMEM_PERSISTENT);
 	if (!srv->bad_request || !srv->not_found || !srv->not_allowed ||
 	    !srv->not_acceptable || !srv->uri_too_long ||
 	    !srv->header_too_large || !srv->server_error ||
+	    !srv->precondition_failed || !srv->changed_on_disk ||
 	    !srv->options)
 		return false;
+	MHD_add_response_header(srv->changed_on_disk, "Retry-After", "1");
 	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
 	MHD_add_response_header(srv->options, "Allow", ALLOW_METHODS);
 	nw_add_security_headers(srv->options, cfg);
@@ -127,7 +139,8 @@ static void destroy_static_responses(struct nw_server *srv)
 		&srv->bad_request, &srv->not_found, &srv->not_allowed,
 		&srv->not_acceptable, &srv->uri_too_long, &srv->header_too_large,
 		&srv->options,
-		&srv->server_error,
+		&srv->server_error, &srv->precondition_failed,
+		&srv->changed_on_disk,
 	};
 	size_t i;
 
@@ -174,16 +187,31 @@ void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp)
 /* The request headers nano-web looks at, gathered in one pass. */
 struct req_headers {
 	const char *accept_encoding;
-	const char *if_none_match;
-	const char *if_modified_since;
+	struct nw_preconditions pre;
 	const char *range;
 	const char *if_range;
 	size_t total; /* bytes of every header line */
 	unsigned hosts; /* Host field lines */
+	/* Single-valued fields seen on several lines: ignored (RFC 9110
+	 * 13.1.3, 14.2); a repeated If-Range fails. */
+	bool ims_repeated, ius_repeated, range_repeated, if_range_repeated;
 	bool bad_framing; /* a malformed field name, or a body of unknown length */
 	/* Lists sent on several field lines, joined with ", " (RFC 9110 5.3) */
-	char ae_joined[512], inm_joined[512];
+	char ae_joined[512], inm_joined[512], im_joined[512];
 };
+
+/* A field that must appear once: NULL (ignored) once it is repeated. */
+static void single(const char **slot, bool *repeated, const char *value)
+{
+	if (*repeated)
+		return;
+	if (*slot) {
+		*repeated = true;
+		*slot = NULL;
+		return;
+	}
+	*slot = value;
+}
 
 /* prev (NULL, a field value, or buf itself) with ", value" appended in buf;
  * a list that would not fit keeps its first lines. */
@@ -225,17 +253,22 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 		break;
 	case 5:
 		if (strcasecmp(key, "Range") == 0)
-			h->range = value;
+			single(&h->range, &h->range_repeated, value);
 		break;
 	case 8:
 		if (strcasecmp(key, "If-Range") == 0)
-			h->if_range = value;
+			single(&h->if_range, &h->if_range_repeated, value);
+		else if (strcasecmp(key, "If-Match") == 0 && value)
+			h->pre.if_match = join_list(h->im_joined,
+						    sizeof h->im_joined,
+						    h->pre.if_match, value, vlen);
 		break;
 	case 13:
 		if (strcasecmp(key, "If-None-Match") == 0 && value)
-			h->if_none_match = join_list(h->inm_joined,
-						     sizeof h->inm_joined,
-						     h->if_none_match, value, vlen);
+			h->pre.if_none_match = join_list(h->inm_joined,
+							 sizeof h->inm_joined,
+							 h->pre.if_none_match,
+							 value, vlen);
 		break;
 	case 15:
 		if (strcasecmp(key, "Accept-Encoding") == 0 && value)
@@ -246,10 +279,16 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 		break;
 	case 17:
 		if (strcasecmp(key, "If-Modified-Since") == 0)
-			h->if_modified_since = value;
+			single(&h->pre.if_modified_since, &h->ims_repeated,
+			       value);
 		else if (strcasecmp(key, "Transfer-Encoding") == 0 &&
 			 !nw_te_chunked_last(value ? value : ""))
 			h->bad_framing = true;
+		break;
+	case 19:
+		if (strcasecmp(key, "If-Unmodified-Since") == 0)
+			single(&h->pre.if_unmodified_since, &h->ius_repeated,
+			       value);
 		break;
 	}
 	return MHD_YES;
@@ -403,6 +442,14 @@ struct query_ctx {
 	bool first;
 };
 
+/* libmicrohttpd turns '+' into ' ' before the (identity) unescape
+ * callback; a raw space cannot be in a request-target, so it was a '+'. */
+static void put_query_part(struct strbuf *sb, const char *p)
+{
+	for (; *p; p++)
+		sb_putc(sb, *p == ' ' ? '+' : *p);
+}
+
 static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
 				     const char *key, const char *value)
 {
@@ -411,10 +458,10 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	sb_putc(q->sb, q->first ? '?' : '&');
 	q->first = false;
-	sb_puts(q->sb, key);
+	put_query_part(q->sb, key);
 	if (value) {
 		sb_putc(q->sb, '=');
-		sb_puts(q->sb, value);
+		put_query_part(q->sb, value);
 	}
 	return MHD_YES;
 }
@@ -471,6 +518,30 @@ static void not_found(struct nw_server *srv, struct nw_snapshot *s,
 	fixed(a, 404, srv->not_found, "Not Found\n");
 }
 
+/*
+ * An on-disk file overwritten in place since it was loaded no longer
+ * matches the length and ETag recorded: sending them could promise more
+ * bytes than exist (the client hangs). Warned once per resource and
+ * snapshot.
+ */
+static bool changed_on_disk(const struct nw_resource *r, int fd)
+{
+	struct stat st;
+	atomic_bool *warned = (atomic_bool *)&r->stale_warned;
+
+	if (fstat(fd, &st) != 0) {
+		nw_warn("cannot stat %s: %s", r->file, strerror(errno));
+		return true;
+	}
+	if ((uint64_t)st.st_size == r->size && st.st_mtim.tv_sec == r->mtime &&
+	    st.st_mtim.tv_nsec == r->mtime_nsec)
+		return false;
+	if (!atomic_exchange(warned, true))
+		nw_warn("%s changed on disk since it was loaded: answering 503 "
+			"until a reload (SIGHUP, or --dev)", r->file);
+	return true;
+}
+
 /* A response built for this request only: 206, 416, on-disk bodies. */
 static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 			unsigned status, const struct nw_range *range,
@@ -492,6 +563,12 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 			nw_warn("cannot open %s: %s", r->file, strerror(errno));
 			return false;
 		}
+		if (changed_on_disk(r, fd)) {
+			close(fd);
+			fixed(a, 503, srv->changed_on_disk,
+			      "Service Unavailable\n");
+			return true;
+		}
 		resp = MHD_create_response_from_fd_at_offset64(len, fd,
 							       (int64_t)first);
 		if (!resp)
@@ -503,7 +580,9 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 	}
 	if (!resp)
 		return false;
-	nw_add_resource_headers(resp, r, NW_ENC_IDENTITY);
+	/* A 416 describes no representation: no validators, no caching. */
+	if (status != 416)
+		nw_add_resource_headers(resp, r, NW_ENC_IDENTITY);
 	if (status == 206) {
 		snprintf(buf, sizeof buf, "bytes %llu-%llu/%llu",
 			 (unsigned long long)range->first,
@@ -514,6 +593,9 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 		snprintf(buf, sizeof buf, "bytes */%llu",
 			 (unsigned long long)r->size);
 		MHD_add_response_header(resp, "Content-Range", buf);
+		MHD_add_response_header(resp, "Cache-Control", "no-cache");
+		if (r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY))
+			MHD_add_response_header(resp, "Vary", "Accept-Encoding");
 	} else {
 		MHD_add_response_header(resp, "Accept-Ranges", "bytes");
 	}
@@ -532,12 +614,16 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 {
 	struct nw_range range;
 	int enc = nw_negotiate_encoding(h->accept_encoding, r->enc_mask);
-	/* Each coding has its own ETag, so the precondition is evaluated
+	/* Each coding has its own ETag, so the preconditions are evaluated
 	 * against the representation a 200 would carry. */
 	enum nw_enc selected = enc < 0 ? NW_ENC_IDENTITY : (enum nw_enc)enc;
 
-	if (nw_not_modified(h->if_none_match, h->if_modified_since,
-			    nw_variant_etag(r, selected), r->mtime)) {
+	switch (nw_evaluate_preconditions(&h->pre, nw_variant_etag(r, selected),
+					  r->mtime)) {
+	case NW_PRECOND_FAILED:
+		fixed(a, 412, srv->precondition_failed, "Precondition Failed\n");
+		return;
+	case NW_PRECOND_NOT_MODIFIED:
 		a->resp = nw_response_not_modified(srv->cfg, r, selected);
 		if (!a->resp)
 			goto fail;
@@ -546,8 +632,15 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		a->bytes = 0;
 		a->enc = selected;
 		return;
+	case NW_PRECOND_PROCEED:
+		break;
 	}
-	if (is_get && h->range &&
+	/* before Range: a 206 would be in identity, which was refused */
+	if (enc < 0) {
+		fixed(a, 406, srv->not_acceptable, "Not Acceptable\n");
+		return;
+	}
+	if (is_get && h->range && !h->if_range_repeated &&
 	    nw_if_range_allows(h->if_range, r->etag, r->mtime)) {
 		switch (nw_parse_range(h->range, r->size, &range)) {
 		case NW_RANGE_SINGLE:
@@ -561,10 +654,6 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		case NW_RANGE_IGNORE:
 			break;
 		}
-	}
-	if (enc < 0) {
-		fixed(a, 406, srv->not_acceptable, "Not Acceptable\n");
-		return;
 	}
 	if (r->on_disk) {
 		if (per_request(srv, r, 200, NULL, a))
@@ -671,9 +760,13 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	}
 	serve_resource(srv, &h, r, is_get, a);
 	/* what XDP could answer, were it cached (it hands off HTTP/1.0,
-	 * Range and If-Modified-Since without If-None-Match) */
+	 * Range, If-Match, If-Unmodified-Since and If-Modified-Since without
+	 * If-None-Match) */
 	if (direct && (a->status == 200 || a->status == 304) && !http10 &&
-	    !h.range && (!h.if_modified_since || h.if_none_match))
+	    !h.range && !h.range_repeated && !h.pre.if_match &&
+	    !h.pre.if_unmodified_since && !h.ius_repeated &&
+	    (!(h.pre.if_modified_since || h.ims_repeated) ||
+	     h.pre.if_none_match))
 		nw_snapshot_note_answer(s, r, a->status == 304 ? NW_XDP_NM :
 					is_get ? NW_XDP_GET : NW_XDP_HEAD, a->enc);
 }

@@ -69,6 +69,7 @@ struct ent {
 	uint64_t size;
 	uint64_t hash;          /* content hash (set while streaming on-disk files) */
 	time_t mtime;
+	long mtime_nsec;
 	bool on_disk;
 	bool templated;
 	bool consumed;          /* a sibling .gz/.br/.zst used as a variant */
@@ -143,6 +144,7 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 	memset(&e, 0, sizeof(e));
 	e.size = (uint64_t)st.st_size;
 	e.mtime = st.st_mtime;
+	e.mtime_nsec = st.st_mtim.tv_nsec;
 	e.on_disk = e.size > w->cfg->max_memory_file;
 
 	/* Back to blocking reads (the open used O_NONBLOCK against FIFOs). */
@@ -925,6 +927,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 		r->content_type = e->content_type;
 		r->cache_control = nw_config_cache_control(cfg, r->path, r->content_type);
 		r->mtime = e->mtime;
+		r->mtime_nsec = e->mtime_nsec;
 		nw_http_date_format(e->mtime, r->last_modified);
 		r->size = e->size;
 		r->on_disk = e->on_disk;

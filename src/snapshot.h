@@ -37,6 +37,7 @@ struct nw_resource {
 	char etag[NW_ETAG_MAX];         /* strong, quoted: "\"1f3a...\""; identity's */
 	char last_modified[NW_HTTP_DATE_LEN];
 	time_t mtime;
+	long mtime_nsec;        /* on_disk: checked against the file per request */
 	uint64_t size;          /* identity length */
 	bool on_disk;           /* larger than max_memory_file: served from the file */
 	bool is_html;
@@ -46,6 +47,7 @@ struct nw_resource {
 	void *server_data;      /* HTTP layer: 304 response etc. */
 	int disk_fd;            /* on_disk: descriptor held since load (-1: none);
 				 * requests read the version the ETag describes */
+	atomic_bool stale_warned; /* on_disk: "changed on disk" logged */
 };
 
 /* The strong entity tag of one representation of r. */

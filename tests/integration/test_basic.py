@@ -119,7 +119,11 @@ def paths_and_mime():
     t.eq("GET /a/b/ body", (r.status, r.body), (200, b"<html>AB</html>"))
     for path, loc in (("/a", "/a/"), ("/a?x=1", "/a/?x=1"), ("/a/b", "/a/b/"),
                       ("/a/b?q=1&r=2", "/a/b/?q=1&r=2"),
-                      ("/a?x=%2F%20y&z", "/a/?x=%2F%20y&z")):
+                      ("/a?x=%2F%20y&z", "/a/?x=%2F%20y&z"),
+                      # '+' stays '+' (libmicrohttpd reads it as a space)
+                      ("/a?k=a+b", "/a/?k=a+b"),
+                      ("/a?k+1=a++b&q=%2B%20+", "/a/?k+1=a++b&q=%2B%20+"),
+                      ("/a/b?+=%2B+%20", "/a/b/?+=%2B+%20")):
         r = srv.get(path)
         t.eq("GET %s -> 301" % path, r.status, 301)
         got = r.h("Location") or ""

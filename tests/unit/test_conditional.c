@@ -201,6 +201,80 @@ static void test_not_modified(void)
 	CHECK(nw_not_modified("*", NULL, ETAG, 1));
 }
 
+static void test_if_match(void)
+{
+	CHECK(nw_if_match_matches("\"abc\"", ETAG));
+	CHECK(nw_if_match_matches(" \"abc\" ", ETAG));
+	CHECK(nw_if_match_matches("\"x\", \"abc\"", ETAG));
+	CHECK(nw_if_match_matches("\"x\",\"abc\",\"y\"", ETAG));
+	CHECK(nw_if_match_matches(",,\"abc\",", ETAG));
+	CHECK(nw_if_match_matches("*", ETAG));
+	CHECK(nw_if_match_matches(" * ", ETAG));
+	CHECK(nw_if_match_matches("*", NULL));
+	/* strong comparison: a weak tag never matches */
+	CHECK(!nw_if_match_matches("W/\"abc\"", ETAG));
+	CHECK(!nw_if_match_matches("W/\"abc\", W/\"x\"", ETAG));
+	CHECK(!nw_if_match_matches("\"abc\"", "W/\"abc\""));
+	CHECK(!nw_if_match_matches("W/\"abc\"", "W/\"abc\""));
+	CHECK(nw_if_match_matches("W/\"abc\", \"abc\"", ETAG));
+
+	CHECK(!nw_if_match_matches(NULL, ETAG));
+	CHECK(!nw_if_match_matches("", ETAG));
+	CHECK(!nw_if_match_matches("\"nope\"", ETAG));
+	CHECK(!nw_if_match_matches("\"ABC\"", ETAG));
+	CHECK(!nw_if_match_matches("abc", ETAG));
+	CHECK(!nw_if_match_matches("\"abc", ETAG));
+	/* malformed list: no match even though our tag is in it */
+	CHECK(!nw_if_match_matches("\"abc\", garbage", ETAG));
+	CHECK(!nw_if_match_matches("\"abc\" \"x\"", ETAG));
+	CHECK(!nw_if_match_matches("*, \"abc\"", ETAG));
+	CHECK(!nw_if_match_matches("\"abc\"", NULL));
+}
+
+static enum nw_precondition pre(const char *im, const char *ius,
+				const char *inm, const char *ims, time_t mtime)
+{
+	struct nw_preconditions p = { im, ius, inm, ims };
+
+	return nw_evaluate_preconditions(&p, ETAG, mtime);
+}
+
+static void test_preconditions(void)
+{
+	const char *d = "Sun, 06 Nov 1994 08:49:37 GMT";
+	const time_t t = 784111777;
+
+	CHECK_INT(pre(NULL, NULL, NULL, NULL, t), NW_PRECOND_PROCEED);
+	/* step 1: If-Match */
+	CHECK_INT(pre(ETAG, NULL, NULL, NULL, t), NW_PRECOND_PROCEED);
+	CHECK_INT(pre("*", NULL, NULL, NULL, t), NW_PRECOND_PROCEED);
+	CHECK_INT(pre("\"nope\"", NULL, NULL, NULL, t), NW_PRECOND_FAILED);
+	CHECK_INT(pre("W/\"abc\"", NULL, NULL, NULL, t), NW_PRECOND_FAILED);
+	CHECK_INT(pre("", NULL, NULL, NULL, t), NW_PRECOND_FAILED);
+	/* step 2 only without If-Match */
+	CHECK_INT(pre(ETAG, d, NULL, NULL, t + 1), NW_PRECOND_PROCEED);
+	CHECK_INT(pre("\"nope\"", d, NULL, NULL, t), NW_PRECOND_FAILED);
+	CHECK_INT(pre(NULL, d, NULL, NULL, t), NW_PRECOND_PROCEED);
+	CHECK_INT(pre(NULL, d, NULL, NULL, t - 1), NW_PRECOND_PROCEED);
+	CHECK_INT(pre(NULL, d, NULL, NULL, t + 1), NW_PRECOND_FAILED);
+	CHECK_INT(pre(NULL, "Sun Nov  6 08:49:37 1994", NULL, NULL, t + 1),
+		  NW_PRECOND_FAILED);
+	/* an invalid date is ignored */
+	CHECK_INT(pre(NULL, "yesterday", NULL, NULL, t), NW_PRECOND_PROCEED);
+	CHECK_INT(pre(NULL, "", NULL, NULL, t), NW_PRECOND_PROCEED);
+	CHECK_INT(pre(NULL, "Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT",
+		      NULL, NULL, t + 1), NW_PRECOND_PROCEED);
+	/* 412 wins over 304 */
+	CHECK_INT(pre("\"nope\"", NULL, ETAG, NULL, t), NW_PRECOND_FAILED);
+	CHECK_INT(pre(NULL, d, NULL, d, t + 1), NW_PRECOND_FAILED);
+	/* steps 3 and 4 after a passing step 1 or 2 */
+	CHECK_INT(pre(ETAG, NULL, ETAG, NULL, t), NW_PRECOND_NOT_MODIFIED);
+	CHECK_INT(pre(NULL, d, ETAG, NULL, t), NW_PRECOND_NOT_MODIFIED);
+	CHECK_INT(pre(ETAG, NULL, NULL, d, t), NW_PRECOND_NOT_MODIFIED);
+	CHECK_INT(pre(ETAG, NULL, "\"zzz\"", d, t), NW_PRECOND_PROCEED);
+	CHECK_INT(pre(NULL, NULL, NULL, d, t + 1), NW_PRECOND_PROCEED);
+}
+
 static void test_if_range(void)
 {
 	const char *d = "Sun, 06 Nov 1994 08:49:37 GMT";
@@ -231,6 +305,8 @@ int main(void)
 	test_parse_bad();
 	test_inm();
 	test_not_modified();
+	test_if_match();
+	test_preconditions();
 	test_if_range();
 	return check_report();
 }
