@@ -271,5 +271,37 @@ def default_root_is_bundled_site():
     srv.stop_checked(t)
 
 
+@t.case
+def empty_cache_values_send_no_cache_control():
+    """nanoweb.ini(5): an empty [cache] value sends no Cache-Control header
+    (it used to turn every matching response into a 500)."""
+    s = Site(dict(FILES, **{"big.bin": bytes(range(256)) * 64, "font.woff2": "w0ff\n"}))
+    cfg = ("[cache]\ndefault =\nhtml =\nhashed =\next.woff2 =\n"
+           "[limits]\nmax_memory_file = 4K\n")
+    srv = Server(s.root, config=cfg)
+    for path in ("/", "/index.html", "/style.css", "/app.3f9a1c2b.js", "/font.woff2",
+                 "/big.bin"):
+        for method in ("GET", "HEAD"):
+            r = srv.request(method, path)
+            t.eq("empty [cache] values: %s %s -> 200" % (method, path), r.status, 200)
+            t.check("empty [cache] values: %s %s has no Cache-Control" % (method, path),
+                    not r.has("Cache-Control"), r.h("Cache-Control"))
+        etag = srv.get(path).h("ETag")
+        r = srv.get(path, {"If-None-Match": etag or '"x"'})
+        t.eq("empty [cache] values: %s revalidated -> 304" % path, r.status, 304)
+        t.check("empty [cache] values: 304 of %s has no Cache-Control" % path,
+                not r.has("Cache-Control"), r.h("Cache-Control"))
+    r = srv.get("/style.css", {"Accept-Encoding": "gzip"})
+    t.eq("empty [cache] values: gzip variant -> 200", (r.status, r.h("Content-Encoding")), (200, "gzip"))
+    t.check("empty [cache] values: gzip variant has no Cache-Control", not r.has("Cache-Control"),
+            r.h("Cache-Control"))
+    srv.stop_checked(t)
+    # Only the empty rule is dropped: the others still apply.
+    srv = Server(s.root, config="[cache]\nhtml =\ndefault = public, max-age=5\n")
+    t.eq("html empty: /index.html has no Cache-Control", srv.get("/index.html").h("Cache-Control"), None)
+    t.eq("html empty: default still sent", srv.get("/style.css").h("Cache-Control"), "public, max-age=5")
+    srv.stop_checked(t)
+
+
 if __name__ == "__main__":
     t.main()
