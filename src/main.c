@@ -252,7 +252,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		check_access_log(cfg);
 	s = load(cfg, threads, err, sizeof err);
 	if (!s) {
-		if (was_root)
+		if (was_root && strstr(err, strerror(EACCES)))
 			nw_error("%s (loading as user '%s', see [server] user)",
 				 err, cfg->user);
 		else

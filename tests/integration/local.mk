@@ -10,7 +10,8 @@ IT_TESTS = \
 	tests/integration/test_config_cli.py \
 	tests/integration/test_reload.py \
 	tests/integration/test_limits_shutdown.py \
-	tests/integration/test_logging.py
+	tests/integration/test_logging.py \
+	tests/integration/test_serve_script.py
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/nwtest.py tests/integration/local.mk \
 	tests/integration/README.md tests/integration/test_xdpd_config.py
