@@ -11,7 +11,8 @@ IT_TESTS = \
 	tests/integration/test_reload.py \
 	tests/integration/test_limits_shutdown.py \
 	tests/integration/test_logging.py \
-	tests/integration/test_serve_script.py
+	tests/integration/test_serve_script.py \
+	tests/integration/test_install.py
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/nwtest.py tests/integration/local.mk \
 	tests/integration/README.md tests/integration/test_xdpd_config.py
