@@ -303,5 +303,27 @@ def empty_cache_values_send_no_cache_control():
     srv.stop_checked(t)
 
 
+@t.case
+def line_length_limit_as_documented():
+    """nanoweb.ini(5): lines up to 8190 bytes (newline not counted); the error
+    for a longer one states the same limit."""
+    s = Site(FILES)
+    ok_line = "csp = " + "a" * (8190 - 6)
+    srv = Server(s.root, config="[security]\n%s\n" % ok_line)
+    t.eq("an 8190-byte line is accepted", len(srv.get("/").h("Content-Security-Policy") or ""), 8190 - 6)
+    srv.stop_checked(t)
+    man = os.path.join(nwtest.srcdir(), "man", "nanoweb.ini.5")
+    with open(man) as f:
+        t.check("nanoweb.ini(5) documents 8190 bytes", "up to 8190 bytes" in f.read(), man)
+    p = write_tmp("[security]\n%sa\n" % ok_line)
+    try:
+        rc, out, err = run_cli(["serve", s.root, "--config", p, "--xdp", "off"], timeout=8)
+        t.eq("an 8191-byte line exits 2", rc, 2)
+        t.check("the message names line 2 and the documented limit",
+                "%s:2: line too long (at most 8190 bytes)" % p in err, err)
+    finally:
+        os.unlink(p)
+
+
 if __name__ == "__main__":
     t.main()
