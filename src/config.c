@@ -700,16 +700,18 @@ static bool set_xdp(struct nw_config *cfg, const char *key, const char *v,
 	if (strcmp(key, "pin_dir") == 0)
 		return val_abs_path(v, 200, &cfg->xdp_pin_dir, err, errlen);
 	if (strcmp(key, "max_response") == 0)
-		/* 4096: the helper's map value size (NWX_RESP_MAX) */
-		return val_uint(v, 64, 4096, &cfg->xdp_max_response, err, errlen);
+		return val_uint(v, NW_XDP_MAX_RESPONSE_MIN, NW_XDP_MAX_RESPONSE_MAX,
+				&cfg->xdp_max_response, err, errlen);
 	if (strcmp(key, "flow_entries") == 0)
-		return val_uint(v, 1, 1u << 24, &cfg->xdp_flow_entries, err, errlen);
+		return val_uint(v, NW_XDP_FLOW_ENTRIES_MIN, NW_XDP_FLOW_ENTRIES_MAX,
+				&cfg->xdp_flow_entries, err, errlen);
 	if (strcmp(key, "cache_entries") == 0)
-		return val_uint(v, 1, 1u << 20, &cfg->xdp_cache_entries, err, errlen);
+		return val_uint(v, NW_XDP_CACHE_ENTRIES_MIN, NW_XDP_CACHE_ENTRIES_MAX,
+				&cfg->xdp_cache_entries, err, errlen);
 	if (strcmp(key, "allowed_users") == 0)
 		return val_user_list(v, &cfg->xdp_allowed_users, err, errlen);
 	if (strcmp(key, "drain_ms") == 0)
-		return val_uint(v, 0, 600000, &cfg->xdp_drain_ms, err, errlen);
+		return val_uint(v, 0, NW_XDP_DRAIN_MS_MAX, &cfg->xdp_drain_ms, err, errlen);
 	return fail(err, errlen, "unknown key '%s' in [xdp]", key);
 }
 
@@ -805,8 +807,10 @@ static char *ini_read_line(char *buf, int size, void *stream)
 too_long:
 	ctx->line++;
 	ctx->err_line = ctx->line;
+	/* inih's buffer of NW_INI_LINE_MAX holds the line, its newline and
+	 * the terminating NUL. */
 	snprintf(ctx->msg, sizeof(ctx->msg), "line too long (at most %d bytes)",
-		 NW_INI_LINE_MAX - 3);
+		 NW_INI_LINE_MAX - 2);
 	return NULL;
 }
 

@@ -86,6 +86,18 @@ struct nw_config {
 	unsigned xdp_drain_ms;    /* nanoweb-xdpd: clean-stop drain of XDP-owned connections, ms (2000) */
 };
 
+/*
+ * Ranges of the [xdp] numbers, shared by nano-web and nanoweb-xdpd (which
+ * reads the same file with nw_config_load_file) and by the helper's flags.
+ */
+#define NW_XDP_MAX_RESPONSE_MIN 64
+#define NW_XDP_MAX_RESPONSE_MAX 4096      /* NWX_RESP_MAX: the map value size */
+#define NW_XDP_FLOW_ENTRIES_MIN 16
+#define NW_XDP_FLOW_ENTRIES_MAX (1u << 24)
+#define NW_XDP_CACHE_ENTRIES_MIN 1
+#define NW_XDP_CACHE_ENTRIES_MAX (1u << 20)
+#define NW_XDP_DRAIN_MS_MAX 600000
+
 /* Fills defaults. Strings are malloc'd; release with nw_config_free. */
 void nw_config_init(struct nw_config *cfg);
 void nw_config_free(struct nw_config *cfg);
@@ -94,7 +106,8 @@ void nw_config_free(struct nw_config *cfg);
  * INI syntax (inih): "[section]" headers, "key = value" (or "key: value")
  * lines, whole-line comments starting with '#' or ';'. There are no inline
  * comments: '#' and ';' inside a value are part of it (CSP, HSTS). No
- * continuation lines; a line may be up to 8188 bytes. Section and key names
+ * continuation lines; a line may be up to 8190 bytes (not counting its
+ * newline). Section and key names
  * are case-insensitive (the Name in header.<Name> keeps its case). Empty
  * values are allowed: for root, listen, access_log and xdp.iface "" means
  * the default; for header values it means "do not send"; "header.X =" removes

@@ -112,6 +112,60 @@ static void reopen_access_log(void)
 		nw_error("%s; still writing to the old file", err);
 }
 
+static bool access_log_is_file(const struct nw_config *cfg)
+{
+	return cfg->access_log && cfg->access_log[0] &&
+	       strcmp(cfg->access_log, "-") != 0;
+}
+
+/*
+ * Started as root, a missing access log file is created owned by [server]
+ * user, so that the dropped process can open it again (SIGUSR1, SIGHUP).
+ * An existing file is opened as it is.
+ */
+static bool open_access_log(const struct nw_config *cfg, char *err,
+			    size_t errlen)
+{
+	char why[PATH_MAX + 128];
+
+	if (access_log_is_file(cfg) &&
+	    !nw_create_for_user(cfg->access_log, cfg->user, why, sizeof why)) {
+		snprintf(err, errlen, "access log %.*s", (int)(errlen > 16 ? errlen - 16 : 0), why);
+		return false;
+	}
+	return nw_accesslog_open(cfg, err, errlen);
+}
+
+/* After the switch to [server] user: says now, not at the first rotation,
+ * when reopening the access log is going to fail. */
+static void check_access_log(const struct nw_config *cfg)
+{
+	char dir[PATH_MAX], *slash;
+
+	if (!access_log_is_file(cfg))
+		return;
+	if (access(cfg->access_log, W_OK) != 0) {
+		nw_warn("access log %s is not writable by user '%s' (%s): "
+			"reopening it (SIGUSR1, SIGHUP) will fail; chown it to "
+			"that user", cfg->access_log, cfg->user, strerror(errno));
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s", cfg->access_log);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof dir, ".");
+	if (access(dir, W_OK | X_OK) != 0)
+		nw_warn("user '%s' cannot create files in %s: after a rotation "
+			"that moves %s away, reopening it (SIGUSR1) fails unless "
+			"the new file exists and is writable by that user (e.g. "
+			"logrotate's create or copytruncate)", cfg->user, dir,
+			cfg->access_log);
+}
+
 /* Builds a new snapshot and swaps it in; on failure the old one stays. */
 static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 		   const struct nw_config *cfg, unsigned threads,
@@ -143,7 +197,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	unsigned threads = cfg->threads ? cfg->threads : ncpu();
 	struct pollfd pfd[2];
 	sigset_t mask;
-	bool running = true, pending = false;
+	bool running = true, pending = false, was_root;
 	char err[512];
 	int sfd, rc = 0;
 
@@ -172,7 +226,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_error("%s", err);
 		return 1;
 	}
-	if ((cfg->log_requests && !nw_accesslog_open(cfg, err, sizeof err))) {
+	if (cfg->log_requests && !open_access_log(cfg, err, sizeof err)) {
 		nw_error("%s", err);
 		nw_server_free(srv);
 		return 1;
@@ -184,23 +238,29 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_server_free(srv);
 		return 1;
 	}
+	/* Everything that needs root is done (the port is bound, the access log
+	 * open, the helper started): the site is loaded, at start-up and at
+	 * every reload, as [server] user, so that a reload never sees less (or
+	 * more) than the first load did. */
+	was_root = geteuid() == 0 && cfg->user && cfg->user[0];
+	if (!nw_drop_privileges(cfg->user, err, sizeof err)) {
+		nw_error("%s", err);
+		nw_server_free(srv);
+		return 1;
+	}
+	if (was_root && cfg->log_requests)
+		check_access_log(cfg);
 	s = load(cfg, threads, err, sizeof err);
 	if (!s) {
-		nw_error("%s", err);
+		if (was_root && strstr(err, strerror(EACCES)))
+			nw_error("%s (loading as user '%s', see [server] user)",
+				 err, cfg->user);
+		else
+			nw_error("%s", err);
 		nw_server_free(srv);
 		return 1;
 	}
 	log_snapshot("loaded", s);
-	if (!nw_drop_privileges(cfg->user, err, sizeof err)) {
-		nw_error("%s", err);
-		nw_snapshot_unref(s);
-		nw_server_free(srv);
-		return 1;
-	}
-	if (access(s->root, R_OK | X_OK) != 0)
-		nw_warn("%s is not readable as the user nano-web now runs as "
-			"(%s): reloads will fail; set [server] user",
-			s->root, cfg->user);
 	if (cfg->dev) {
 		/* Armed before the first request can be answered. */
 		watch = nw_watch_new(s->root);

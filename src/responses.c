@@ -7,6 +7,16 @@
 
 typedef bool (*header_fn)(void *ctx, const char *name, const char *value);
 
+/* A configured header whose value may be empty: an empty value means "do not
+ * send it" (libmicrohttpd refuses empty values, which would turn the response
+ * into a 500). The same rule serves the userspace responses and the heads
+ * rendered for the kernel path. */
+static bool optional(header_fn fn, void *ctx, const char *name,
+		     const char *value)
+{
+	return !value || !value[0] || fn(ctx, name, value);
+}
+
 static bool emit_security_headers(const struct nw_config *cfg, header_fn fn,
 				  void *ctx)
 {
@@ -23,8 +33,7 @@ static bool emit_security_headers(const struct nw_config *cfg, header_fn fn,
 
 	if (cfg->security_headers) {
 		for (i = 0; i < sizeof sec / sizeof sec[0]; i++)
-			if (sec[i].value && sec[i].value[0] &&
-			    !fn(ctx, sec[i].name, sec[i].value))
+			if (!optional(fn, ctx, sec[i].name, sec[i].value))
 				return false;
 	}
 	for (i = 0; i < cfg->n_extra_headers; i++)
@@ -49,7 +58,7 @@ static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
 		return false;
 	if (!fn(ctx, "ETag", nw_variant_etag(r, enc)) ||
 	    !fn(ctx, "Last-Modified", r->last_modified) ||
-	    !fn(ctx, "Cache-Control", r->cache_control))
+	    !optional(fn, ctx, "Cache-Control", r->cache_control))
 		return false;
 	if (ranges && !fn(ctx, "Accept-Ranges", "bytes"))
 		return false;
@@ -65,7 +74,7 @@ static bool emit_not_modified_headers(const struct nw_config *cfg,
 		fn(ctx, "Vary", "Accept-Encoding")) &&
 	       fn(ctx, "ETag", nw_variant_etag(r, enc)) &&
 	       fn(ctx, "Last-Modified", r->last_modified) &&
-	       fn(ctx, "Cache-Control", r->cache_control) &&
+	       optional(fn, ctx, "Cache-Control", r->cache_control) &&
 	       emit_security_headers(cfg, fn, ctx);
 }
 

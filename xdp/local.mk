@@ -19,7 +19,8 @@ nanoweb_xdpd_SOURCES = \
 nodist_nanoweb_xdpd_SOURCES = xdp/nanoweb.skel.h
 nanoweb_xdpd_CPPFLAGS = $(AM_CPPFLAGS) -Ixdp -I$(srcdir)/xdp
 nanoweb_xdpd_CFLAGS = $(AM_CFLAGS) $(LIBBPF_CFLAGS) $(LIBELF_CFLAGS) $(INIH_CFLAGS)
-nanoweb_xdpd_LDADD = $(LIBBPF_LIBS) $(LIBELF_LIBS) $(INIH_LIBS)
+# libnwcore: nano-web's INI reader (config.c), so both read nanoweb.ini alike.
+nanoweb_xdpd_LDADD = libnwcore.a $(LIBBPF_LIBS) $(LIBELF_LIBS) $(INIH_LIBS)
 
 XDP_BPF_CFLAGS = -g -O2 -Wall -target bpf -D__TARGET_ARCH_x86
 

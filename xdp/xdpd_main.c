@@ -13,7 +13,6 @@
 #endif
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,7 +23,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "config.h"   /* nano-web's INI reader (libnwcore) */
 #include "xdpd.h"
+
+_Static_assert(NW_XDP_MAX_RESPONSE_MAX == NWX_RESP_MAX,
+	       "[xdp] max_response range and the helper's map value size");
 
 #ifndef NW_SYSCONFDIR
 #define NW_SYSCONFDIR "/etc"
@@ -63,7 +66,7 @@ static void usage(FILE *f)
 	      "                    [--mode native|generic|auto] [--config FILE]\n"
 	      "                    [--pin-dir DIR] [--flow-entries N] [--cache-entries N]\n"
 	      "                    [--max-response BYTES] [--allow-uid UID]... [--foreground]\n"
-	      "                    [--drain-ms MS]\n"
+	      "                    [--drain-ms MS] [--check-config]\n"
 	      "       nanoweb-xdpd stats [--socket PATH]\n"
 	      "signals: TERM/INT hand XDP's connections to the kernel (up to\n"
 	      "--drain-ms, default 2000), then detach and clean up (a second TERM/INT\n"
@@ -134,54 +137,38 @@ static int set_attach(struct xdpd_cfg *c, const char *v)
 	return 0;
 }
 
-struct ini_state {
-	struct xdpd_cfg *cfg;
-	char *server_user;
-	char *allowed_users;
-	int bad;
-};
-
-static int ini_cb(void *u, const char *section, const char *key, const char *v)
+static const char *attach_name(enum xdpd_attach a)
 {
-	struct ini_state *st = u;
-	struct xdpd_cfg *c = st->cfg;
+	return a == XDPD_ATTACH_NATIVE ? "native" :
+	       a == XDPD_ATTACH_GENERIC ? "generic" : "auto";
+}
 
-	if (!strcmp(section, "server") && !strcmp(key, "user")) {
-		set_str(&st->server_user, v);
-		return 1;
+/*
+ * The shared nanoweb.ini is read by nano-web's own reader (libnwcore's
+ * nw_config_load_file): the same line length, comments, case rules,
+ * value checks and FILE:LINE messages, so the two programs accept and
+ * reject the same files. The helper then takes [xdp] and [server] user.
+ */
+static bool load_config(struct xdpd_cfg *c, const char *path,
+			struct nw_config *nc)
+{
+	char err[1024];
+
+	if (path && !nw_config_load_file(nc, path, err, sizeof err)) {
+		xlog("%s", err);
+		return false;
 	}
-	if (strcmp(section, "xdp"))
-		return 1; /* nano-web's sections: not ours */
-	if (!strcmp(key, "iface"))
-		set_str(&c->ifaces, v);
-	else if (!strcmp(key, "socket"))
-		set_str(&c->socket, v);
-	else if (!strcmp(key, "pin_dir"))
-		set_str(&c->pin_dir, v);
-	else if (!strcmp(key, "attach")) {
-		if (set_attach(c, v))
-			goto bad;
-	} else if (!strcmp(key, "max_response")) {
-		if (parse_uint(v, NWX_RESP_MAX, &c->max_response) || !c->max_response)
-			goto bad;
-	} else if (!strcmp(key, "flow_entries")) {
-		if (parse_uint(v, 1u << 24, &c->flow_entries) || c->flow_entries < 16)
-			goto bad;
-	} else if (!strcmp(key, "cache_entries")) {
-		if (parse_uint(v, 1u << 20, &c->cache_entries) || !c->cache_entries)
-			goto bad;
-	} else if (!strcmp(key, "drain_ms")) {
-		if (parse_uint(v, 600000, &c->drain_ms))
-			goto bad;
-		c->drain_set = true;
-	} else if (!strcmp(key, "allowed_users"))
-		set_str(&st->allowed_users, v);
-	/* other keys of [xdp] (mode = auto|on|off, ...) are nano-web's */
-	return 1;
-bad:
-	xlog("[xdp] %s = %s: invalid value", key, v);
-	st->bad = 1;
-	return 1;
+	c->socket = strdup(nc->xdp_socket);
+	c->pin_dir = strdup(nc->xdp_pin_dir);
+	c->ifaces = nc->xdp_iface && *nc->xdp_iface ? strdup(nc->xdp_iface) : NULL;
+	c->attach = nc->xdp_attach == NW_ATTACH_NATIVE ? XDPD_ATTACH_NATIVE :
+		    nc->xdp_attach == NW_ATTACH_GENERIC ? XDPD_ATTACH_GENERIC :
+		    XDPD_ATTACH_AUTO;
+	c->max_response = nc->xdp_max_response;
+	c->flow_entries = nc->xdp_flow_entries;
+	c->cache_entries = nc->xdp_cache_entries;
+	c->drain_ms = nc->xdp_drain_ms;
+	return true;
 }
 
 static volatile int keep_on_exit;
@@ -273,19 +260,20 @@ int main(int argc, char **argv)
 		{ "allow-uid", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "drain-ms", required_argument, NULL, 'D' },
+		{ "check-config", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct xdpd x;
 	struct xdpd_cfg *c = &x.cfg;
-	struct ini_state ist = { .cfg = c };
+	struct nw_config nc;
 	const char *config = NULL;
 	char *cli_users[XDPD_MAX_USERS];
 	unsigned n_cli_users = 0;
 	char *o_iface = NULL, *o_socket = NULL, *o_pin = NULL, *o_mode = NULL;
 	unsigned o_flow = 0, o_cache = 0, o_maxr = 0, o_drain = 0;
 	bool o_drain_set = false;
-	bool stats = false;
+	bool stats = false, check = false;
 	int opt, sfd, ready[2] = { -1, -1 }, rc = 0;
 	sigset_t mask;
 
@@ -295,7 +283,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((opt = getopt_long(argc, argv, "i:s:m:c:p:F:C:R:u:fhD:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:s:m:c:p:F:C:R:u:fhD:k", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': o_iface = optarg; break;
 		case 's': o_socket = optarg; break;
@@ -303,21 +291,26 @@ int main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'p': o_pin = optarg; break;
 		case 'F':
-			if (parse_uint(optarg, 1u << 24, &o_flow) || o_flow < 16) {
-				fprintf(stderr, "nanoweb-xdpd: bad --flow-entries\n");
+			if (parse_uint(optarg, NW_XDP_FLOW_ENTRIES_MAX, &o_flow) ||
+			    o_flow < NW_XDP_FLOW_ENTRIES_MIN) {
+				fprintf(stderr, "nanoweb-xdpd: bad --flow-entries (%u..%u)\n",
+					NW_XDP_FLOW_ENTRIES_MIN, NW_XDP_FLOW_ENTRIES_MAX);
 				return 2;
 			}
 			break;
 		case 'C':
-			if (parse_uint(optarg, 1u << 20, &o_cache) || !o_cache) {
-				fprintf(stderr, "nanoweb-xdpd: bad --cache-entries\n");
+			if (parse_uint(optarg, NW_XDP_CACHE_ENTRIES_MAX, &o_cache) ||
+			    o_cache < NW_XDP_CACHE_ENTRIES_MIN) {
+				fprintf(stderr, "nanoweb-xdpd: bad --cache-entries (%u..%u)\n",
+					NW_XDP_CACHE_ENTRIES_MIN, NW_XDP_CACHE_ENTRIES_MAX);
 				return 2;
 			}
 			break;
 		case 'R':
-			if (parse_uint(optarg, NWX_RESP_MAX, &o_maxr) || !o_maxr) {
-				fprintf(stderr, "nanoweb-xdpd: bad --max-response (1..%d)\n",
-					NWX_RESP_MAX);
+			if (parse_uint(optarg, NW_XDP_MAX_RESPONSE_MAX, &o_maxr) ||
+			    o_maxr < NW_XDP_MAX_RESPONSE_MIN) {
+				fprintf(stderr, "nanoweb-xdpd: bad --max-response (%d..%d)\n",
+					NW_XDP_MAX_RESPONSE_MIN, NW_XDP_MAX_RESPONSE_MAX);
 				return 2;
 			}
 			break;
@@ -327,12 +320,14 @@ int main(int argc, char **argv)
 			break;
 		case 'f': c->foreground = true; break;
 		case 'D':
-			if (parse_uint(optarg, 600000, &o_drain)) {
-				fprintf(stderr, "nanoweb-xdpd: bad --drain-ms (0..600000)\n");
+			if (parse_uint(optarg, NW_XDP_DRAIN_MS_MAX, &o_drain)) {
+				fprintf(stderr, "nanoweb-xdpd: bad --drain-ms (0..%d)\n",
+					NW_XDP_DRAIN_MS_MAX);
 				return 2;
 			}
 			o_drain_set = true;
 			break;
+		case 'k': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -343,29 +338,12 @@ int main(int argc, char **argv)
 	}
 
 	/* defaults, then the INI file, then the command line */
-	c->socket = strdup(NWX_DEFAULT_SOCKET);
-	c->pin_dir = strdup(NWX_DEFAULT_PIN_DIR);
-	c->attach = XDPD_ATTACH_AUTO;
-	c->max_response = NWX_DEFAULT_MAX_RESPONSE;
-	c->flow_entries = 65536;
-	c->cache_entries = 4096;
-	if (!c->drain_set)
-		c->drain_ms = 2000;
+	nw_config_init(&nc);
 	if (!config && access(NW_SYSCONFDIR "/nanoweb.ini", R_OK) == 0 && !stats)
 		config = NW_SYSCONFDIR "/nanoweb.ini";
-	if (config) {
-		int r = ini_parse(config, ini_cb, &ist);
-
-		if (r < 0) {
-			xlog("%s: cannot read: %s", config, strerror(errno));
-			return 2;
-		}
-		if (r > 0) {
-			xlog("%s:%d: syntax error", config, r);
-			return 2;
-		}
-		if (ist.bad)
-			return 2;
+	if (!load_config(c, config, &nc)) {
+		nw_config_free(&nc);
+		return 2;
 	}
 	if (o_socket)
 		set_str(&c->socket, o_socket);
@@ -389,20 +367,33 @@ int main(int argc, char **argv)
 		c->drain_ms = o_drain;
 	/* allowed users: root always; the configured list, or by default
 	 * nano-web's own user ([server] user, "nobody" unless set) */
-	if (ist.allowed_users && *ist.allowed_users)
-		add_users(c, ist.allowed_users, "allowed_users");
+	if (nc.xdp_allowed_users && *nc.xdp_allowed_users)
+		add_users(c, nc.xdp_allowed_users, "allowed_users");
 	else if (!n_cli_users)
-		add_users(c, ist.server_user ? ist.server_user : "nobody",
-			  "[server] user");
-	free(ist.allowed_users);
-	free(ist.server_user);
-	ist.allowed_users = ist.server_user = NULL;
+		add_users(c, nc.user ? nc.user : "nobody", "[server] user");
+	nw_config_free(&nc);
 	for (unsigned i = 0; i < n_cli_users; i++)
 		if (add_user(c, cli_users[i])) {
 			fprintf(stderr, "nanoweb-xdpd: --allow-uid %s: unknown user\n",
 				cli_users[i]);
 			return 2;
 		}
+	if (check) {
+		/* --check-config: the settings it would run with; nothing is
+		 * loaded, attached or opened */
+		printf("configuration: %s\n", config ? config : "(defaults)");
+		printf("iface = %s\nattach = %s\nsocket = %s\npin_dir = %s\n"
+		       "max_response = %u\nflow_entries = %u\ncache_entries = %u\n"
+		       "drain_ms = %u\nallowed uids =",
+		       c->ifaces ? c->ifaces : "(every interface that is up)",
+		       attach_name(c->attach), c->socket, c->pin_dir,
+		       c->max_response, c->flow_entries, c->cache_entries,
+		       c->drain_ms);
+		for (unsigned i = 0; i < c->n_allowed; i++)
+			printf(" %u", (unsigned)c->allowed[i]);
+		printf(" (and root)\n");
+		return 0;
+	}
 	if (geteuid() != 0)
 		xlog("warning: not running as root: loading BPF programs will probably fail");
 

@@ -12,10 +12,18 @@ IT_TESTS = \
 	tests/integration/test_config_cli.py \
 	tests/integration/test_reload.py \
 	tests/integration/test_limits_shutdown.py \
-	tests/integration/test_logging.py
+	tests/integration/test_logging.py \
+	tests/integration/test_serve_script.py \
+	tests/integration/test_install.py
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/nwtest.py tests/integration/local.mk \
-	tests/integration/README.md
+	tests/integration/README.md tests/integration/test_xdpd_config.py
+
+# nanoweb-xdpd --check-config against nano-web on the same files (reads the
+# configuration only: nothing is loaded or attached).
+if HAVE_XDP
+TESTS += tests/integration/test_xdpd_config.py
+endif
 
 # LD_PRELOAD fault injection for test_limits_shutdown.py (a shared object,
 # built as a program linked with -shared).

@@ -271,5 +271,59 @@ def default_root_is_bundled_site():
     srv.stop_checked(t)
 
 
+@t.case
+def empty_cache_values_send_no_cache_control():
+    """nanoweb.ini(5): an empty [cache] value sends no Cache-Control header
+    (it used to turn every matching response into a 500)."""
+    s = Site(dict(FILES, **{"big.bin": bytes(range(256)) * 64, "font.woff2": "w0ff\n"}))
+    cfg = ("[cache]\ndefault =\nhtml =\nhashed =\next.woff2 =\n"
+           "[limits]\nmax_memory_file = 4K\n")
+    srv = Server(s.root, config=cfg)
+    for path in ("/", "/index.html", "/style.css", "/app.3f9a1c2b.js", "/font.woff2",
+                 "/big.bin"):
+        for method in ("GET", "HEAD"):
+            r = srv.request(method, path)
+            t.eq("empty [cache] values: %s %s -> 200" % (method, path), r.status, 200)
+            t.check("empty [cache] values: %s %s has no Cache-Control" % (method, path),
+                    not r.has("Cache-Control"), r.h("Cache-Control"))
+        etag = srv.get(path).h("ETag")
+        r = srv.get(path, {"If-None-Match": etag or '"x"'})
+        t.eq("empty [cache] values: %s revalidated -> 304" % path, r.status, 304)
+        t.check("empty [cache] values: 304 of %s has no Cache-Control" % path,
+                not r.has("Cache-Control"), r.h("Cache-Control"))
+    r = srv.get("/style.css", {"Accept-Encoding": "gzip"})
+    t.eq("empty [cache] values: gzip variant -> 200", (r.status, r.h("Content-Encoding")), (200, "gzip"))
+    t.check("empty [cache] values: gzip variant has no Cache-Control", not r.has("Cache-Control"),
+            r.h("Cache-Control"))
+    srv.stop_checked(t)
+    # Only the empty rule is dropped: the others still apply.
+    srv = Server(s.root, config="[cache]\nhtml =\ndefault = public, max-age=5\n")
+    t.eq("html empty: /index.html has no Cache-Control", srv.get("/index.html").h("Cache-Control"), None)
+    t.eq("html empty: default still sent", srv.get("/style.css").h("Cache-Control"), "public, max-age=5")
+    srv.stop_checked(t)
+
+
+@t.case
+def line_length_limit_as_documented():
+    """nanoweb.ini(5): lines up to 8190 bytes (newline not counted); the error
+    for a longer one states the same limit."""
+    s = Site(FILES)
+    ok_line = "csp = " + "a" * (8190 - 6)
+    srv = Server(s.root, config="[security]\n%s\n" % ok_line)
+    t.eq("an 8190-byte line is accepted", len(srv.get("/").h("Content-Security-Policy") or ""), 8190 - 6)
+    srv.stop_checked(t)
+    man = os.path.join(nwtest.srcdir(), "man", "nanoweb.ini.5")
+    with open(man) as f:
+        t.check("nanoweb.ini(5) documents 8190 bytes", "up to 8190 bytes" in f.read(), man)
+    p = write_tmp("[security]\n%sa\n" % ok_line)
+    try:
+        rc, out, err = run_cli(["serve", s.root, "--config", p, "--xdp", "off"], timeout=8)
+        t.eq("an 8191-byte line exits 2", rc, 2)
+        t.check("the message names line 2 and the documented limit",
+                "%s:2: line too long (at most 8190 bytes)" % p in err, err)
+    finally:
+        os.unlink(p)
+
+
 if __name__ == "__main__":
     t.main()

@@ -360,6 +360,65 @@ def dev_mode_change_right_after_reload():
     srv.stop_checked(t)
 
 
+@t.case
+def root_start_loads_as_the_target_user():
+    """Started as root, nano-web drops to [server] user before it loads the
+    site: a file only root may read is consistently NOT served, at start-up
+    and after SIGHUP (it used to be 200 until the first reload, then 404)."""
+    if os.geteuid() != 0:
+        nwtest.skip_case(t, "needs root (privilege drop to [server] user)")
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    s = Site({"public.txt": "v0\n", "index.html": "<html>i</html>"})
+    secret = s.write("secret.txt", "root only\n")
+    os.chmod(secret, 0o600)
+    os.makedirs(s.path("private"))
+    s.write("private/in-root-dir.txt", "root dir\n")
+    os.chmod(s.path("private"), 0o700)
+    logdir = s.scratch("logs")
+    os.mkdir(logdir, 0o755)
+    os.chmod(logdir, 0o755)
+    logfile = os.path.join(logdir, "access.log")
+    srv = Server(s.root, config="[server]\nuser = nobody\n[log]\nrequests = true\n"
+                 "access_log = %s\n" % logfile)
+    t.eq("as root, user=nobody: world-readable file served", srv.get("/public.txt").status, 200)
+    t.eq("as root, user=nobody: root-only file not served at start-up", srv.get("/secret.txt").status, 404)
+    t.eq("as root, user=nobody: file in a root-only directory not served at start-up",
+         srv.get("/private/in-root-dir.txt").status, 404)
+    s.write("public.txt", "v1\n")
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/public.txt").body == b"v1\n")
+    t.check("SIGHUP reloaded", ok, srv.stderr()[-500:])
+    t.eq("after SIGHUP: root-only file still not served", srv.get("/secret.txt").status, 404)
+    t.eq("after SIGHUP: file in a root-only directory still not served",
+         srv.get("/private/in-root-dir.txt").status, 404)
+    # The access log nano-web created as root belongs to the user it runs
+    # as, so that SIGUSR1 can reopen it after a rotation.
+    st = os.stat(logfile)
+    t.eq("access log created for [server] user", (st.st_uid, st.st_gid), (nobody.pw_uid, nobody.pw_gid))
+    os.chmod(logdir, 0o777)   # the rotated file is recreated by nano-web itself
+    os.rename(logfile, logfile + ".1")
+    srv.signal(signal.SIGUSR1)
+    wait_for(lambda: os.path.exists(logfile), timeout=5)
+    srv.get("/after-rotate.txt")
+    t.check("SIGUSR1 after rotation: new file opened", wait_for(
+        lambda: os.path.exists(logfile) and "/after-rotate.txt" in open(logfile).read(), timeout=5),
+        srv.stderr()[-500:])
+    t.check("no access log warning or error", "access log" not in srv.stderr(), srv.stderr()[-800:])
+    t.check("alive", srv.alive(), srv.describe())
+    srv.stop_checked(t)
+    # A root-owned existing log: opened (as root), with a warning at start-up
+    # that reopening it will fail.
+    rootlog = os.path.join(logdir, "root.log")
+    open(rootlog, "w").close()
+    os.chmod(rootlog, 0o644)
+    srv = Server(s.root, config="[server]\nuser = nobody\n[log]\nrequests = true\n"
+                 "access_log = %s\n" % rootlog)
+    t.check("root-owned access log: warned at start-up",
+            "not writable by user 'nobody'" in srv.stderr(), srv.stderr()[-800:])
+    srv.stop_checked(t)
+
+
 if __name__ == "__main__":
     nwtest.require_tools("brotli", "zstd")
     t.main()
