@@ -40,7 +40,7 @@ TESTS += $(XDP_TESTS)
 
 # The helper's man page and systemd unit (installed with the helper).
 dist_man_MANS += man/nanoweb-xdpd.8
-dist_systemdunit_DATA += conf/nanoweb-xdpd.service
+nodist_systemdunit_DATA += conf/nanoweb-xdpd.service
 
 # Small BPF programs the tests attach on the client side.
 XDP_TEST_BPF = tests/xdp/loss.bpf.o tests/xdp/pass.bpf.o tests/xdp/dropseg.bpf.o
