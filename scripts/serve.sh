@@ -11,9 +11,6 @@
 # --config FILE) is relative to the directory you run the script from, not
 # to the repository (cd ~/app && sudo ~/nano-web/scripts/serve.sh ./dist).
 #
-# As root, nano-web reads the site as [server] user (nobody): without a DIR,
-# and when the clone is out of nobody's reach, a copy of www/ is served.
-#
 # Environment:
 #   NANOWEB_SKIP_DEPS=1   do not run scripts/install-deps.sh (dependencies
 #                         already installed, or installed another way)
@@ -38,21 +35,4 @@ make -j"$(nproc)" >/dev/null
 # a DIR, nano-web finds the bundled www/ by itself (next to the binary or in
 # the source tree), wherever it runs from.
 cd "$here"
-# As root, nano-web loads the site as [server] user (default nobody). A
-# clone in a private home directory (Debian 12 creates them 0700, and
-# /root is) is out of that user's reach: then the bundled www/ is served
-# from a readable copy.
-has_dir=
-for a in "$@"; do
-	case $a in -*) ;; *) [ -d "$a" ] && has_dir=1 ;; esac
-done
-if [ -z "$has_dir" ] && [ "$(id -u)" = 0 ] && command -v runuser >/dev/null &&
-	! runuser -u nobody -- test -r "$top/www/index.html"; then
-	copy=$(mktemp -d "${TMPDIR:-/tmp}/nano-web-www.XXXXXX")
-	chmod 755 "$copy"
-	cp -R "$top/www/." "$copy/"
-	chmod -R a+rX "$copy"
-	echo "serve.sh: $top/www is not readable by user nobody: serving a copy in $copy" >&2
-	set -- "$copy" "$@"
-fi
 exec "$build/nano-web" serve "$@"

@@ -197,7 +197,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	unsigned threads = cfg->threads ? cfg->threads : ncpu();
 	struct pollfd pfd[2];
 	sigset_t mask;
-	bool running = true, pending = false, was_root;
+	bool running = true, pending = false, was_root, bundled = !cfg->root;
 	char err[512];
 	int sfd, rc = 0;
 
@@ -241,16 +241,27 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	/* Everything that needs root is done (the port is bound, the access log
 	 * open, the helper started): the site is loaded, at start-up and at
 	 * every reload, as [server] user, so that a reload never sees less (or
-	 * more) than the first load did. */
+	 * more) than the first load did. The exception is the bundled site,
+	 * ours and public: a clone in a private home directory (0700, /root)
+	 * is out of that user's reach, and `sudo scripts/serve.sh` must serve
+	 * it (its reloads then fail, and it keeps serving). */
 	was_root = geteuid() == 0 && cfg->user && cfg->user[0];
+	s = bundled ? load(cfg, threads, err, sizeof err) : NULL;
+	if (bundled && !s) {
+		nw_error("%s", err);
+		nw_server_free(srv);
+		return 1;
+	}
 	if (!nw_drop_privileges(cfg->user, err, sizeof err)) {
 		nw_error("%s", err);
+		nw_snapshot_unref(s);
 		nw_server_free(srv);
 		return 1;
 	}
 	if (was_root && cfg->log_requests)
 		check_access_log(cfg);
-	s = load(cfg, threads, err, sizeof err);
+	if (!s)
+		s = load(cfg, threads, err, sizeof err);
 	if (!s) {
 		if (was_root && strstr(err, strerror(EACCES)))
 			nw_error("%s (loading as user '%s', see [server] user)",

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Command line and INI configuration: version, help, bad flags, config
 errors with FILE:LINE, values from the file, CLI overriding the file."""
+import http.client
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -269,6 +273,48 @@ def default_root_is_bundled_site():
     t.eq("serve without DIR: / is 200 (bundled site)", r.status, 200)
     t.check("serve without DIR: / is HTML", (r.h("Content-Type") or "").startswith("text/html"), r.h("Content-Type"))
     srv.stop_checked(t)
+
+
+@t.case
+def bundled_site_in_a_private_directory():
+    """Started as root, nano-web reads a site as [server] user, except the
+    bundled one: a clone in a 0700 home directory (/root) still serves its
+    www/ (found next to the binary)."""
+    if os.geteuid() != 0:
+        nwtest.skip_case(t, "needs root (nano-web switches users only as root)")
+        return
+    s = Site()
+    home = s.scratch("home")
+    bindir = os.path.join(home, "clone", "build")
+    os.makedirs(os.path.join(bindir, "www"))
+    os.chmod(home, 0o700)
+    exe = os.path.join(bindir, "nano-web")
+    shutil.copy2(nwtest.binary(), exe)
+    with open(os.path.join(bindir, "www", "index.html"), "w") as f:
+        f.write("<html>bundled, in a private home</html>")
+    port = nwtest.free_port()
+    p = subprocess.Popen([exe, "serve", "--port", str(port), "--listen", "127.0.0.1",
+                          "--xdp", "off"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                         env=nwtest.base_env(None), cwd="/")
+    try:
+        body, deadline = None, time.monotonic() + 20
+        while body is None and p.poll() is None and time.monotonic() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/")
+                body = c.getresponse().read()
+                c.close()
+            except OSError:
+                time.sleep(0.1)
+        t.eq("bundled site in a 0700 directory, as root: / is served", body,
+             b"<html>bundled, in a private home</html>")
+    finally:
+        if p.poll() is None:
+            p.terminate()
+        err = p.communicate(timeout=20)[1]
+    t.eq("... and nano-web exits 0 (%s)" % err.decode(errors="replace")[-300:],
+         p.returncode, 0)
 
 
 @t.case

@@ -28,14 +28,14 @@ def get(port, path="/"):
         c.close()
 
 
-def run_script(cwd, args, top=None):
-    """Starts serve.sh (of the repository at top) in cwd; returns (proc,
-    port, log path). The script execs nano-web, so proc is the server."""
+def run_script(cwd, args):
+    """Starts serve.sh in cwd; returns (proc, port, log path). The script
+    execs nano-web, so proc is the server."""
     port = nwtest.free_port()
     fd, log = tempfile.mkstemp(prefix="nw-serve-sh-", suffix=".log")
     env = nwtest.base_env({"NANOWEB_SKIP_DEPS": "1",
                            "NANOWEB_BUILD_DIR": nwtest.builddir()})
-    p = subprocess.Popen(["bash", os.path.join(top or nwtest.srcdir(), "scripts", "serve.sh")] +
+    p = subprocess.Popen(["bash", os.path.join(nwtest.srcdir(), "scripts", "serve.sh")] +
                          list(args) + ["--port", str(port), "--listen", "127.0.0.1",
                                        "--xdp", "off"],
                          cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd)
@@ -99,49 +99,6 @@ def no_dir_serves_the_bundled_site():
             status, body = get(port, "/")
             t.eq("serve.sh without DIR (from another directory): / is www/index.html",
                  (status, body[:200]), (200, bundled[:200]))
-    finally:
-        stop(p)
-
-
-@t.case
-def clone_in_a_private_home():
-    """As root, nano-web loads the site as nobody; a clone in a 0700 home
-    directory (Debian 12's default, and /root) still serves its www/."""
-    if os.geteuid() != 0:
-        nwtest.skip_case(t, "needs root (nano-web drops to nobody only when "
-                         "started as root)")
-        return
-    s = Site()
-    home = s.scratch("home")
-    top = os.path.join(home, "nano-web")
-    os.makedirs(os.path.join(top, "scripts"))
-    os.chmod(home, 0o700)
-    src = nwtest.srcdir()
-    subprocess.run(["cp", "-R", os.path.join(src, "www"), top], check=True)
-    subprocess.run(["cp", os.path.join(src, "scripts", "serve.sh"),
-                    os.path.join(top, "scripts")], check=True)
-    # a configured tree: serve.sh runs no autoreconf
-    for name in ("configure.ac", "Makefile.am", "Makefile.in", "configure"):
-        with open(os.path.join(top, name), "w") as f:
-            f.write("#!/bin/sh\n")
-        time.sleep(0.01)
-    os.chmod(os.path.join(top, "configure"), 0o755)
-    # this clone's own page (nano-web would otherwise find the source
-    # tree's www/ next to its binary)
-    bundled = b"<html>the private clone's www</html>"
-    with open(os.path.join(top, "www", "index.html"), "wb") as f:
-        f.write(bundled)
-    elsewhere = s.scratch("elsewhere2")
-    os.makedirs(elsewhere)
-    p, port, log = run_script(elsewhere, [], top=top)
-    try:
-        t.check("serve.sh from a clone in a 0700 home is running", p.poll() is None,
-                log_of(log))
-        if p.poll() is None:
-            status, body = get(port, "/")
-            t.eq("... / is its www/index.html (served from a readable copy)",
-                 (status, body[:200]), (200, bundled[:200]))
-            t.check("... it says so", "serving a copy" in log_of(log), log_of(log))
     finally:
         stop(p)
 
