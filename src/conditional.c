@@ -305,7 +305,12 @@ static bool opaque_eq(const struct etag *a, const struct etag *b)
 	return a->len == b->len && memcmp(a->opaque, b->opaque, a->len) == 0;
 }
 
-bool nw_if_none_match_matches(const char *field, const char *etag)
+/*
+ * An If-None-Match or If-Match field against our etag: "*" alone, or a
+ * list of entity tags compared weakly (opaque-tags equal) or strongly
+ * (neither tag weak). A malformed field never matches.
+ */
+static bool tag_list_matches(const char *field, const char *etag, bool strong)
 {
 	struct etag mine, e;
 	bool have_mine, match = false;
@@ -317,50 +322,31 @@ bool nw_if_none_match_matches(const char *field, const char *etag)
 	if (*p == '*')
 		return *skip_ows(p + 1) == '\0';
 
-	have_mine = own_etag(etag, &mine);
+	have_mine = own_etag(etag, &mine) && !(strong && mine.weak);
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
 		if (*p == '\0')
 			break;
 		if (!parse_etag(&p, &e))
-			return false; /* malformed field: no match */
+			return false;
 		p = skip_ows(p);
 		if (*p != ',' && *p != '\0')
 			return false;
-		if (have_mine && opaque_eq(&mine, &e))
+		if (have_mine && !(strong && e.weak) && opaque_eq(&mine, &e))
 			match = true;
 	}
 	return match;
 }
 
+bool nw_if_none_match_matches(const char *field, const char *etag)
+{
+	return tag_list_matches(field, etag, false);
+}
+
 bool nw_if_match_matches(const char *field, const char *etag)
 {
-	struct etag mine, e;
-	bool have_mine, match = false;
-	const char *p;
-
-	if (field == NULL)
-		return false;
-	p = skip_ows(field);
-	if (*p == '*')
-		return *skip_ows(p + 1) == '\0';
-
-	have_mine = own_etag(etag, &mine) && !mine.weak;
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		if (!parse_etag(&p, &e))
-			return false;
-		p = skip_ows(p);
-		if (*p != ',' && *p != '\0')
-			return false;
-		if (have_mine && !e.weak && opaque_eq(&mine, &e))
-			match = true;
-	}
-	return match;
+	return tag_list_matches(field, etag, true);
 }
 
 bool nw_not_modified(const char *inm, const char *ims, const char *etag,
