@@ -140,6 +140,17 @@ def off_by_default_and_file():
                 break
             time.sleep(0.02)
         srv.get("/after-rotate-%d.txt" % n)
+        # its line is logged when libmicrohttpd reports the request complete,
+        # which may come after the client has the answer: wait for it (lines
+        # reach the file within about a second) before the next rotation
+        for _ in range(150):
+            try:
+                with open(logfile) as f:
+                    if "/after-rotate-%d.txt" % n in f.read():
+                        break
+            except OSError:
+                pass
+            time.sleep(0.02)
     t.check("still running after SIGUSR1 and SIGHUP", srv.alive(), srv.describe())
     srv.stop_checked(t, "access_log server")
     with open(rotated[0]) as f:
