@@ -26,6 +26,7 @@ extern char **environ;
 
 #define SHUTDOWN_GRACE_MS 30000
 #define DEV_DEBOUNCE_MS 150
+#define DEV_ROOT_RETRY_MS 500
 
 static bool is_dir(const char *p)
 {
@@ -296,8 +297,11 @@ static int serve(struct nw_config *cfg, const char *argv0)
 
 	while (running) {
 		int nfds = 1, n;
-		/* Buffered access log lines go out within about a second. */
+		bool root_gone = watch && !nw_watch_root_watched(watch);
+		/* Buffered access log lines go out within about a second; a
+		 * dev root that is gone is looked for every DEV_ROOT_RETRY_MS. */
 		int timeout = pending ? DEV_DEBOUNCE_MS :
+			      root_gone ? DEV_ROOT_RETRY_MS :
 			      cfg->log_requests ? 1000 : -1;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -312,12 +316,23 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		}
 		if (n == 0 && cfg->log_requests)
 			nw_accesslog_flush();
+		if (n == 0 && root_gone && !pending) {
+			nw_watch_rescan(watch);
+			if (nw_watch_root_watched(watch)) {
+				nw_info("dev: %s is back", cfg->root);
+				pending = true;
+			}
+			continue;
+		}
 		if (n == 0 && pending) {
 			/* Quiet for DEV_DEBOUNCE_MS after a change: reload once. */
 			pending = false;
 			/* Re-arm before loading, so that a change made during
 			 * the load triggers another reload. */
 			nw_watch_rescan(watch);
+			if (!nw_watch_root_watched(watch))
+				nw_warn("dev: %s is gone: serving the last content "
+					"until it is back", cfg->root);
 			reload(srv, xdp, cfg, threads, "file change");
 			continue;
 		}
@@ -328,6 +343,9 @@ static int serve(struct nw_config *cfg, const char *argv0)
 				if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1)
 					reopen_access_log();
 				if (si.ssi_signo == SIGHUP) {
+					/* a root recreated since is watched again */
+					if (watch)
+						nw_watch_rescan(watch);
 					reload(srv, xdp, cfg, threads, "SIGHUP");
 				} else if (si.ssi_signo != SIGUSR1) {
 					nw_info("received %s: finishing in-flight requests",

@@ -20,6 +20,7 @@ struct nw_watch {
 	int fd;
 	char *root;
 	size_t watches;
+	bool root_watched; /* false: the root is gone (deleted, moved) */
 };
 
 static void add_tree(struct nw_watch *w, const char *dir, int depth)
@@ -73,6 +74,7 @@ bool nw_watch_rescan(struct nw_watch *w)
 	}
 	w->watches = 0;
 	add_tree(w, w->root, 0);
+	w->root_watched = w->watches > 0;
 	nw_debug("dev: watching %zu directories under %s", w->watches, w->root);
 	return true;
 }
@@ -90,6 +92,11 @@ struct nw_watch *nw_watch_new(const char *root)
 		return NULL;
 	}
 	return w;
+}
+
+bool nw_watch_root_watched(const struct nw_watch *w)
+{
+	return w->root_watched;
 }
 
 int nw_watch_fd(const struct nw_watch *w)

@@ -13,6 +13,9 @@ int nw_watch_fd(const struct nw_watch *w);
 bool nw_watch_drain(struct nw_watch *w);
 /* Re-reads the tree so that new directories are watched too. */
 bool nw_watch_rescan(struct nw_watch *w);
+/* False when the last rescan found no root to watch (deleted or moved
+ * away, as `rm -rf dist && build` does): rescan again until it is back. */
+bool nw_watch_root_watched(const struct nw_watch *w);
 void nw_watch_free(struct nw_watch *w);
 
 #endif

@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import socket
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -339,6 +340,33 @@ def dev_mode_watch():
     s.remove("added.txt")
     ok = wait_for(lambda: srv.get("/added.txt").status == 404, timeout=10)
     t.check("--dev: deleted file disappears", ok, "")
+    srv.stop_checked(t)
+
+
+@t.case
+def dev_mode_root_recreated():
+    """--dev: the served directory deleted and made again (`rm -rf dist &&
+    build`): the new content is picked up, and so are later changes."""
+    s = Site({"v.txt": version_body(0)})
+    srv = Server(s.root, args=["--dev"])
+    t.eq("--dev: v0", srv.get("/v.txt").body, version_body(0))
+    time.sleep(SETTLE)
+    shutil.rmtree(s.root)
+    time.sleep(SETTLE)
+    t.eq("--dev: root gone: the last content still served", srv.get("/v.txt").body,
+         version_body(0))
+    os.makedirs(s.root)
+    os.chmod(s.root, 0o755)
+    s.write("v.txt", version_body(1))
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(1), timeout=10)
+    t.check("--dev: root made again: its content picked up", ok, srv.get("/v.txt").body[:20])
+    time.sleep(SETTLE)
+    s.write("v.txt", version_body(2))
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(2), timeout=10)
+    t.check("--dev: ... and later changes too", ok, srv.get("/v.txt").body[:20])
+    t.check("--dev: the log says the root is gone, then back",
+            "is gone" in srv.stderr() + srv.stdout() and "is back" in srv.stderr() + srv.stdout(),
+            (srv.stderr() + srv.stdout())[-600:])
     srv.stop_checked(t)
 
 
