@@ -132,6 +132,77 @@ static void ent_free(struct ent *e)
 	e->fd_plus1 = 0;
 }
 
+/*
+ * The content hashes of the on-disk files of the last load, by file
+ * identity: a reload reads again only the large files that changed
+ * (hashing a 1 GB file takes seconds). An entry is reused when inode,
+ * size, mtime and ctime are all unchanged. Loads are serialised by
+ * disk_hash_lock; a failed load leaves the previous table.
+ */
+struct disk_hash {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	uint64_t hash;
+};
+static pthread_mutex_t disk_hash_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct disk_hash *disk_prev, *disk_next;
+static size_t disk_n_prev, disk_n_next, disk_cap_next, disk_reused;
+
+static bool same_file(const struct disk_hash *d, const struct stat *st)
+{
+	return d->dev == st->st_dev && d->ino == st->st_ino &&
+	       d->size == st->st_size &&
+	       d->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       d->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       d->ctime.tv_sec == st->st_ctim.tv_sec &&
+	       d->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static bool disk_hash_find(const struct stat *st, uint64_t *hash)
+{
+	for (size_t i = 0; i < disk_n_prev; i++)
+		if (same_file(&disk_prev[i], st)) {
+			*hash = disk_prev[i].hash;
+			return true;
+		}
+	return false;
+}
+
+/* Best effort: without memory, the next reload hashes the file again. */
+static void disk_hash_keep(const struct stat *st, uint64_t hash)
+{
+	if (disk_n_next == disk_cap_next) {
+		size_t ncap = disk_cap_next ? 2 * disk_cap_next : 16;
+		struct disk_hash *n = realloc(disk_next, ncap * sizeof(*n));
+
+		if (!n)
+			return;
+		disk_next = n;
+		disk_cap_next = ncap;
+	}
+	disk_next[disk_n_next++] = (struct disk_hash){
+		.dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+		.mtime = st->st_mtim, .ctime = st->st_ctim, .hash = hash,
+	};
+}
+
+/* At the end of a load: the table it built replaces the old one (ok) or
+ * is dropped. */
+static void disk_hash_end(bool ok)
+{
+	if (ok) {
+		free(disk_prev);
+		disk_prev = disk_next;
+		disk_n_prev = disk_n_next;
+	} else {
+		free(disk_next);
+	}
+	disk_next = NULL;
+	disk_n_next = disk_cap_next = 0;
+}
+
 /* Reads an opened regular file into a new entry. Takes ownership of fd. */
 static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 {
@@ -152,7 +223,10 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 	if (fl >= 0)
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 
-	if (e.on_disk) {
+	if (e.on_disk && disk_hash_find(&st, &e.hash)) {
+		disk_reused++;
+		disk_hash_keep(&st, e.hash);
+	} else if (e.on_disk) {
 		uint8_t buf[65536];
 		uint64_t h = NW_FNV_OFFSET, total = 0;
 		for (;;) {
@@ -172,6 +246,8 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 		}
 		e.size = total;
 		e.hash = hash_finish(h, total);
+		if (total == (uint64_t)st.st_size)
+			disk_hash_keep(&st, e.hash);
 	} else {
 		e.body = malloc(e.size ? e.size : 1);
 		if (!e.body) {
@@ -858,7 +934,14 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	w.cfg = cfg;
 	w.root_real = root_real;
 	w.root_len = strlen(root_real);
+	pthread_mutex_lock(&disk_hash_lock);
+	disk_reused = 0;
 	enter_dir(&w, rfd, root_real, "", 0);
+	disk_hash_end(!w.oom);
+	if (disk_reused)
+		nw_debug("%zu on-disk file(s) unchanged since the last load: not read again",
+			 disk_reused);
+	pthread_mutex_unlock(&disk_hash_lock);
 	if (w.oom)
 		goto oom;
 

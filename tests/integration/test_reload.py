@@ -344,6 +344,36 @@ def dev_mode_watch():
 
 
 @t.case
+def reload_does_not_rehash_unchanged_disk_files():
+    """A reload reads again only the on-disk (large) files that changed:
+    hashing a big unchanged file on every SIGHUP took seconds per GB."""
+    big = bytes(range(256)) * 256          # 64 KB, over max_memory_file
+    s = Site({"big.bin": big, "a.txt": "a\n"})
+    srv = Server(s.root, args=["--log-level", "debug"],
+                 config="[limits]\nmax_memory_file = 4K\n")
+    tag0 = srv.get("/big.bin").h("ETag")
+    srv.signal(signal.SIGHUP)
+    marker = "on-disk file(s) unchanged since the last load"
+    ok = wait_for(lambda: marker in srv.stderr() + srv.stdout(), timeout=10)
+    t.check("SIGHUP: the unchanged big file is not read again (debug log)", ok,
+            (srv.stderr() + srv.stdout())[-400:])
+    r = srv.get("/big.bin")
+    t.eq("... and is served as before, same ETag", (r.status, r.body == big, r.h("ETag")),
+         (200, True, tag0))
+    big2 = bytes(reversed(big))
+    s.write("big.bin", big2)               # a new file (rename)
+    n0 = (srv.stderr() + srv.stdout()).count(marker)
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/big.bin").body == big2, timeout=10)
+    r = srv.get("/big.bin")
+    t.check("SIGHUP after a replace: the new content, with a new ETag", ok and
+            r.h("ETag") not in (None, tag0), r.h("ETag"))
+    t.eq("... which was read (no 'unchanged' line for that reload)",
+         (srv.stderr() + srv.stdout()).count(marker), n0)
+    srv.stop_checked(t)
+
+
+@t.case
 def dev_mode_root_recreated():
     """--dev: the served directory deleted and made again (`rm -rf dist &&
     build`): the new content is picked up, and so are later changes."""
