@@ -27,12 +27,11 @@ struct xdpd_cfg {
 	unsigned n_allowed;
 	bool foreground;
 	unsigned drain_ms;   /* clean stop: longest wait for owned flows */
-	bool drain_set;      /* drain_ms given in the INI file */
 };
 
 struct xdpd_iface {
 	char name[IF_NAMESIZE];
-	int ifindex;
+	int ifindex;        /* set by lock_ifaces() */
 	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
 	bool tc;
 	int lock_fd;        /* xdpd_iflock(); -1: not held */

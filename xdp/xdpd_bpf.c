@@ -217,11 +217,6 @@ static int attach_iface(struct xdpd *x, struct xdpd_iface *ifc)
 	__u32 want = 0;
 	int err;
 
-	ifc->ifindex = (int)if_nametoindex(ifc->name);
-	if (!ifc->ifindex) {
-		xlog("interface %s: %s", ifc->name, strerror(errno));
-		return -1;
-	}
 	if (!bpf_xdp_query(ifc->ifindex, 0, &q) && q.prog_id) {
 		if (!prog_is_ours(q.prog_id, "nwx_xdp")) {
 			xlog("interface %s: another XDP program (id %u) is attached: skipping it",
