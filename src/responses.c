@@ -53,7 +53,7 @@ static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
 		return false;
 	if (token && !fn(ctx, "Content-Encoding", token))
 		return false;
-	if (r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY) &&
+	if (nw_resource_varies(r) &&
 	    !fn(ctx, "Vary", "Accept-Encoding"))
 		return false;
 	if (!fn(ctx, "ETag", nw_variant_etag(r, enc)) ||
@@ -70,7 +70,7 @@ static bool emit_not_modified_headers(const struct nw_config *cfg,
 				      const struct nw_resource *r,
 				      enum nw_enc enc, header_fn fn, void *ctx)
 {
-	return (r->enc_mask == NW_ENC_BIT(NW_ENC_IDENTITY) ||
+	return (!nw_resource_varies(r) ||
 		fn(ctx, "Vary", "Accept-Encoding")) &&
 	       fn(ctx, "ETag", nw_variant_etag(r, enc)) &&
 	       fn(ctx, "Last-Modified", r->last_modified) &&
@@ -147,7 +147,7 @@ static struct MHD_Response *build_not_found(const struct nw_config *cfg,
 		return NULL;
 	if (!mhd_header(resp, "Content-Type", r->content_type) ||
 	    (token && !mhd_header(resp, "Content-Encoding", token)) ||
-	    (r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY) &&
+	    (nw_resource_varies(r) &&
 	     !mhd_header(resp, "Vary", "Accept-Encoding")) ||
 	    !mhd_header(resp, "Cache-Control", "no-cache") ||
 	    !emit_security_headers(cfg, mhd_header, resp)) {

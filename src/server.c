@@ -594,7 +594,7 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 			 (unsigned long long)r->size);
 		MHD_add_response_header(resp, "Content-Range", buf);
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
-		if (r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY))
+		if (nw_resource_varies(r))
 			MHD_add_response_header(resp, "Vary", "Accept-Encoding");
 	} else {
 		MHD_add_response_header(resp, "Accept-Ranges", "bytes");

@@ -57,6 +57,12 @@ static inline const char *nw_variant_etag(const struct nw_resource *r,
 	return enc == NW_ENC_IDENTITY ? r->etag : r->var[enc].etag;
 }
 
+/* r has compressed variants: its answers carry Vary: Accept-Encoding. */
+static inline bool nw_resource_varies(const struct nw_resource *r)
+{
+	return r->enc_mask != NW_ENC_BIT(NW_ENC_IDENTITY);
+}
+
 struct nw_snapshot_stats {
 	size_t files;           /* resources loaded */
 	size_t skipped;         /* unreadable files, symlinks outside the root, ... */
