@@ -13,6 +13,8 @@
 # since nano-web caps what it pushes at MTU - 72.
 # PERF=FILE records a system-wide profile (perf record -a -g) of the
 # keep-alive run into FILE. XDP_ONLY=1 skips the runs without the helper.
+# WRK_THREADS=N: wrk threads (default 2). THREADED=1 (veth): the server
+# veth's NAPI in a kernel thread.
 # usage: [BODY=N] [XDP_ONLY=1] measure.sh BUILDDIR [veth|lo|both]   (as root)
 set -u
 if [ -z "${NWX_UNSHARED:-}" ]; then
