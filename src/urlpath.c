@@ -25,12 +25,36 @@ static inline bool is_ctl(unsigned char c)
 #define WELL_KNOWN ".well-known"
 #define WELL_KNOWN_LEN (sizeof(WELL_KNOWN) - 1)
 
+/*
+ * Removes the last kept segment ("/seg") that ends at `end`, returning the
+ * new output length. Whether it was a hidden one is read back from out:
+ * hidden unless it starts with '.' only as the leading ".well-known".
+ * Once the output has overflowed it is not all there: the result will be
+ * an error anyway, so a hidden segment is then left counted.
+ */
+static size_t pop_segment(const char *out, size_t end, bool overflow,
+			  size_t *hidden_kept)
+{
+	size_t start = end - 1;
+
+	if (overflow)
+		return end;
+	while (out[start] != '/')
+		start--;
+	if (out[start + 1] == '.' &&
+	    !(start == 0 && end - 1 == WELL_KNOWN_LEN &&
+	      memcmp(out + 1, WELL_KNOWN, WELL_KNOWN_LEN) == 0))
+		(*hidden_kept)--;
+	return start;
+}
+
 static enum nw_path_status normalize(const char *raw, size_t raw_len,
 				     size_t max_len, char *out,
 				     size_t out_size, size_t *out_len)
 {
 	size_t i = 0, o = 0;  /* read position, output length */
-	bool overflow = false, hidden = false;
+	bool overflow = false;
+	size_t hidden_kept = 0; /* kept segments starting with '.' */
 	bool trailing_slash = false;
 	size_t nseg = 0;      /* segments kept so far */
 
@@ -98,17 +122,26 @@ static enum nw_path_status normalize(const char *raw, size_t raw_len,
 				trailing_slash = true;
 			continue;
 		}
-		if (seg_len == 2 && head[0] == '.' && head[1] == '.')
-			return NW_PATH_BAD;
+		if (seg_len == 2 && head[0] == '.' && head[1] == '.') {
+			/* "..": removes the segment kept before it (RFC 3986
+			 * 5.2.4); there is nothing above the root */
+			if (nseg == 0)
+				return NW_PATH_BAD;
+			o = pop_segment(out, seg_start, overflow, &hidden_kept);
+			nseg--;
+			if (i == raw_len)
+				trailing_slash = true;
+			continue;
+		}
 		if (head[0] == '.' &&
 		    !(nseg == 0 && seg_len == WELL_KNOWN_LEN &&
 		      memcmp(head, WELL_KNOWN, WELL_KNOWN_LEN) == 0))
-			hidden = true;
+			hidden_kept++;
 		o = seg_start + 1 + seg_len;
 		nseg++;
 	}
 
-	if (hidden)
+	if (hidden_kept)
 		return NW_PATH_HIDDEN;
 	if (nseg == 0 || trailing_slash) {
 		if (!overflow && o + 1 < out_size)

@@ -14,21 +14,25 @@ enum nw_path_status {
  * Turns the raw path of a request target (no query string: the caller cuts
  * at '?') into the canonical path used as the snapshot key.
  * Percent-decodes exactly once; collapses repeated '/'; drops "." segments;
- * keeps a trailing '/'. Rejects (NW_PATH_BAD): NUL or control bytes (raw or
- * decoded), '\\' (raw or decoded), a ".." segment (raw or decoded),
- * malformed %-escapes. Hidden segments give NW_PATH_HIDDEN.
+ * a ".." segment (raw or decoded) removes the segment before it, as RFC 3986
+ * 5.2.4 does; keeps a trailing '/'. Rejects (NW_PATH_BAD): NUL or control
+ * bytes (raw or decoded), '\\' (raw or decoded), a ".." with nothing left to
+ * remove (above the root), malformed %-escapes. Hidden segments left in the
+ * result give NW_PATH_HIDDEN.
  * `out` must hold out_size bytes; a result that does not fit is
  * NW_PATH_TOO_LONG, as is raw_len > max_len.
  *
  * Details: the result is NUL-terminated (the NUL must fit out_size too) and
  * *out_len (out_len may be NULL) excludes it. raw need not be NUL-terminated.
  * An encoded '/' ("%2F") or '\\' ("%5C") is NW_PATH_BAD, never a separator.
- * A final "." segment leaves a trailing '/' ("/a/." -> "/a/"); an empty
- * result is "/". Only a ".well-known" first segment (after "." segments are
+ * A final "." or ".." segment leaves a trailing '/' ("/a/." -> "/a/",
+ * "/a/b/.." -> "/a/"); an empty result is "/". Only a ".well-known" first segment (after "." segments are
  * dropped, matched case-sensitively) may start with '.'. Bytes >= 0x80 are
  * passed through as they are (no UTF-8 validation). Precedence when several
  * apply: raw_len > max_len, then NW_PATH_BAD, then NW_PATH_HIDDEN, then an
- * output that does not fit. Other than on NW_PATH_OK, out holds "" (when
+ * output that does not fit. Segments that overflowed out are not restored
+ * by a later ".." (the result stays NW_PATH_TOO_LONG, or NW_PATH_HIDDEN if a
+ * hidden segment had been kept before it). Other than on NW_PATH_OK, out holds "" (when
  * out_size > 0) and *out_len is 0.
  */
 enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,

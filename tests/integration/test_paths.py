@@ -94,8 +94,8 @@ def traversal_and_bad_paths():
     s, srv = start()
     bad400 = [
         b"/../etc/passwd",
-        b"/a/../index.html",
-        b"/a/..",
+        b"/a/../../etc/passwd",
+        b"/a/../..",
         b"/..",
         b"/%2e%2e/etc/passwd",
         b"/%2E%2E/etc/passwd",
@@ -118,6 +118,21 @@ def traversal_and_bad_paths():
         t.eq("GET %s -> 400" % target.decode("latin-1"), st, 400)
         t.check("GET %s leaks nothing" % target.decode("latin-1"),
                 b"root:" not in body and b"SECRET" not in body, body[:80])
+    # ".." inside the root is resolved (RFC 3986 5.2.4), as nginx does
+    for target, want in ((b"/a/../index.html", b"root index"),
+                         (b"/a/../style.css", b"color:red"),
+                         (b"/x/y/../../a/b.txt", b"a/b"),
+                         (b"/a/%2e%2e/a/b.txt", b"a/b"),
+                         (b"/.git/../style.css", b"color:red"),
+                         (b"/a/b/..", b"<html>A</html>")):
+        st, _, body = raw_get(srv, target)
+        t.check("GET %s -> 200 with the resolved file" % target.decode(),
+                st == 200 and want in body, (st, body[:80]))
+    for target in (b"/a/../.env", b"/x/../.git/HEAD", b"/.git/x/../HEAD"):
+        st, _, body = raw_get(srv, target)
+        t.eq("hidden after '..' %s -> 404" % target.decode(), st, 404)
+        t.check("hidden after '..' %s leaks nothing" % target.decode(),
+                b"SECRET" not in body, body[:80])
     for target in (b"/.env", b"/%2eenv", b"/%2Eenv", b"/a/.secret", b"/.git/HEAD", b"/.git/",
                    b"/a/%2esecret", b"/.env?x=1"):
         st, _, body = raw_get(srv, target)

@@ -98,17 +98,19 @@ static void test_bad(void)
 	CHECK_INT(norm("%2Fa"), NW_PATH_BAD);
 	CHECK_INT(norm("*"), NW_PATH_BAD);
 	CHECK_INT(norm("http://x/a"), NW_PATH_BAD);
-	/* dot-dot in every spelling */
+	/* dot-dot above the root, in every spelling */
 	CHECK_INT(norm("/.."), NW_PATH_BAD);
 	CHECK_INT(norm("/../"), NW_PATH_BAD);
 	CHECK_INT(norm("/../etc/passwd"), NW_PATH_BAD);
-	CHECK_INT(norm("/a/../b"), NW_PATH_BAD);
-	CHECK_INT(norm("/a/.."), NW_PATH_BAD);
+	CHECK_INT(norm("/a/../../b"), NW_PATH_BAD);
+	CHECK_INT(norm("/a/b/../../../etc/passwd"), NW_PATH_BAD);
+	CHECK_INT(norm("/./../x"), NW_PATH_BAD);
 	CHECK_INT(norm("/%2e%2e/x"), NW_PATH_BAD);
 	CHECK_INT(norm("/%2E%2E"), NW_PATH_BAD);
 	CHECK_INT(norm("/.%2e/x"), NW_PATH_BAD);
 	CHECK_INT(norm("/%2e./x"), NW_PATH_BAD);
-	CHECK_INT(norm("/a/%2e%2e"), NW_PATH_BAD);
+	CHECK_INT(norm("/a/%2e%2e/%2e%2e"), NW_PATH_BAD);
+	CHECK_INT(norm("/a/../.."), NW_PATH_BAD);
 	/* encoded separators */
 	CHECK_INT(norm("/a%2Fb"), NW_PATH_BAD);
 	CHECK_INT(norm("/a%2fb"), NW_PATH_BAD);
@@ -147,7 +149,7 @@ static void test_bad(void)
 	CHECK_INT(norm("/%c0%afx"), NW_PATH_OK);
 	/* bad beats hidden */
 	CHECK_INT(norm("/.git/%zz"), NW_PATH_BAD);
-	CHECK_INT(norm("/.env/.."), NW_PATH_BAD);
+	CHECK_INT(norm("/.env/../../x"), NW_PATH_BAD);
 	/* on failure out is "" and out_len 0 */
 	CHECK_INT(norm("/abc/%zz"), NW_PATH_BAD);
 	CHECK_STR(out, "");
@@ -158,6 +160,36 @@ static void test_bad(void)
 	/* NULL raw */
 	CHECK_INT(nw_normalize_path(NULL, 0, 10, out, sizeof(out), &out_len),
 		  NW_PATH_BAD);
+}
+
+/* ".." removes the segment before it (RFC 3986 5.2.4), as nginx does */
+static void test_dot_dot(void)
+{
+	CHECK(ok("/a/../b", "/b"));
+	CHECK(ok("/a/..", "/"));
+	CHECK(ok("/a/../", "/"));
+	CHECK(ok("/a/b/..", "/a/"));
+	CHECK(ok("/a/b/../", "/a/"));
+	CHECK(ok("/a/b/../c.js", "/a/c.js"));
+	CHECK(ok("/a/b/../../c.js", "/c.js"));
+	CHECK(ok("/a//b/..//c", "/a/c"));
+	CHECK(ok("/a/./../b", "/b"));
+	CHECK(ok("/a/%2e%2e/b", "/b"));
+	CHECK(ok("/a/.%2E/b", "/b"));
+	CHECK_INT(norm("/a/..b/c"), NW_PATH_HIDDEN);
+	CHECK(ok("/abc/def/../../xyz", "/xyz"));
+	/* a hidden segment that ".." removes is no longer in the path */
+	CHECK(ok("/.git/../index.html", "/index.html"));
+	CHECK(ok("/a/.env/../b", "/a/b"));
+	CHECK(ok("/.well-known/../.well-known/x", "/.well-known/x"));
+	CHECK(ok("/a/../.well-known/x", "/.well-known/x"));
+	CHECK(ok("/.well-known/../b", "/b"));
+	/* what remains is checked as usual */
+	CHECK_INT(norm("/x/../.git/config"), NW_PATH_HIDDEN);
+	CHECK_INT(norm("/.git/a/../b"), NW_PATH_HIDDEN);
+	CHECK_INT(norm("/.well-known/a/../.x"), NW_PATH_HIDDEN);
+	CHECK_INT(norm("/a/.well-known/../.well-known/x"), NW_PATH_HIDDEN);
+	CHECK_INT(norm("/a/../%zz"), NW_PATH_BAD);
 }
 
 static void test_hidden(void)
@@ -217,6 +249,12 @@ static void test_lengths(void)
 	/* bad is still reported when the output overflows */
 	CHECK_INT(nw_normalize_path("/abcdefghij/%zz", 15, 100, small, 8, &n),
 		  NW_PATH_BAD);
+	/* ".." does not bring back what overflowed */
+	CHECK_INT(nw_normalize_path("/abcdefghij/../x", 16, 100, small, 8, &n),
+		  NW_PATH_TOO_LONG);
+	CHECK_INT(nw_normalize_path("/abc/../xyz", 11, 100, small, 8, &n),
+		  NW_PATH_OK);
+	CHECK_STR(small, "/xyz");
 	/* long paths */
 	memset(big, 'a', sizeof(big));
 	big[0] = '/';
@@ -264,6 +302,7 @@ int main(void)
 {
 	test_ok();
 	test_bad();
+	test_dot_dot();
 	test_hidden();
 	test_lengths();
 	test_origin_form();
