@@ -185,7 +185,7 @@ void nw_config_init(struct nw_config *cfg)
 	cfg->log_requests = false;
 	cfg->access_log = NULL;
 	/* [cache] */
-	cfg->cache_html = xstrdup("public, max-age=900");
+	cfg->cache_html = xstrdup("no-cache");
 	cfg->cache_hashed = xstrdup("public, max-age=31536000, immutable");
 	cfg->cache_default = xstrdup("public, max-age=3600");
 	/* [security] */

@@ -46,7 +46,7 @@ struct nw_config {
 	bool log_requests;             /* false */
 	char *access_log;              /* NULL/"" or "-": stdout; else a file path */
 	/* [cache] */
-	char *cache_html;        /* "public, max-age=900" */
+	char *cache_html;        /* "no-cache" */
 	char *cache_hashed;      /* "public, max-age=31536000, immutable" */
 	char *cache_default;     /* "public, max-age=3600" */
 	struct nw_cache_rule cache_rules[NW_MAX_CACHE_RULES]; /* "ext.css = ..." */

@@ -167,9 +167,9 @@ def headers():
             "close" not in (r.h("Connection") or "").lower(), r.h("Connection"))
     cc = {
         "/app.3f9a1c2b.js": "public, max-age=31536000, immutable",
-        "/index.html": "public, max-age=900",
-        "/": "public, max-age=900",
-        "/tpl.html": "public, max-age=900",
+        "/index.html": "no-cache",
+        "/": "no-cache",
+        "/tpl.html": "no-cache",
         "/style.css": "public, max-age=3600",
         "/plain.js": "public, max-age=3600",
         "/image.png": "public, max-age=3600",

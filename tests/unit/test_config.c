@@ -52,7 +52,7 @@ static void test_defaults(void)
 	CHECK_INT(c.log_format, NW_LOG_CONSOLE);
 	CHECK(!c.log_requests);
 	CHECK(c.access_log == NULL);
-	CHECK_STR(c.cache_html, "public, max-age=900");
+	CHECK_STR(c.cache_html, "no-cache");
 	CHECK_STR(c.cache_hashed, "public, max-age=31536000, immutable");
 	CHECK_STR(c.cache_default, "public, max-age=3600");
 	CHECK_INT(c.n_cache_rules, 0);
@@ -580,9 +580,9 @@ static void test_cache_control(void)
 
 	nw_config_init(&c);
 	CHECK_STR(nw_config_cache_control(&c, "/index.html", "text/html; charset=utf-8"),
-		  "public, max-age=900");
+		  "no-cache");
 	CHECK_STR(nw_config_cache_control(&c, "/about/", "text/html; charset=utf-8"),
-		  "public, max-age=900");
+		  "no-cache");
 	CHECK_STR(nw_config_cache_control(&c, "/assets/app.3f9a1c2b.js",
 					  "text/javascript; charset=utf-8"),
 		  "public, max-age=31536000, immutable");
@@ -591,7 +591,7 @@ static void test_cache_control(void)
 	CHECK_STR(nw_config_cache_control(&c, "/logo.png", "image/png"),
 		  "public, max-age=3600");
 	/* No Content-Type: derived from the path. */
-	CHECK_STR(nw_config_cache_control(&c, "/page.html", NULL), "public, max-age=900");
+	CHECK_STR(nw_config_cache_control(&c, "/page.html", NULL), "no-cache");
 	CHECK_STR(nw_config_cache_control(&c, "/style.css", NULL), "public, max-age=3600");
 
 	CHECK(nw_config_set(&c, "cache", "ext.css", "max-age=5", err, sizeof(err)));
