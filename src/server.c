@@ -41,6 +41,10 @@ struct nw_server {
 	struct nw_snapshot *current;
 	struct nw_xdp_client *xdp;
 	time_t started;
+	/* The last reload's outcome, for /_health (under snap_lock). */
+	time_t reload_time; /* 0: none yet */
+	bool reload_ok;
+	char reload_error[256];
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
 		*not_acceptable, *uri_too_long, *header_too_large, *options,
@@ -358,28 +362,71 @@ static void json_answer(struct nw_server *srv, struct answer *a,
 	a->enc = NW_ENC_IDENTITY;
 }
 
-static void iso_time(char *buf, size_t len)
+static void iso_time_of(time_t t, char *buf, size_t len)
 {
-	time_t now = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&now, &tm);
+	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void iso_time(char *buf, size_t len)
+{
+	iso_time_of(time(NULL), buf, len);
+}
+
+void nw_server_note_reload(struct nw_server *srv, const char *error)
+{
+	pthread_mutex_lock(&srv->snap_lock);
+	srv->reload_time = time(NULL);
+	srv->reload_ok = error == NULL;
+	snprintf(srv->reload_error, sizeof srv->reload_error, "%s",
+		 error ? error : "");
+	pthread_mutex_unlock(&srv->snap_lock);
+}
+
+/* ,"last_reload":null or {"ok":...,"time":...[,"error":...]} */
+static void last_reload_json(struct nw_server *srv, struct strbuf *sb,
+			     bool *failed)
+{
+	char ts[32], esc[sizeof srv->reload_error * 6 + 1];
+
+	pthread_mutex_lock(&srv->snap_lock);
+	*failed = srv->reload_time && !srv->reload_ok;
+	if (!srv->reload_time) {
+		sb_printf(sb, ",\"last_reload\":null");
+	} else {
+		iso_time_of(srv->reload_time, ts, sizeof ts);
+		sb_printf(sb, ",\"last_reload\":{\"ok\":%s,\"time\":\"%s\"",
+			  srv->reload_ok ? "true" : "false", ts);
+		if (!srv->reload_ok) {
+			nw_json_escape(srv->reload_error, esc, sizeof esc);
+			sb_printf(sb, ",\"error\":\"%s\"", esc);
+		}
+		sb_printf(sb, "}");
+	}
+	pthread_mutex_unlock(&srv->snap_lock);
 }
 
 static void health(struct nw_server *srv, struct nw_snapshot *s,
 		   struct answer *a)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, reload = STRBUF_INIT;
 	char ts[32];
+	bool failed;
 
 	iso_time(ts, sizeof ts);
+	last_reload_json(srv, &reload, &failed);
+	/* still 200 after a failed reload: the last good content is served */
 	sb_printf(&sb,
-		  "{\"status\":\"ok\",\"time\":\"%s\",\"uptime_seconds\":%lld,"
-		  "\"generation\":%llu,\"files\":%zu}\n",
-		  ts, (long long)(time(NULL) - srv->started),
-		  (unsigned long long)s->generation, s->stats.files);
+		  "{\"status\":\"%s\",\"time\":\"%s\",\"uptime_seconds\":%lld,"
+		  "\"generation\":%llu,\"files\":%zu%s}\n",
+		  failed ? "degraded" : "ok", ts,
+		  (long long)(time(NULL) - srv->started),
+		  (unsigned long long)s->generation, s->stats.files,
+		  reload.buf ? reload.buf : "");
 	json_answer(srv, a, &sb);
+	sb_free(&reload);
 	sb_free(&sb);
 }
 

@@ -359,6 +359,8 @@ def health_and_stats():
     except Exception as e:
         j = {"error": str(e), "body": r.body[:200]}
     t.eq("/_health status ok", j.get("status"), "ok")
+    t.check("/_health last_reload null before any reload",
+            "last_reload" in j and j["last_reload"] is None, j)
     t.check("/_health has time string", isinstance(j.get("time"), str) and j.get("time"), j)
     r = srv.get("/_stats")
     t.eq("/_stats 200", r.status, 200)

@@ -4,8 +4,10 @@ keep-alive load), a failed reload keeps the old content, --dev picks up
 file changes by itself."""
 import hashlib
 import http.client
+import json
 import socket
 import os
+import re
 import shutil
 import signal
 import sys
@@ -88,11 +90,21 @@ def failed_reload_keeps_old():
     moved = s.scratch("moved-away")
     os.rename(s.root, moved)
     srv.signal(signal.SIGHUP)
-    time.sleep(1.0)  # give the (failing) reload time to run; not asserted on
+    t.check("root deleted + SIGHUP: /_health reports the failed reload",
+            wait_for(lambda: json.loads(srv.get("/_health").body).get("status") == "degraded"), "")
     r = srv.get("/v.txt")
     t.eq("root deleted + SIGHUP: old content still served", (r.status, r.body), (200, version_body(0)))
     t.check("root deleted + SIGHUP: server alive", srv.alive(), srv.describe())
-    t.eq("root deleted + SIGHUP: health ok", srv.get("/_health").status, 200)
+    h = srv.get("/_health")
+    t.eq("root deleted + SIGHUP: /_health still 200 (old content serves)", h.status, 200)
+    j = json.loads(h.body)
+    t.eq("root deleted + SIGHUP: /_health status degraded", j.get("status"), "degraded")
+    lr = j.get("last_reload") or {}
+    t.eq("root deleted + SIGHUP: last_reload.ok false", lr.get("ok"), False)
+    t.check("root deleted + SIGHUP: last_reload.error names the cause",
+            s.root in (lr.get("error") or ""), lr)
+    t.check("root deleted + SIGHUP: last_reload.time is ISO 8601 UTC",
+            re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lr.get("time") or ""), lr)
     os.rename(moved, s.root)
     # root made unreadable: the reload fails (or, if it still can read it,
     # succeeds); it must never swap in an empty snapshot
@@ -108,6 +120,10 @@ def failed_reload_keeps_old():
     s.write("v.txt", version_body(5))
     srv.signal(signal.SIGHUP)
     ok = wait_for(lambda: srv.get("/v.txt").body == version_body(5))
+    j = json.loads(srv.get("/_health").body)
+    t.check("successful reload: /_health ok again, last_reload.ok true, no error",
+            j.get("status") == "ok" and (j.get("last_reload") or {}).get("ok") is True
+            and "error" not in j["last_reload"], j)
     t.check("root restored + SIGHUP: new content served", ok, "")
     srv.stop_checked(t)
 
