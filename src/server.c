@@ -575,8 +575,15 @@ static bool changed_on_disk(const struct nw_resource *r, int fd)
 {
 	struct stat st;
 	atomic_bool *warned = (atomic_bool *)&r->stale_warned;
+	int rc;
 
-	if (fstat(fd, &st) != 0) {
+	/* fd -1: nothing is open yet; the inode held since the load, as
+	 * nw_resource_open() would give, else the path */
+	if (fd < 0)
+		fd = r->disk_fd;
+	rc = fd >= 0 ? fstat(fd, &st) : stat(r->file, &st);
+
+	if (rc != 0) {
 		nw_warn("cannot stat %s: %s", r->file, strerror(errno));
 		return true;
 	}
@@ -671,6 +678,13 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		fixed(a, 412, srv->precondition_failed, "Precondition Failed\n");
 		return;
 	case NW_PRECOND_NOT_MODIFIED:
+		/* a 304 must not confirm a file changed since its ETag was
+		 * computed */
+		if (r->on_disk && changed_on_disk(r, -1)) {
+			fixed(a, 503, srv->changed_on_disk,
+			      "Service Unavailable\n");
+			return;
+		}
 		a->resp = nw_response_not_modified(srv->cfg, r, selected);
 		if (!a->resp)
 			goto fail;

@@ -65,7 +65,9 @@ def overwritten_in_place():
     overwrite_in_place(s.path("big.bin"), new)
     t.eq("same inode after the overwrite", os.stat(s.path("big.bin")).st_ino, ino)
     for method, hdrs in (("GET", None), ("HEAD", None), ("GET", {"Range": "bytes=0-99"}),
-                         ("GET", {"Range": "bytes=200000-"})):
+                         ("GET", {"Range": "bytes=200000-"}),
+                         ("GET", {"If-None-Match": r0.h("ETag")}),
+                         ("GET", {"If-Modified-Since": r0.h("Last-Modified")})):
         r, el = timed(srv, method, "/big.bin", hdrs)
         check_503("%s %s after overwrite" % (method, hdrs or ""), r, el)
     t.eq("other files unaffected", srv.get("/small.txt").status, 200)
@@ -109,6 +111,8 @@ def replaced_by_rename_still_served():
     s.write("big.bin", body("new", 100 * 1024))
     r = srv.get("/big.bin")
     t.eq("renamed over: the loaded version, 200", (r.status, r.body == old), (200, True))
+    r = srv.get("/big.bin", {"If-None-Match": r.h("ETag")})
+    t.eq("renamed over: the loaded version's ETag still gets 304", r.status, 304)
     srv.stop_checked(t)
 
 
