@@ -194,6 +194,7 @@ struct req_headers {
 	struct nw_preconditions pre;
 	const char *range;
 	const char *if_range;
+	const char *content_length;
 	size_t total; /* bytes of every header line */
 	unsigned hosts; /* Host field lines */
 	/* Single-valued fields seen on several lines: ignored (RFC 9110
@@ -273,6 +274,16 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 							 sizeof h->inm_joined,
 							 h->pre.if_none_match,
 							 value, vlen);
+		break;
+	case 14:
+		/* lines that disagree leave the body's length unknown (RFC
+		 * 9112 6.3); libmicrohttpd would read by the first one */
+		if (strcasecmp(key, "Content-Length") == 0 && value) {
+			if (h->content_length &&
+			    strcmp(h->content_length, value) != 0)
+				h->bad_framing = true;
+			h->content_length = value;
+		}
 		break;
 	case 15:
 		if (strcasecmp(key, "Accept-Encoding") == 0 && value)

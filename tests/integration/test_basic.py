@@ -261,7 +261,11 @@ def head_and_methods():
             ("Transfer-Encoding not ending in chunked",
              b"GET /style.css HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n", 400),
             ("Transfer-Encoding chunked, empty body",
-             b"GET /style.css HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", None)):
+             b"GET /style.css HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", None),
+            ("two Content-Length lines that disagree",
+             b"GET /style.css HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n", 400),
+            ("two equal Content-Length lines",
+             b"GET /style.css HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n", 200)):
         tail = b"0\r\n\r\n" if b"chunked" in req else b""
         st, hdrs, body = nwtest.parse_raw(srv.raw(req + b"Connection: close\r\n\r\n" + tail))
         expect = CSS.encode()
