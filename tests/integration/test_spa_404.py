@@ -93,9 +93,11 @@ def spa_mode():
     t.eq("--spa: Range on a missing asset -> 404 (not 206/416)", r.status, 404)
     r = srv.get("/assets/x.js", {"If-None-Match": "*"})
     t.eq("--spa: If-None-Match: * on a missing asset -> 404", r.status, 404)
-    for p in ("/.env", "/dashboard/../x"):
+    for p in ("/.env", "/../x", "/dashboard/../.env"):
         r = srv.get(p)
         t.check("--spa: %s is not rewritten to 200" % p, r.status in (400, 404), r.status)
+    r = srv.get("/dashboard/../x")
+    t.eq("--spa: /dashboard/../x is the route /x", (r.status, r.body), (200, INDEX.encode()))
     srv.stop_checked(t)
 
 
