@@ -28,10 +28,11 @@ bool nw_spa_fallback(const char *path, const char *fetch_mode,
  * True when the Accept field value lists the media range text/html
  * (case-insensitive, with any parameters) with a weight above 0, and no
  * text/html element has q=0 (a refusal wins). Wildcard ranges (any type,
- * or text with any subtype) do not count. Elements are comma-separated with optional whitespace;
- * parameters are tokens or quoted strings; the weight is a qvalue as in
- * nw_parse_qvalue(). A malformed element (no subtype, bad q, garbage) is
- * skipped, the rest of the list still counts. NULL or "" is false.
+ * or text with any subtype) do not count. Elements are comma-separated
+ * with optional whitespace; parameters are tokens or quoted strings; the
+ * weight is a qvalue as in nw_parse_qvalue(). A malformed element (no
+ * subtype, bad q, garbage) is skipped, the rest of the list still counts.
+ * NULL or "" is false.
  */
 bool nw_accept_lists_html(const char *accept);
 
