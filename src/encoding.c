@@ -90,12 +90,7 @@ static int classify(const char *s, size_t n)
 	}
 }
 
-/*
- * Parses a qvalue (RFC 9110 §12.4.2) at *pp into thousandths:
- *   qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
- * Advances *pp past it. Returns -1 when malformed.
- */
-static int parse_qvalue(const char **pp)
+int nw_parse_qvalue(const char **pp)
 {
 	const char *p = *pp;
 	int q, scale, ndig = 0;
@@ -171,7 +166,7 @@ int nw_negotiate_encoding(const char *accept, unsigned available)
 			if ((*p != 'q' && *p != 'Q') || p[1] != '=')
 				return NW_ENC_IDENTITY;
 			p += 2;
-			w = parse_qvalue(&p);
+			w = nw_parse_qvalue(&p);
 			if (w < 0)
 				return NW_ENC_IDENTITY;
 			while (is_ows(*p))

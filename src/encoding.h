@@ -37,4 +37,12 @@ const char *nw_enc_token(enum nw_enc e);
  */
 int nw_negotiate_encoding(const char *accept, unsigned available);
 
+/*
+ * Parses a qvalue (RFC 9110 §12.4.2) at *pp into thousandths:
+ *   qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+ * Advances *pp past it. Returns -1 when malformed. What follows it is the
+ * caller's to check ("0.5x" parses as 500 with *pp at 'x').
+ */
+int nw_parse_qvalue(const char **pp);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "log.h"
 #include "mime.h"
+#include "spa.h"
 
 typedef bool (*header_fn)(void *ctx, const char *name, const char *value);
 
@@ -43,9 +44,18 @@ static bool emit_security_headers(const struct nw_config *cfg, header_fn fn,
 	return true;
 }
 
+const char *nw_vary(const struct nw_resource *r, bool spa)
+{
+	if (spa)
+		return nw_resource_varies(r) ? "Accept-Encoding, " NW_SPA_VARY :
+					       NW_SPA_VARY;
+	return nw_resource_varies(r) ? "Accept-Encoding" : NULL;
+}
+
 /* The representation headers of one variant, in the order they are sent. */
 static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
-				  bool ranges, header_fn fn, void *ctx)
+				  bool ranges, bool spa, header_fn fn,
+				  void *ctx)
 {
 	const char *token = nw_enc_token(enc);
 
@@ -53,8 +63,7 @@ static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
 		return false;
 	if (token && !fn(ctx, "Content-Encoding", token))
 		return false;
-	if (nw_resource_varies(r) &&
-	    !fn(ctx, "Vary", "Accept-Encoding"))
+	if (!optional(fn, ctx, "Vary", nw_vary(r, spa)))
 		return false;
 	if (!fn(ctx, "ETag", nw_variant_etag(r, enc)) ||
 	    !fn(ctx, "Last-Modified", r->last_modified) ||
@@ -68,10 +77,10 @@ static bool emit_resource_headers(const struct nw_resource *r, enum nw_enc enc,
 /* The headers of the 304 of r's variant enc, in the order they are sent. */
 static bool emit_not_modified_headers(const struct nw_config *cfg,
 				      const struct nw_resource *r,
-				      enum nw_enc enc, header_fn fn, void *ctx)
+				      enum nw_enc enc, bool spa, header_fn fn,
+				      void *ctx)
 {
-	return (!nw_resource_varies(r) ||
-		fn(ctx, "Vary", "Accept-Encoding")) &&
+	return optional(fn, ctx, "Vary", nw_vary(r, spa)) &&
 	       fn(ctx, "ETag", nw_variant_etag(r, enc)) &&
 	       fn(ctx, "Last-Modified", r->last_modified) &&
 	       optional(fn, ctx, "Cache-Control", r->cache_control) &&
@@ -90,14 +99,15 @@ bool nw_add_security_headers(struct MHD_Response *resp,
 }
 
 bool nw_add_resource_headers(struct MHD_Response *resp,
-			     const struct nw_resource *r, enum nw_enc enc)
+			     const struct nw_resource *r, enum nw_enc enc,
+			     bool spa)
 {
-	return emit_resource_headers(r, enc, false, mhd_header, resp);
+	return emit_resource_headers(r, enc, false, spa, mhd_header, resp);
 }
 
 static struct MHD_Response *build_ok(const struct nw_config *cfg,
 				     const struct nw_resource *r,
-				     enum nw_enc enc)
+				     enum nw_enc enc, bool spa)
 {
 	const struct nw_variant *v = &r->var[enc];
 	struct MHD_Response *resp;
@@ -106,8 +116,7 @@ static struct MHD_Response *build_ok(const struct nw_config *cfg,
 					       MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return NULL;
-	if (!emit_resource_headers(r, enc, true, mhd_header,
-				   resp) ||
+	if (!emit_resource_headers(r, enc, true, spa, mhd_header, resp) ||
 	    !emit_security_headers(cfg, mhd_header, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;
@@ -117,7 +126,7 @@ static struct MHD_Response *build_ok(const struct nw_config *cfg,
 
 static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
 					       const struct nw_resource *r,
-					       enum nw_enc enc)
+					       enum nw_enc enc, bool spa)
 {
 	struct MHD_Response *resp;
 
@@ -125,7 +134,7 @@ static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
 					       MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return NULL;
-	if (!emit_not_modified_headers(cfg, r, enc, mhd_header, resp)) {
+	if (!emit_not_modified_headers(cfg, r, enc, spa, mhd_header, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
@@ -135,7 +144,7 @@ static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
 /* The 404 page: the body of 404.html, with no validators and no caching. */
 static struct MHD_Response *build_not_found(const struct nw_config *cfg,
 					    const struct nw_resource *r,
-					    enum nw_enc enc)
+					    enum nw_enc enc, bool spa)
 {
 	const struct nw_variant *v = &r->var[enc];
 	const char *token = nw_enc_token(enc);
@@ -147,14 +156,24 @@ static struct MHD_Response *build_not_found(const struct nw_config *cfg,
 		return NULL;
 	if (!mhd_header(resp, "Content-Type", r->content_type) ||
 	    (token && !mhd_header(resp, "Content-Encoding", token)) ||
-	    (nw_resource_varies(r) &&
-	     !mhd_header(resp, "Vary", "Accept-Encoding")) ||
+	    !optional(mhd_header, resp, "Vary", nw_vary(r, spa)) ||
 	    !mhd_header(resp, "Cache-Control", "no-cache") ||
 	    !emit_security_headers(cfg, mhd_header, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;
 	}
 	return resp;
+}
+
+static void destroy_all(struct MHD_Response **resp)
+{
+	int e;
+
+	for (e = 0; e < NW_ENC_COUNT; e++) {
+		if (resp[e])
+			MHD_destroy_response(resp[e]);
+		resp[e] = NULL;
+	}
 }
 
 static void release_responses(struct nw_snapshot *s)
@@ -172,11 +191,13 @@ static void release_responses(struct nw_snapshot *s)
 			r->var[e].server_resp = NULL;
 		}
 		if (rr) {
-			for (e = 0; e < NW_ENC_COUNT; e++) {
-				if (rr->not_modified[e])
-					MHD_destroy_response(rr->not_modified[e]);
-				if (rr->not_found[e])
-					MHD_destroy_response(rr->not_found[e]);
+			destroy_all(rr->not_modified);
+			destroy_all(rr->not_found);
+			if (rr->spa) {
+				destroy_all(rr->spa->ok);
+				destroy_all(rr->spa->not_modified);
+				destroy_all(rr->spa->not_found);
+				free(rr->spa);
 			}
 			free(rr);
 			r->server_data = NULL;
@@ -212,25 +233,57 @@ static struct MHD_Response *published(void **slot)
 
 struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
 				    const struct nw_resource *r,
-				    enum nw_enc enc)
+				    enum nw_enc enc, bool spa)
 {
-	void **slot = (void **)&((struct nw_resource *)r)->var[enc].server_resp;
-	struct MHD_Response *resp = published(slot);
+	struct nw_resource_responses *rr = r->server_data;
+	void **slot;
+	struct MHD_Response *resp;
 
+	if (spa && !rr->spa)
+		return NULL;
+	slot = spa ? (void **)&rr->spa->ok[enc] :
+		     (void **)&((struct nw_resource *)r)->var[enc].server_resp;
+	resp = published(slot);
 	if (resp || !(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk)
 		return resp;
-	return publish(slot, build_ok(cfg, r, enc));
+	return publish(slot, build_ok(cfg, r, enc, spa));
 }
 
 struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
 					      const struct nw_resource *r,
-					      enum nw_enc enc)
+					      enum nw_enc enc, bool spa)
 {
 	struct nw_resource_responses *rr = r->server_data;
-	void **slot = (void **)&rr->not_modified[enc];
-	struct MHD_Response *resp = published(slot);
+	void **slot;
+	struct MHD_Response *resp;
 
-	return resp ? resp : publish(slot, build_not_modified(cfg, r, enc));
+	if (spa && !rr->spa)
+		return NULL;
+	slot = spa ? (void **)&rr->spa->not_modified[enc] :
+		     (void **)&rr->not_modified[enc];
+	resp = published(slot);
+	if (resp)
+		return resp;
+	return publish(slot, build_not_modified(cfg, r, enc, spa));
+}
+
+struct MHD_Response *nw_response_not_found(const struct nw_config *cfg,
+					   const struct nw_resource *r,
+					   enum nw_enc enc, bool spa)
+{
+	struct nw_resource_responses *rr = r->server_data;
+	void **slot;
+	struct MHD_Response *resp;
+
+	if (!rr || r->on_disk || !(r->enc_mask & NW_ENC_BIT(enc)))
+		return NULL;
+	if (!spa)
+		return rr->not_found[enc];
+	if (!rr->spa)
+		return NULL;
+	slot = (void **)&rr->spa->not_found[enc];
+	resp = published(slot);
+	return resp ? resp : publish(slot, build_not_found(cfg, r, enc, true));
 }
 
 bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg)
@@ -257,12 +310,20 @@ bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg)
 		r->server_data = rr;
 		if (!rr)
 			goto fail;
+		/* --spa answers, built on first use: index.html for a missing
+		 * path, and the 404 page, each with the SPA Vary */
+		if (r == s->index_html || r == s->not_found) {
+			rr->spa = calloc(1, sizeof *rr->spa);
+			if (!rr->spa)
+				goto fail;
+		}
 		if (r != s->not_found || r->on_disk)
 			continue;
 		for (e = 0; e < NW_ENC_COUNT; e++) {
 			if (!(r->enc_mask & NW_ENC_BIT(e)))
 				continue;
-			rr->not_found[e] = build_not_found(cfg, r, (enum nw_enc)e);
+			rr->not_found[e] = build_not_found(cfg, r,
+							   (enum nw_enc)e, false);
 			if (!rr->not_found[e])
 				goto fail;
 		}
@@ -300,7 +361,7 @@ bool nw_response_head(const struct nw_config *cfg, const struct nw_resource *r,
 	if (!(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk)
 		return false;
 	return sb_printf(out, "HTTP/1.1 200 OK\r\nDate: %s\r\n", date) &&
-	       emit_resource_headers(r, enc, true, head_header, &h) &&
+	       emit_resource_headers(r, enc, true, false, head_header, &h) &&
 	       emit_security_headers(cfg, head_header, &h) &&
 	       sb_printf(out, "Content-Length: %llu\r\n\r\n",
 			 (unsigned long long)r->var[enc].len);
@@ -314,6 +375,6 @@ bool nw_response_not_modified_head(const struct nw_config *cfg,
 
 	return sb_printf(out, "HTTP/1.1 304 Not Modified\r\nDate: %s\r\n",
 			 date) &&
-	       emit_not_modified_headers(cfg, r, enc, head_header, &h) &&
+	       emit_not_modified_headers(cfg, r, enc, false, head_header, &h) &&
 	       sb_puts(out, "Content-Length: 0\r\n\r\n");
 }

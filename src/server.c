@@ -24,6 +24,7 @@
 #include "log.h"
 #include "range.h"
 #include "responses.h"
+#include "spa.h"
 #include "strbuf.h"
 #include "framing.h"
 #include "urlpath.h"
@@ -49,6 +50,8 @@ struct nw_server {
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
 		*not_acceptable, *uri_too_long, *header_too_large, *options,
 		*server_error, *precondition_failed, *changed_on_disk;
+	/* the text 404 of a missing path the --spa rule decided */
+	struct MHD_Response *not_found_spa;
 	atomic_uint inflight;
 	atomic_uint connections;
 	atomic_bool stopping;
@@ -114,6 +117,7 @@ static bool build_static_responses(struct nw_server *srv)
 
 	srv->bad_request = text_response(cfg, "Bad Request\n");
 	srv->not_found = text_response(cfg, "Not Found\n");
+	srv->not_found_spa = text_response(cfg, "Not Found\n");
 	srv->not_allowed = text_response(cfg, "Method Not Allowed\n");
 	srv->not_acceptable = text_response(cfg, "Not Acceptable\n");
 	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
@@ -124,13 +128,14 @@ static bool build_static_responses(struct nw_server *srv)
 						"no-store");
 	srv->options = MHD_create_response_from_buffer(0, (void *)"",
 						       MHD_RESPMEM_PERSISTENT);
-	if (!srv->bad_request || !srv->not_found || !srv->not_allowed ||
-	    !srv->not_acceptable || !srv->uri_too_long ||
+	if (!srv->bad_request || !srv->not_found || !srv->not_found_spa ||
+	    !srv->not_allowed || !srv->not_acceptable || !srv->uri_too_long ||
 	    !srv->header_too_large || !srv->server_error ||
 	    !srv->precondition_failed || !srv->changed_on_disk ||
 	    !srv->options)
 		return false;
 	MHD_add_response_header(srv->changed_on_disk, "Retry-After", "1");
+	MHD_add_response_header(srv->not_found_spa, "Vary", NW_SPA_VARY);
 	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
 	MHD_add_response_header(srv->options, "Allow", ALLOW_METHODS);
 	nw_add_security_headers(srv->options, cfg);
@@ -140,7 +145,8 @@ static bool build_static_responses(struct nw_server *srv)
 static void destroy_static_responses(struct nw_server *srv)
 {
 	struct MHD_Response **all[] = {
-		&srv->bad_request, &srv->not_found, &srv->not_allowed,
+		&srv->bad_request, &srv->not_found, &srv->not_found_spa,
+		&srv->not_allowed,
 		&srv->not_acceptable, &srv->uri_too_long, &srv->header_too_large,
 		&srv->options,
 		&srv->server_error, &srv->precondition_failed,
@@ -317,6 +323,51 @@ static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	*len += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
 	return MHD_YES;
+}
+
+/*
+ * The fields the --spa rule reads, gathered only for a missing path (the
+ * hot path for existing files does not look for them). Accept lines are
+ * joined like the other lists; of a repeated Sec-Fetch-Mode or
+ * Sec-Fetch-Dest the first line counts, as with
+ * MHD_lookup_connection_value().
+ */
+struct intent {
+	const char *mode, *dest, *accept;
+	char accept_joined[512];
+};
+
+static enum MHD_Result collect_intent(void *cls, enum MHD_ValueKind kind,
+				      const char *key, size_t klen,
+				      const char *value, size_t vlen)
+{
+	struct intent *in = cls;
+
+	(void)kind;
+	if (!value)
+		return MHD_YES;
+	if (klen == 6 && strcasecmp(key, "Accept") == 0)
+		in->accept = join_list(in->accept_joined,
+				       sizeof in->accept_joined, in->accept,
+				       value, vlen);
+	else if (klen == 14 && !in->mode &&
+		 strcasecmp(key, "Sec-Fetch-Mode") == 0)
+		in->mode = value;
+	else if (klen == 14 && !in->dest &&
+		 strcasecmp(key, "Sec-Fetch-Dest") == 0)
+		in->dest = value;
+	return MHD_YES;
+}
+
+/* Whether the missing path gets index.html under --spa. */
+static bool wants_index(struct MHD_Connection *c, const char *path)
+{
+	struct intent in;
+
+	/* the join buffer needs no clearing */
+	in.mode = in.dest = in.accept = NULL;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_intent, &in);
+	return nw_spa_fallback(path, in.mode, in.dest, in.accept);
 }
 
 /* What one request is answered with. */
@@ -553,27 +604,33 @@ static void redirect_to_dir(struct nw_server *srv, struct MHD_Connection *c,
 	sb_free(&sb);
 }
 
+/* spa: the --spa rule decided it (the answer varies with NW_SPA_VARY). */
 static void not_found(struct nw_server *srv, struct nw_snapshot *s,
-		      const char *accept, struct answer *a)
+		      const char *accept, bool spa, struct answer *a)
 {
 	const struct nw_resource *nf = s->not_found;
-	const struct nw_resource_responses *rr;
+	struct MHD_Response *resp;
 	int enc;
 
-	if (nf && !nf->on_disk && (rr = nf->server_data)) {
+	if (nf) {
 		enc = nw_negotiate_encoding(accept, nf->enc_mask);
 		if (enc < 0)
 			enc = NW_ENC_IDENTITY;
-		if (rr->not_found[enc]) {
+		resp = nw_response_not_found(srv->cfg, nf, (enum nw_enc)enc,
+					     spa);
+		if (resp) {
 			a->status = 404;
-			a->resp = rr->not_found[enc];
+			a->resp = resp;
 			a->owned = false;
 			a->bytes = nf->var[enc].len;
 			a->enc = (enum nw_enc)enc;
 			return;
 		}
 	}
-	fixed(a, 404, srv->not_found, "Not Found\n");
+	if (spa)
+		fixed(a, 404, srv->not_found_spa, "Not Found\n");
+	else
+		fixed(a, 404, srv->not_found, "Not Found\n");
 }
 
 /*
@@ -607,11 +664,13 @@ static bool changed_on_disk(const struct nw_resource *r, int fd)
 	return true;
 }
 
-/* A response built for this request only: 206, 416, on-disk bodies. */
+/* A response built for this request only: 206, 416, on-disk bodies.
+ * spa as for serve_resource(). */
 static bool per_request(struct nw_server *srv, const struct nw_resource *r,
-			unsigned status, const struct nw_range *range,
+			unsigned status, const struct nw_range *range, bool spa,
 			struct answer *a)
 {
+	const char *vary = nw_vary(r, spa);
 	struct MHD_Response *resp = NULL;
 	uint64_t first = range ? range->first : 0;
 	uint64_t len = range ? range->last - range->first + 1 : r->size;
@@ -647,7 +706,7 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 		return false;
 	/* A 416 describes no representation: no validators, no caching. */
 	if (status != 416)
-		nw_add_resource_headers(resp, r, NW_ENC_IDENTITY);
+		nw_add_resource_headers(resp, r, NW_ENC_IDENTITY, spa);
 	if (status == 206) {
 		snprintf(buf, sizeof buf, "bytes %llu-%llu/%llu",
 			 (unsigned long long)range->first,
@@ -659,8 +718,8 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 			 (unsigned long long)r->size);
 		MHD_add_response_header(resp, "Content-Range", buf);
 		MHD_add_response_header(resp, "Cache-Control", "no-cache");
-		if (nw_resource_varies(r))
-			MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+		if (vary)
+			MHD_add_response_header(resp, "Vary", vary);
 	} else {
 		MHD_add_response_header(resp, "Accept-Ranges", "bytes");
 	}
@@ -673,8 +732,9 @@ static bool per_request(struct nw_server *srv, const struct nw_resource *r,
 	return true;
 }
 
+/* spa: r is index.html answering a missing path (nw_spa_fallback()). */
 static void serve_resource(struct nw_server *srv, const struct req_headers *h,
-			   const struct nw_resource *r, bool is_get,
+			   const struct nw_resource *r, bool is_get, bool spa,
 			   struct answer *a)
 {
 	struct nw_range range;
@@ -696,7 +756,7 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 			      "Service Unavailable\n");
 			return;
 		}
-		a->resp = nw_response_not_modified(srv->cfg, r, selected);
+		a->resp = nw_response_not_modified(srv->cfg, r, selected, spa);
 		if (!a->resp)
 			goto fail;
 		a->status = 304;
@@ -716,11 +776,11 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 	    nw_if_range_allows(h->if_range, r->etag, r->mtime)) {
 		switch (nw_parse_range(h->range, r->size, &range)) {
 		case NW_RANGE_SINGLE:
-			if (per_request(srv, r, 206, &range, a))
+			if (per_request(srv, r, 206, &range, spa, a))
 				return;
 			goto fail;
 		case NW_RANGE_UNSATISFIABLE:
-			if (per_request(srv, r, 416, NULL, a))
+			if (per_request(srv, r, 416, NULL, spa, a))
 				return;
 			goto fail;
 		case NW_RANGE_IGNORE:
@@ -728,11 +788,11 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		}
 	}
 	if (r->on_disk) {
-		if (per_request(srv, r, 200, NULL, a))
+		if (per_request(srv, r, 200, NULL, spa, a))
 			return;
 		goto fail;
 	}
-	a->resp = nw_response_ok(srv->cfg, r, (enum nw_enc)enc);
+	a->resp = nw_response_ok(srv->cfg, r, (enum nw_enc)enc, spa);
 	if (!a->resp)
 		goto fail;
 	a->status = 200;
@@ -756,6 +816,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	enum nw_path_status st;
 	struct req_headers h;
 	size_t query_len = 0;
+	bool spa;
 
 	/* The join buffers need no clearing. */
 	memset(&h, 0, offsetof(struct req_headers, ae_joined));
@@ -800,7 +861,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		return;
 	}
 	if (st == NW_PATH_HIDDEN) {
-		not_found(srv, s, NULL, a);
+		not_found(srv, s, NULL, false, a);
 		return;
 	}
 	if (path[0] == '/' && path[1] == '_') {
@@ -824,13 +885,16 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		}
 		path[plen] = '\0';
 	}
-	if (!r && cfg->spa && s->index_html && !nw_path_has_extension(path))
+	/* Either answer to a missing path now depends on the request's
+	 * fields (both carry Vary: NW_SPA_VARY). */
+	spa = !r && cfg->spa && s->index_html;
+	if (spa && wants_index(c, path))
 		r = s->index_html;
 	if (!r) {
-		not_found(srv, s, h.accept_encoding, a);
+		not_found(srv, s, h.accept_encoding, spa, a);
 		return;
 	}
-	serve_resource(srv, &h, r, is_get, a);
+	serve_resource(srv, &h, r, is_get, spa, a);
 	/* what XDP could answer, were it cached (it hands off HTTP/1.0,
 	 * Range, If-Match, If-Unmodified-Since and If-Modified-Since without
 	 * If-None-Match) */

@@ -1,0 +1,39 @@
+/* The --spa rule: which missing paths get index.html. Pure: no I/O. */
+#ifndef NW_SPA_H
+#define NW_SPA_H
+#include <stdbool.h>
+
+/*
+ * The request fields nw_spa_fallback() reads, as a Vary value. Every answer
+ * it decides (index.html or 404) carries it: the same path gets either,
+ * depending on them.
+ */
+#define NW_SPA_VARY "Sec-Fetch-Mode, Sec-Fetch-Dest, Accept"
+
+/*
+ * Whether the missing canonical `path` is answered with index.html, from
+ * the request's Sec-Fetch-Mode, Sec-Fetch-Dest and Accept values (NULL when
+ * absent; an empty value counts as absent):
+ *   1. Sec-Fetch-Mode "navigate" (any case): yes, whatever the path;
+ *   2. else Accept lists text/html with q > 0 (nw_accept_lists_html): yes;
+ *   3. else Sec-Fetch-Mode or Sec-Fetch-Dest present (a browser's
+ *      subresource or fetch()): no;
+ *   4. else (curl, older clients): yes iff the last segment has no file
+ *      extension (nw_path_has_extension).
+ */
+bool nw_spa_fallback(const char *path, const char *fetch_mode,
+		     const char *fetch_dest, const char *accept);
+
+/*
+ * True when the Accept field value lists the media range text/html
+ * (case-insensitive, with any parameters) with a weight above 0, and no
+ * text/html element has q=0 (a refusal wins). Wildcard ranges (any type,
+ * or text with any subtype) do not count. Elements are comma-separated
+ * with optional whitespace; parameters are tokens or quoted strings; the
+ * weight is a qvalue as in nw_parse_qvalue(). A malformed element (no
+ * subtype, bad q, garbage) is skipped, the rest of the list still counts.
+ * NULL or "" is false.
+ */
+bool nw_accept_lists_html(const char *accept);
+
+#endif
