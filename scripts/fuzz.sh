@@ -15,7 +15,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-clang}
 work=${FUZZ_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nw-fuzz.XXXXXX")}
-targets=${FUZZ_TARGETS:-encoding range conditional urlpath mime template}
+targets=${FUZZ_TARGETS:-encoding range conditional urlpath mime template spa}
 mkdir -p "$work" || exit 1
 
 # A few seeds per target so the fuzzer starts from meaningful input.
@@ -39,14 +39,21 @@ seed mime 1 '/assets/index-BxYz12Ab.js'
 seed mime 2 'text/html; charset=utf-8'
 seed template 1 'V_A=1\nV_B=<x>&\nX=2\n\0<p>{{env.A}}{{ Json }}{{EscapedJson}}{{env.V_B}}{{x}}{{'
 seed template 2 'V_U=\xe2\x80\xa8\xff"\x27\\\n\0{{{env.U}}}'
+seed spa 1 'navigate\0document\0text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\0/users/jane.doe'
+seed spa 2 '\0\0text/html;q=0, text/html;level=1;q="1", */*\0/a/b'
 
 status=0
 for t in $targets; do
 	src="$root/tests/fuzz/fuzz_$t.c"
 	bin="$work/fuzz_$t"
+	# modules the target's module calls
+	case $t in
+	spa) deps="$root/src/encoding.c $root/src/urlpath.c" ;;
+	*) deps= ;;
+	esac
 	if ! "$cc" -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I"$root/src" "$src" "$root/src/$t.c" -o "$bin"; then
+		-I"$root/src" "$src" "$root/src/$t.c" $deps -o "$bin"; then
 		echo "fuzz: $t: build failed" >&2
 		status=1
 		continue
