@@ -181,11 +181,11 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 		nw_error("reload (%s) failed: %s; still serving generation %llu",
 			 why, err, (unsigned long long)cur->generation);
 		nw_snapshot_unref(cur);
-		nw_server_note_reload(srv, err);
+		nw_server_note_reload(srv, false);
 		return;
 	}
 	nw_server_swap(srv, s);
-	nw_server_note_reload(srv, NULL);
+	nw_server_note_reload(srv, true);
 	if (xdp)
 		nw_xdp_client_publish(xdp, s);
 	log_snapshot("reloaded", s);

@@ -157,7 +157,9 @@ static struct MHD_Response *build_not_found(const struct nw_config *cfg,
 	if (!mhd_header(resp, "Content-Type", r->content_type) ||
 	    (token && !mhd_header(resp, "Content-Encoding", token)) ||
 	    !optional(mhd_header, resp, "Vary", nw_vary(r, spa)) ||
-	    !mhd_header(resp, "Cache-Control", "no-cache") ||
+	    /* a 404 the --spa rule decided is not stored at all: a cache
+	     * that ignores Vary would give it to navigations too */
+	    !mhd_header(resp, "Cache-Control", spa ? "no-store" : "no-cache") ||
 	    !emit_security_headers(cfg, mhd_header, resp)) {
 		MHD_destroy_response(resp);
 		return NULL;

@@ -45,7 +45,6 @@ struct nw_server {
 	/* The last reload's outcome, for /_health (under snap_lock). */
 	time_t reload_time; /* 0: none yet */
 	bool reload_ok;
-	char reload_error[256];
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
 		*not_acceptable, *uri_too_long, *header_too_large, *options,
@@ -117,7 +116,7 @@ static bool build_static_responses(struct nw_server *srv)
 
 	srv->bad_request = text_response(cfg, "Bad Request\n");
 	srv->not_found = text_response(cfg, "Not Found\n");
-	srv->not_found_spa = text_response(cfg, "Not Found\n");
+	srv->not_found_spa = text_response_cc(cfg, "Not Found\n", "no-store");
 	srv->not_allowed = text_response(cfg, "Method Not Allowed\n");
 	srv->not_acceptable = text_response(cfg, "Not Acceptable\n");
 	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
@@ -135,6 +134,9 @@ static bool build_static_responses(struct nw_server *srv)
 	    !srv->options)
 		return false;
 	MHD_add_response_header(srv->changed_on_disk, "Retry-After", "1");
+	/* after a malformed request the rest of the stream cannot be
+	 * trusted (smuggling: RFC 9112 6.3, 11.2) */
+	MHD_add_response_header(srv->bad_request, "Connection", "close");
 	MHD_add_response_header(srv->not_found_spa, "Vary", NW_SPA_VARY);
 	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
 	MHD_add_response_header(srv->options, "Allow", ALLOW_METHODS);
@@ -437,21 +439,20 @@ static void iso_time(char *buf, size_t len)
 	iso_time_of(time(NULL), buf, len);
 }
 
-void nw_server_note_reload(struct nw_server *srv, const char *error)
+void nw_server_note_reload(struct nw_server *srv, bool ok)
 {
 	pthread_mutex_lock(&srv->snap_lock);
 	srv->reload_time = time(NULL);
-	srv->reload_ok = error == NULL;
-	snprintf(srv->reload_error, sizeof srv->reload_error, "%s",
-		 error ? error : "");
+	srv->reload_ok = ok;
 	pthread_mutex_unlock(&srv->snap_lock);
 }
 
-/* ,"last_reload":null or {"ok":...,"time":...[,"error":...]} */
+/* ,"last_reload":null or {"ok":...,"time":...}. Why one failed is in the
+ * log only: this answer is public, and the reason names local paths. */
 static void last_reload_json(struct nw_server *srv, struct strbuf *sb,
 			     bool *failed)
 {
-	char ts[32], esc[sizeof srv->reload_error * 6 + 1];
+	char ts[32];
 
 	pthread_mutex_lock(&srv->snap_lock);
 	*failed = srv->reload_time && !srv->reload_ok;
@@ -459,13 +460,8 @@ static void last_reload_json(struct nw_server *srv, struct strbuf *sb,
 		sb_printf(sb, ",\"last_reload\":null");
 	} else {
 		iso_time_of(srv->reload_time, ts, sizeof ts);
-		sb_printf(sb, ",\"last_reload\":{\"ok\":%s,\"time\":\"%s\"",
+		sb_printf(sb, ",\"last_reload\":{\"ok\":%s,\"time\":\"%s\"}",
 			  srv->reload_ok ? "true" : "false", ts);
-		if (!srv->reload_ok) {
-			nw_json_escape(srv->reload_error, esc, sizeof esc);
-			sb_printf(sb, ",\"error\":\"%s\"", esc);
-		}
-		sb_printf(sb, "}");
 	}
 	pthread_mutex_unlock(&srv->snap_lock);
 }

@@ -23,8 +23,8 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s);
 /* Current snapshot with a reference held (caller unrefs). */
 struct nw_snapshot *nw_server_current(struct nw_server *srv);
-/* Records the outcome of a reload for /_health: error is NULL on success. */
-void nw_server_note_reload(struct nw_server *srv, const char *error);
+/* Records the outcome of a reload for /_health. */
+void nw_server_note_reload(struct nw_server *srv, bool ok);
 void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp);
 /* Stops accepting, waits for in-flight requests (up to grace_ms), stops. */
 void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms);

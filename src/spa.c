@@ -74,6 +74,10 @@ static const char *parse_range(const char *p, size_t *len, int *weight)
 	*weight = 1000;
 	for (p = skip_ows(e); *p == ';'; p = skip_ows(p)) {
 		name = skip_ows(p + 1);
+		if (*name == ';' || *name == ',' || *name == '\0') {
+			p = name; /* an empty parameter (RFC 9110 5.6.6) */
+			continue;
+		}
 		e = token_end(name);
 		if (e == name || *e != '=')
 			return NULL;
@@ -134,9 +138,11 @@ bool nw_spa_fallback(const char *path, const char *fetch_mode,
 {
 	if (present(fetch_mode) && strcasecmp(fetch_mode, "navigate") == 0)
 		return true;
-	if (nw_accept_lists_html(accept))
-		return true;
-	if (present(fetch_mode) || present(fetch_dest))
+	/* crawlers ask for robots.txt or sitemap.xml with text/html in
+	 * Accept: a missing file must stay a 404 for them */
+	if (nw_path_has_extension(path))
 		return false;
-	return !nw_path_has_extension(path);
+	if (present(fetch_mode) || present(fetch_dest))
+		return nw_accept_lists_html(accept);
+	return true;
 }

@@ -13,13 +13,14 @@
 /*
  * Whether the missing canonical `path` is answered with index.html, from
  * the request's Sec-Fetch-Mode, Sec-Fetch-Dest and Accept values (NULL when
- * absent; an empty value counts as absent):
- *   1. Sec-Fetch-Mode "navigate" (any case): yes, whatever the path;
- *   2. else Accept lists text/html with q > 0 (nw_accept_lists_html): yes;
- *   3. else Sec-Fetch-Mode or Sec-Fetch-Dest present (a browser's
- *      subresource or fetch()): no;
- *   4. else (curl, older clients): yes iff the last segment has no file
- *      extension (nw_path_has_extension).
+ * absent; an empty value counts as absent). The first rule that applies:
+ *   1. Sec-Fetch-Mode "navigate" (any case): yes, whatever the path
+ *      (a browser opening /users/jane.doe);
+ *   2. the last segment has a file extension (nw_path_has_extension): no
+ *      (a missing asset, or robots.txt asked for by a crawler);
+ *   3. Sec-Fetch-Mode or Sec-Fetch-Dest present (a browser's subresource
+ *      or fetch()): yes iff Accept lists text/html (nw_accept_lists_html);
+ *   4. else (curl, crawlers, older clients): yes.
  */
 bool nw_spa_fallback(const char *path, const char *fetch_mode,
 		     const char *fetch_dest, const char *accept);

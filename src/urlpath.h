@@ -5,7 +5,7 @@
 
 enum nw_path_status {
 	NW_PATH_OK = 0,
-	NW_PATH_BAD = 400,     /* bad escape, NUL, "..", backslash, control char, not starting with '/' */
+	NW_PATH_BAD = 400,     /* bad escape, NUL, ".." above the root, backslash, control char, not starting with '/' */
 	NW_PATH_HIDDEN = 404,  /* a segment starting with '.', other than a leading "/.well-known/" */
 	NW_PATH_TOO_LONG = 414 /* raw target longer than max_len */
 };

@@ -283,6 +283,14 @@ def head_and_methods():
                   b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n")
     t.eq("bad Transfer-Encoding: one 400, then closed",
          (raw.count(b"HTTP/1.1 "), nwtest.parse_raw(raw)[0]), (1, 400))
+    # Content-Length 0 then N: libmicrohttpd reads no body, a proxy using the
+    # last line would send the next request as the body; after the 400 the
+    # connection must close, or that request would be served
+    smuggled = b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw = srv.raw(b"GET /style.css HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(smuggled) + smuggled)
+    t.eq("Content-Length 0 and N: one 400, then closed",
+         (raw.count(b"HTTP/1.1 "), nwtest.parse_raw(raw)[0]), (1, 400))
     srv.stop_checked(t)
 
 

@@ -159,14 +159,19 @@ def spa_navigation():
     check_spa_vary("navigate with AE", r, encoding=True)
     r = srv.get("/users/jane.doe", {"Sec-Fetch-Mode": "NAVIGATE"})
     t.eq("Sec-Fetch-Mode: NAVIGATE (any case) -> 200", r.status, 200)
-    # a navigation Accept without Sec-Fetch-* (plain HTTP to a remote host)
-    for p in ("/users/jane.doe", "/v/1.2"):
+    # without a navigation, a file name is a 404 even when HTML is acceptable:
+    # crawlers ask for robots.txt and sitemap.xml with text/html in Accept
+    for p in ("/users/jane.doe", "/robots.txt", "/sitemap.xml", "/old/report.pdf"):
         r = srv.get(p, {"Accept": CHROME_NAV_ACCEPT})
-        t.eq("Accept text/html, no Sec-Fetch: %s -> 200" % p, (r.status, r.body),
-             (200, INDEX.encode()))
-        check_spa_vary("Accept text/html %s" % p, r, encoding=True)
+        t.eq("Accept text/html, no Sec-Fetch: %s -> 404" % p, (r.status, r.body),
+             (404, NOTFOUND.encode()))
+        check_spa_vary("Accept text/html %s" % p, r, encoding=nf_varies(srv))
+    r = srv.get("/pricing", {"Accept": CHROME_NAV_ACCEPT})
+    t.eq("crawler-like /pricing -> 200 index.html", (r.status, r.body), (200, INDEX.encode()))
     r = srv.get("/page", dict(FETCH, Accept="text/html"))
     t.eq("fetch() asking for text/html -> 200", r.status, 200)
+    r = srv.get("/page.html", dict(FETCH, Accept="text/html"))
+    t.eq("fetch() asking for text/html, a file name -> 404", r.status, 404)
     srv.stop_checked(t)
 
 
@@ -184,6 +189,11 @@ def spa_subresources():
         r = srv.get(p, hdrs)
         t.eq("%s %s -> 404 page" % (label, p), (r.status, r.body), (404, NOTFOUND.encode()))
         check_spa_vary("%s %s" % (label, p), r, encoding=nf_varies(srv))
+    r = srv.get("/api/x", FETCH)
+    t.eq("a 404 the rule decided is not stored (a cache ignoring Vary)",
+         r.h("Cache-Control"), "no-store")
+    r = srv.get("/nope.png", CURL)
+    t.eq("a 404 for a file name is not stored either", r.h("Cache-Control"), "no-store")
     r = srv.get("/api/x", dict(FETCH, **{"Accept-Encoding": "br"}))
     t.eq("fetch with AE: 404 page decodes", (r.status, index_body("404 AE", r)),
          (404, NOTFOUND.encode()))
@@ -210,6 +220,7 @@ def spa_subresources():
     r = srv.get("/api/x", dict(FETCH, **{"Accept-Encoding": "br"}))
     t.eq("no --spa: compressible 404 page Vary is Accept-Encoding only",
          (r.status, vary_set(r)), (404, {"accept-encoding"}))
+    t.eq("no --spa: the 404 page is no-cache", r.h("Cache-Control"), "no-cache")
     srv.stop_checked(t)
 
 
@@ -236,8 +247,8 @@ def spa_old_clients():
     r = srv.get("/x.png", {"Sec-Fetch-Mode": "", "Accept": ""})
     t.eq("empty Sec-Fetch-*: /x.png -> 404", r.status, 404)
     # Accept on several lines is one list; of Sec-Fetch-Mode the first line counts
-    raw = srv.raw(b"GET /users/jane.doe HTTP/1.1\r\nHost: x\r\nAccept: image/png\r\n"
-                  b"Accept: text/html\r\nConnection: close\r\n\r\n")
+    raw = srv.raw(b"GET /users HTTP/1.1\r\nHost: x\r\nSec-Fetch-Mode: cors\r\n"
+                  b"Accept: image/png\r\nAccept: text/html\r\nConnection: close\r\n\r\n")
     t.eq("Accept on two lines, text/html on the second -> 200", nwtest.raw_status(raw), 200)
     raw = srv.raw(b"GET /users/jane.doe HTTP/1.1\r\nHost: x\r\nSec-Fetch-Mode: cors\r\n"
                   b"Sec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n")

@@ -54,12 +54,16 @@ static void test_accept(void)
 	CHECK(!nw_accept_lists_html("text/html;q=0.0001"));
 	CHECK(!nw_accept_lists_html("text/html;q="));
 	CHECK(!nw_accept_lists_html("text/html;q"));
-	CHECK(!nw_accept_lists_html("text/html;"));
 	CHECK(!nw_accept_lists_html("text/html/x"));
 	CHECK(!nw_accept_lists_html("text /html"));
 	CHECK(!nw_accept_lists_html("text/html x"));
 	CHECK(!nw_accept_lists_html("text/html;a=\"unterminated"));
 	CHECK(!nw_accept_lists_html("text/"));
+	/* empty parameters are allowed (RFC 9110 5.6.6) */
+	CHECK(nw_accept_lists_html("text/html;"));
+	CHECK(nw_accept_lists_html("text/html;;q=0.5"));
+	CHECK(nw_accept_lists_html("text/html ; ; level=1 ;"));
+	CHECK(!nw_accept_lists_html("text/html;;q=0"));
 	CHECK(!nw_accept_lists_html("/html"));
 }
 
@@ -76,12 +80,16 @@ static void test_navigate(void)
 
 static void test_accept_html(void)
 {
-	/* no Sec-Fetch-* (plain HTTP to a remote host: browsers send none) */
-	CHECK(nw_spa_fallback("/users/jane.doe", NULL, NULL, CHROME_NAV));
-	CHECK(nw_spa_fallback("/v/1.2", NULL, NULL, "text/html"));
+	/* a file name is a 404 unless navigated to: crawlers send text/html
+	 * for robots.txt and sitemap.xml, and no Sec-Fetch-* */
+	CHECK(!nw_spa_fallback("/users/jane.doe", NULL, NULL, CHROME_NAV));
+	CHECK(!nw_spa_fallback("/robots.txt", NULL, NULL, "text/html,*/*;q=0.8"));
+	CHECK(!nw_spa_fallback("/sitemap.xml", NULL, NULL, "text/html"));
+	CHECK(!nw_spa_fallback("/page.html", "cors", "empty", "text/html"));
 	/* fetch() asking for HTML (htmx and the like) */
 	CHECK(nw_spa_fallback("/page", "cors", "empty", "text/html"));
-	CHECK(!nw_spa_fallback("/page.html", "cors", "empty", "text/html;q=0"));
+	CHECK(nw_spa_fallback("/page", "same-origin", NULL, "text/html;level=1;"));
+	CHECK(!nw_spa_fallback("/page", "cors", "empty", "text/html;q=0"));
 }
 
 static void test_subresources(void)
