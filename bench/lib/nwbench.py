@@ -512,7 +512,8 @@ class Server:
         self.agent = netns.agent if transport == "veth" else None
 
     def ns_prefix(self):
-        return ["ip", "netns", "exec", self.netns.srv] if self.transport == "veth" else []
+        ns = ["ip", "netns", "exec", self.netns.srv] if self.transport == "veth" else []
+        return ns + pin_prefix("server")
 
     def command(self, root):
         o, t = self.opts, self.opts.threads
@@ -619,8 +620,17 @@ class Server:
         self.logf.close()
 
 
+# --pin: CPU lists (taskset syntax) for the servers and the load generators
+PIN = {"server": None, "client": None}
+
+
+def pin_prefix(role):
+    return ["taskset", "-c", PIN[role]] if PIN[role] else []
+
+
 def client_prefix(srv):
-    return ["ip", "netns", "exec", srv.netns.cli] if srv.transport == "veth" else []
+    ns = ["ip", "netns", "exec", srv.netns.cli] if srv.transport == "veth" else []
+    return ns + pin_prefix("client")
 
 
 class Agent:
@@ -989,6 +999,12 @@ def write_markdown(path, res):
              "Figures are medians over rounds; (×) is the ratio to nginx on the same transport "
              "(for CPU and memory, lower is better)." % (
                  o["rounds"], o["duration"], o["threads"], lg, ",".join(o["transports"])))
+    if o.get("pin"):
+        srv_cpus, cli_cpus = o["pin"].split(":")
+        L.append("")
+        L.append("Pinned with taskset: every server on CPU(s) %s, the load generators on CPU(s) %s "
+                 "(XDP and TC run in the softirq of the client's sends, so on the client's CPUs)."
+                 % (srv_cpus, cli_cpus))
     L.append("")
     for tr in res["options"]["transports"]:
         servers = [s for s in res["servers"] if s["transport"] == tr]
@@ -1152,6 +1168,9 @@ def main_bench(argv):
     ap.add_argument("--threads", type=int, default=1, help="worker threads/processes per server")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--pin", metavar="SERVER_CPUS:CLIENT_CPUS",
+                    help="run every server on SERVER_CPUS and the load generators on "
+                         "CLIENT_CPUS (taskset lists, e.g. 0:1); default: not pinned")
     ap.add_argument("--idle-connections", type=int, default=1000)
     ap.add_argument("--busy-connections", type=int, default=4)
     ap.add_argument("--site-files", type=int)
@@ -1183,6 +1202,11 @@ def main_bench(argv):
         log("veth transport needs root: dropped")
         o.transports = [t for t in o.transports if t != "veth"]
     o.nano_web = os.path.abspath(o.nano_web)
+    if o.pin:
+        m = re.fullmatch(r"([0-9,-]+):([0-9,-]+)", o.pin)
+        if not m:
+            ap.error("--pin wants SERVER_CPUS:CLIENT_CPUS, e.g. 0:1")
+        PIN["server"], PIN["client"] = m.group(1), m.group(2)
     raise_nofile()
 
     started = datetime.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
@@ -1349,7 +1373,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
         "started": started, "machine": machine_info(), "versions": versions,
         "options": {"smoke": o.smoke, "rounds": o.rounds, "duration": o.duration,
                     "threads": o.threads, "connections": o.connections,
-                    "wrk_threads": o.wrk_threads, "idle_connections": o.idle_connections,
+                    "wrk_threads": o.wrk_threads, "pin": o.pin,
+                    "idle_connections": o.idle_connections,
                     "busy_connections": o.busy_connections, "site_files": o.site_files,
                     "loadgen": o.loadgen, "transports": o.transports, "scenarios": scenarios,
                     "servers": servers},
