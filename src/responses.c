@@ -233,22 +233,32 @@ static struct MHD_Response *published(void **slot)
 	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 }
 
+typedef struct MHD_Response *(*build_fn)(const struct nw_config *cfg,
+					 const struct nw_resource *r,
+					 enum nw_enc enc, bool spa);
+
+/* The response published in *slot, else the one build() makes. */
+static struct MHD_Response *built_once(void **slot, build_fn build,
+				       const struct nw_config *cfg,
+				       const struct nw_resource *r,
+				       enum nw_enc enc, bool spa)
+{
+	struct MHD_Response *resp = published(slot);
+
+	return resp ? resp : publish(slot, build(cfg, r, enc, spa));
+}
+
 struct MHD_Response *nw_response_ok(const struct nw_config *cfg,
 				    const struct nw_resource *r,
 				    enum nw_enc enc, bool spa)
 {
 	struct nw_resource_responses *rr = r->server_data;
-	void **slot;
-	struct MHD_Response *resp;
 
-	if (spa && !rr->spa)
+	if (!(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk || (spa && !rr->spa))
 		return NULL;
-	slot = spa ? (void **)&rr->spa->ok[enc] :
-		     (void **)&((struct nw_resource *)r)->var[enc].server_resp;
-	resp = published(slot);
-	if (resp || !(r->enc_mask & NW_ENC_BIT(enc)) || r->on_disk)
-		return resp;
-	return publish(slot, build_ok(cfg, r, enc, spa));
+	return built_once(spa ? (void **)&rr->spa->ok[enc] :
+			  (void **)&((struct nw_resource *)r)->var[enc].server_resp,
+			  build_ok, cfg, r, enc, spa);
 }
 
 struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
@@ -256,17 +266,12 @@ struct MHD_Response *nw_response_not_modified(const struct nw_config *cfg,
 					      enum nw_enc enc, bool spa)
 {
 	struct nw_resource_responses *rr = r->server_data;
-	void **slot;
-	struct MHD_Response *resp;
 
 	if (spa && !rr->spa)
 		return NULL;
-	slot = spa ? (void **)&rr->spa->not_modified[enc] :
-		     (void **)&rr->not_modified[enc];
-	resp = published(slot);
-	if (resp)
-		return resp;
-	return publish(slot, build_not_modified(cfg, r, enc, spa));
+	return built_once(spa ? (void **)&rr->spa->not_modified[enc] :
+			  (void **)&rr->not_modified[enc],
+			  build_not_modified, cfg, r, enc, spa);
 }
 
 struct MHD_Response *nw_response_not_found(const struct nw_config *cfg,
@@ -274,18 +279,15 @@ struct MHD_Response *nw_response_not_found(const struct nw_config *cfg,
 					   enum nw_enc enc, bool spa)
 {
 	struct nw_resource_responses *rr = r->server_data;
-	void **slot;
-	struct MHD_Response *resp;
 
 	if (!rr || r->on_disk || !(r->enc_mask & NW_ENC_BIT(enc)))
 		return NULL;
 	if (!spa)
-		return rr->not_found[enc];
+		return rr->not_found[enc]; /* built with the snapshot */
 	if (!rr->spa)
 		return NULL;
-	slot = (void **)&rr->spa->not_found[enc];
-	resp = published(slot);
-	return resp ? resp : publish(slot, build_not_found(cfg, r, enc, true));
+	return built_once((void **)&rr->spa->not_found[enc], build_not_found,
+			  cfg, r, enc, true);
 }
 
 bool nw_responses_build(struct nw_snapshot *s, const struct nw_config *cfg)

@@ -623,10 +623,7 @@ static void not_found(struct nw_server *srv, struct nw_snapshot *s,
 			return;
 		}
 	}
-	if (spa)
-		fixed(a, 404, srv->not_found_spa, "Not Found\n");
-	else
-		fixed(a, 404, srv->not_found, "Not Found\n");
+	fixed(a, 404, spa ? srv->not_found_spa : srv->not_found, "Not Found\n");
 }
 
 /*
