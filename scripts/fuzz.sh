@@ -15,7 +15,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-clang}
 work=${FUZZ_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/nw-fuzz.XXXXXX")}
-targets=${FUZZ_TARGETS:-encoding range conditional urlpath mime template spa}
+targets=${FUZZ_TARGETS:-encoding range conditional urlpath mime template spa framing config xdpd_proto}
 mkdir -p "$work" || exit 1
 
 # A few seeds per target so the fuzzer starts from meaningful input.
@@ -41,6 +41,14 @@ seed template 1 'V_A=1\nV_B=<x>&\nX=2\n\0<p>{{env.A}}{{ Json }}{{EscapedJson}}{{
 seed template 2 'V_U=\xe2\x80\xa8\xff"\x27\\\n\0{{{env.U}}}'
 seed spa 1 'navigate\0document\0text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\0/users/jane.doe'
 seed spa 2 '\0\0text/html;q=0, text/html;level=1;q="1", */*\0/a/b'
+seed framing 1 'gzip, Chunked \t'
+seed framing 2 '[::1]:8080'
+seed config 1 '[server]\nport = 8080\nspa = yes\n[cache]\next.css = public, max-age=60\nhtml =\n'
+seed config 2 '; c\n[headers]\nX-A = 1\n[xdp]\nmode = off\n[env]\nVITE_X=y\nbad line\n'
+# xdpd_proto: flags, max_response (2 bytes), then a message (little endian):
+# a PUT of /a with a 304, and SET_PORTS {80, 443}
+seed xdpd_proto 1 '\0\x10\0\0\0\0\0\x03\0\0\0\x07\0\0\0\0\0\0\0\x01\0\0\0\x02\0\x01\0\x02\0\xff\xff\x1d\0\0\0/aHTTP/1.1 304 N\r\nETag: "x"\r\n\r\n'
+seed xdpd_proto 2 '\0\x10\0\0\0\0\0\x07\0\0\0\x01\0\0\0\0\0\0\0\x02\0\0\0\x50\0\xbb\x01'
 
 status=0
 for t in $targets; do
@@ -49,11 +57,16 @@ for t in $targets; do
 	# modules the target's module calls
 	case $t in
 	spa) deps="$root/src/encoding.c $root/src/urlpath.c" ;;
+	config) deps="$root/src/mime.c -linih" ;;
 	*) deps= ;;
+	esac
+	case $t in
+	xdpd_proto) mod="$root/xdp/$t.c" inc="-I$root/xdp -I$root/common" ;;
+	*) mod="$root/src/$t.c" inc= ;;
 	esac
 	if ! "$cc" -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I"$root/src" "$src" "$root/src/$t.c" $deps -o "$bin"; then
+		-I"$root/src" $inc "$src" "$mod" $deps -o "$bin"; then
 		echo "fuzz: $t: build failed" >&2
 		status=1
 		continue

@@ -1,0 +1,44 @@
+/* libFuzzer target for src/framing.c: the input is one field name or value.
+ * Checks what each predicate promises about the characters it lets through. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "framing.h"
+
+#define CHECK(c) do { if (!(c)) abort(); } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	if (nw_field_name_ok(s, size)) {
+		CHECK(size > 0);
+		for (size_t i = 0; i < size; i++)
+			CHECK(data[i] > 0x20 && data[i] < 0x7f &&
+			      !strchr("\"(),/:;<=>?@[\\]{}", data[i]));
+	}
+	if (nw_host_ok(s, size)) {
+		for (size_t i = 0; i < size; i++)
+			CHECK(data[i] > 0x20 && data[i] < 0x7f &&
+			      !strchr("\"#/<>?@\\^`{|}", data[i]));
+	}
+	if (nw_te_chunked_last(s)) {
+		/* the last list member, OWS trimmed, is "chunked" in any case */
+		size_t n = strlen(s), b;
+
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		CHECK(n >= 7 && !strncasecmp(s + n - 7, "chunked", 7));
+		for (b = n - 7; b && (s[b - 1] == ' ' || s[b - 1] == '\t'); b--)
+			;
+		CHECK(b == 0 || s[b - 1] == ',');
+	}
+	free(s);
+	return 0;
+}
