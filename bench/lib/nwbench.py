@@ -715,7 +715,7 @@ def build_nwload(work):
     if not cc:
         return None
     out = os.path.join(work, "nwload")
-    r = sh([cc, "-O2", "-o", out, os.path.join(HERE, "nwload.c")])
+    r = sh([cc, "-O2", "-pthread", "-o", out, os.path.join(HERE, "nwload.c")])
     if r.returncode != 0:
         log("nwload did not compile: " + r.stderr[-500:])
         return None
@@ -735,7 +735,7 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns):
     lg = loadgen_for(o, scn)
     if lg == "nwload":
         cmd = client_prefix(srv) + [o.nwload, "-c", str(conns), "-d", "%.3f" % o.duration,
-                                    "-m", method]
+                                    "-t", str(o.wrk_threads), "-m", method]
         for kv in headers.items():
             cmd += ["-H", "%s: %s" % kv]
         if pathlist:

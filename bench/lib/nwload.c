@@ -2,11 +2,12 @@
  * nwload: a small HTTP/1.1 keep-alive load generator for the nano-web
  * benchmark. wrk and h2load both wait for a body after a HEAD response that
  * carries Content-Length, so they cannot load HEAD; nwload can, and it also
- * runs for sub-second durations (smoke mode). One thread, epoll, N
- * connections, one request in flight per connection.
+ * runs for sub-second durations (smoke mode). T threads (default 1), each
+ * with its own epoll and its share of the N connections, one request in
+ * flight per connection.
  *
- *   nwload -c CONNS -d SECONDS [-m METHOD] [-H 'Name: value']... [-P pathfile]
- *          HOST PORT PATH
+ *   nwload -c CONNS -d SECONDS [-t THREADS] [-m METHOD] [-H 'Name: value']...
+ *          [-P pathfile] HOST PORT PATH
  *
  * Prints one line: NWBENCH {"requests":..,"duration_us":..,"bytes":..,
  * "errors":{..},"lat_us":{"p50":..,"p90":..,"p99":..,"max":..,"mean":..}}
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +44,25 @@ struct conn {
 	char buf[16384];
 };
 
+/* read-only once the threads run */
 static struct sockaddr_in addr;
 static char **reqs;
 static size_t *reqlens;
-static size_t nreqs, next_req;
+static size_t nreqs;
 static int is_head, req_close;
-static uint64_t hist_fine[FINE], hist_coarse[COARSE + 1];
-static uint64_t nresp, nbytes, lat_sum, lat_max;
-static uint64_t e_connect, e_read, e_write, e_status, e_timeout;
-static int ep;
+static uint64_t t0, stop;
+
+/* each thread's own; added into the totals below when it ends */
+static __thread size_t next_req;
+static __thread uint64_t hist_fine[FINE], hist_coarse[COARSE + 1];
+static __thread uint64_t nresp, nbytes, lat_sum, lat_max;
+static __thread uint64_t e_connect, e_read, e_write, e_status;
+static __thread int ep;
+
+static pthread_mutex_t total_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t tot_fine[FINE], tot_coarse[COARSE + 1];
+static uint64_t tot_resp, tot_bytes, tot_lat_sum, tot_lat_max;
+static uint64_t tot_connect, tot_read, tot_write, tot_status;
 
 static uint64_t now_us(void)
 {
@@ -73,16 +85,35 @@ static void record(uint64_t us)
 
 static uint64_t pct(double q)
 {
-	uint64_t want = (uint64_t)(q * (double)nresp), seen = 0;
-	if (!nresp)
+	uint64_t want = (uint64_t)(q * (double)tot_resp), seen = 0;
+	if (!tot_resp)
 		return 0;
 	for (size_t i = 0; i < FINE; i++)
-		if ((seen += hist_fine[i]) > want)
+		if ((seen += tot_fine[i]) > want)
 			return i;
 	for (size_t i = 0; i <= COARSE; i++)
-		if ((seen += hist_coarse[i]) > want)
+		if ((seen += tot_coarse[i]) > want)
 			return FINE + i * 1000;
-	return lat_max;
+	return tot_lat_max;
+}
+
+static void add_to_totals(void)
+{
+	pthread_mutex_lock(&total_lock);
+	for (size_t i = 0; i < FINE; i++)
+		tot_fine[i] += hist_fine[i];
+	for (size_t i = 0; i <= COARSE; i++)
+		tot_coarse[i] += hist_coarse[i];
+	tot_resp += nresp;
+	tot_bytes += nbytes;
+	tot_lat_sum += lat_sum;
+	if (lat_max > tot_lat_max)
+		tot_lat_max = lat_max;
+	tot_connect += e_connect;
+	tot_read += e_read;
+	tot_write += e_write;
+	tot_status += e_status;
+	pthread_mutex_unlock(&total_lock);
 }
 
 static int send_req(struct conn *c)
@@ -172,79 +203,22 @@ static int parse(struct conn *c)
 	return c->body_left == 0;
 }
 
-int main(int argc, char **argv)
+struct share {
+	size_t index, nconn;
+};
+
+/* One thread: its connections, until `stop`. */
+static void *run(void *arg)
 {
-	int nconn = 8, opt;
-	double dur = 1;
-	const char *method = "GET", *pathfile = NULL;
-	char hdrs[4096] = "";
-	while ((opt = getopt(argc, argv, "c:d:m:H:P:")) != -1) {
-		switch (opt) {
-		case 'c': nconn = atoi(optarg); break;
-		case 'd': dur = atof(optarg); break;
-		case 'm': method = optarg; break;
-		case 'P': pathfile = optarg; break;
-		case 'H':
-			if (!strncasecmp(optarg, "connection:", 11) && strcasestr(optarg, "close"))
-				req_close = 1;
-			if (strlen(hdrs) + strlen(optarg) + 3 < sizeof hdrs) {
-				strcat(hdrs, optarg);
-				strcat(hdrs, "\r\n");
-			}
-			break;
-		default:
-			fprintf(stderr, "usage: nwload -c N -d S [-m M] [-H h]... [-P file] HOST PORT PATH\n");
-			return 2;
-		}
-	}
-	if (argc - optind != 3 || nconn < 1)
-		return 2;
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
-	if (inet_pton(AF_INET, argv[optind], &addr.sin_addr) != 1)
-		return 2;
-	is_head = !strcasecmp(method, "HEAD");
+	struct share *sh = arg;
+	struct conn *cs = calloc(sh->nconn, sizeof *cs);
 
-	char **paths = &argv[optind + 2];
-	size_t npaths = 1;
-	if (pathfile) {
-		FILE *f = fopen(pathfile, "r");
-		char line[1024];
-		size_t cap = 0;
-		if (!f)
-			return 2;
-		paths = NULL;
-		npaths = 0;
-		while (fgets(line, sizeof line, f)) {
-			line[strcspn(line, "\r\n")] = 0;
-			if (!*line)
-				continue;
-			if (npaths == cap) {
-				cap = cap ? cap * 2 : 1024;
-				paths = realloc(paths, cap * sizeof *paths);
-			}
-			paths[npaths++] = strdup(line);
-		}
-		fclose(f);
-		if (!npaths)
-			return 2;
-	}
-	nreqs = npaths;
-	reqs = calloc(nreqs, sizeof *reqs);
-	reqlens = calloc(nreqs, sizeof *reqlens);
-	for (size_t i = 0; i < nreqs; i++) {
-		int n = asprintf(&reqs[i], "%s %s HTTP/1.1\r\nHost: %s:%s\r\n%s\r\n", method, paths[i],
-				 argv[optind], argv[optind + 1], hdrs);
-		if (n < 0)
-			return 1;
-		reqlens[i] = (size_t)n;
-	}
-
+	if (!cs)
+		return NULL;
+	next_req = sh->index;
 	ep = epoll_create1(0);
-	struct conn *cs = calloc((size_t)nconn, sizeof *cs);
-	for (int i = 0; i < nconn; i++)
+	for (size_t i = 0; i < sh->nconn; i++)
 		open_conn(&cs[i]);
-	uint64_t t0 = now_us(), stop = t0 + (uint64_t)(dur * 1e6);
 	struct epoll_event evs[256];
 	for (;;) {
 		uint64_t t = now_us();
@@ -305,17 +279,109 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	add_to_totals();
+	for (size_t i = 0; i < sh->nconn; i++)
+		drop(&cs[i]);
+	close(ep);
+	free(cs);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int nconn = 8, nthreads = 1, opt;
+	double dur = 1;
+	const char *method = "GET", *pathfile = NULL;
+	char hdrs[4096] = "";
+	while ((opt = getopt(argc, argv, "c:d:t:m:H:P:")) != -1) {
+		switch (opt) {
+		case 'c': nconn = atoi(optarg); break;
+		case 'd': dur = atof(optarg); break;
+		case 't': nthreads = atoi(optarg); break;
+		case 'm': method = optarg; break;
+		case 'P': pathfile = optarg; break;
+		case 'H':
+			if (!strncasecmp(optarg, "connection:", 11) && strcasestr(optarg, "close"))
+				req_close = 1;
+			if (strlen(hdrs) + strlen(optarg) + 3 < sizeof hdrs) {
+				strcat(hdrs, optarg);
+				strcat(hdrs, "\r\n");
+			}
+			break;
+		default:
+			fprintf(stderr, "usage: nwload -c N -d S [-t T] [-m M] [-H h]... [-P file] HOST PORT PATH\n");
+			return 2;
+		}
+	}
+	if (argc - optind != 3 || nconn < 1 || nthreads < 1 || nthreads > 64)
+		return 2;
+	if (nthreads > nconn)
+		nthreads = nconn;
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
+	if (inet_pton(AF_INET, argv[optind], &addr.sin_addr) != 1)
+		return 2;
+	is_head = !strcasecmp(method, "HEAD");
+
+	char **paths = &argv[optind + 2];
+	size_t npaths = 1;
+	if (pathfile) {
+		FILE *f = fopen(pathfile, "r");
+		char line[1024];
+		size_t cap = 0;
+		if (!f)
+			return 2;
+		paths = NULL;
+		npaths = 0;
+		while (fgets(line, sizeof line, f)) {
+			line[strcspn(line, "\r\n")] = 0;
+			if (!*line)
+				continue;
+			if (npaths == cap) {
+				cap = cap ? cap * 2 : 1024;
+				paths = realloc(paths, cap * sizeof *paths);
+			}
+			paths[npaths++] = strdup(line);
+		}
+		fclose(f);
+		if (!npaths)
+			return 2;
+	}
+	nreqs = npaths;
+	reqs = calloc(nreqs, sizeof *reqs);
+	reqlens = calloc(nreqs, sizeof *reqlens);
+	for (size_t i = 0; i < nreqs; i++) {
+		int n = asprintf(&reqs[i], "%s %s HTTP/1.1\r\nHost: %s:%s\r\n%s\r\n", method, paths[i],
+				 argv[optind], argv[optind + 1], hdrs);
+		if (n < 0)
+			return 1;
+		reqlens[i] = (size_t)n;
+	}
+
+	pthread_t tid[64];
+	struct share shares[64];
+	t0 = now_us();
+	stop = t0 + (uint64_t)(dur * 1e6);
+	for (int i = 0; i < nthreads; i++) {
+		struct share *sh = &shares[i];
+
+		sh->index = (size_t)i;
+		sh->nconn = nconn / nthreads + (i < nconn % nthreads);
+		if (pthread_create(&tid[i], NULL, run, sh)) {
+			fprintf(stderr, "nwload: cannot start thread %d\n", i);
+			return 1;
+		}
+	}
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(tid[i], NULL);
 	uint64_t elapsed = now_us() - t0;
-	for (int i = 0; i < nconn; i++)
-		if (cs[i].fd >= 0 && !cs[i].connecting)
-			e_timeout += 0; /* in flight at the end: not counted, as wrk */
 	printf("NWBENCH {\"requests\":%llu,\"duration_us\":%llu,\"bytes\":%llu,"
 	       "\"errors\":{\"connect\":%llu,\"read\":%llu,\"write\":%llu,\"status\":%llu,\"timeout\":%llu},"
 	       "\"lat_us\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"max\":%llu,\"mean\":%.1f}}\n",
-	       (unsigned long long)nresp, (unsigned long long)elapsed, (unsigned long long)nbytes,
-	       (unsigned long long)e_connect, (unsigned long long)e_read, (unsigned long long)e_write,
-	       (unsigned long long)e_status, (unsigned long long)e_timeout,
+	       (unsigned long long)tot_resp, (unsigned long long)elapsed, (unsigned long long)tot_bytes,
+	       (unsigned long long)tot_connect, (unsigned long long)tot_read, (unsigned long long)tot_write,
+	       (unsigned long long)tot_status, 0ULL, /* in flight at the end: not counted, as wrk */
 	       (unsigned long long)pct(0.5), (unsigned long long)pct(0.9), (unsigned long long)pct(0.99),
-	       (unsigned long long)lat_max, nresp ? (double)lat_sum / (double)nresp : 0.0);
+	       (unsigned long long)tot_lat_max, tot_resp ? (double)tot_lat_sum / (double)tot_resp : 0.0);
 	return 0;
 }
