@@ -36,7 +36,9 @@
 
 #define HELPER_NAME "nanoweb-xdpd"
 #define HELPER_START_WAIT_MS 15000   /* loading and attaching BPF programs */
-#define HELPER_STOP_WAIT_MS 15000
+/* after SIGTERM the helper drains for up to [xdp] drain_ms, then detaches
+ * and cleans up; past this much more it is killed */
+#define HELPER_STOP_MARGIN_MS 13000
 #define RECONNECT_MS 1000
 #define PUBLISH_WAIT_MS 5000         /* publish() waits for the commit this long */
 #define IO_TIMEOUT_MS 5000
@@ -218,6 +220,7 @@ static bool wire_stats(struct wire *w, struct stats_reply *st)
 
 static pid_t g_guard_pid = -1;   /* guardian process: parent of the helper */
 static int g_guard_fd = -1;      /* its lifeline: closing it stops the helper */
+static long g_stop_wait_ms = 15000; /* drain_ms + HELPER_STOP_MARGIN_MS */
 static bool g_prepare_logged;    /* prepare already said why there is no helper */
 
 static long now_ms(void)
@@ -391,6 +394,7 @@ static bool write_helper_config(const struct nw_config *cfg, char *path,
 	fprintf(f, "max_response = %u\n", cfg->xdp_max_response);
 	fprintf(f, "flow_entries = %u\n", cfg->xdp_flow_entries);
 	fprintf(f, "cache_entries = %u\n", cfg->xdp_cache_entries);
+	fprintf(f, "drain_ms = %u\n", cfg->xdp_drain_ms);
 	if (cfg->xdp_allowed_users && cfg->xdp_allowed_users[0])
 		fprintf(f, "allowed_users = %s\n", cfg->xdp_allowed_users);
 	if (fclose(f) != 0) {
@@ -465,7 +469,7 @@ static void guardian(int life, char *const argv[])
 		}
 	}
 	kill(h, SIGTERM);
-	for (int i = 0; i < HELPER_STOP_WAIT_MS / 50; i++) {
+	for (long i = 0; i < g_stop_wait_ms / 50; i++) {
 		if (waitpid(h, &st, WNOHANG) == h)
 			_exit(0);
 		struct timespec ts = { 0, 50 * 1000000L };
@@ -486,7 +490,7 @@ static void stop_guardian(void)
 		close(g_guard_fd);
 		g_guard_fd = -1;
 	}
-	for (long end = now_ms() + HELPER_STOP_WAIT_MS + 2000; now_ms() < end;) {
+	for (long end = now_ms() + g_stop_wait_ms + 2000; now_ms() < end;) {
 		pid_t w = waitpid(g_guard_pid, &st, WNOHANG);
 
 		if (w == g_guard_pid || (w < 0 && errno == ECHILD)) {
@@ -521,6 +525,7 @@ static bool start_helper(const struct nw_config *cfg, const char *bin,
 		unlink(ini);
 		return false;
 	}
+	g_stop_wait_ms = (long)cfg->xdp_drain_ms + HELPER_STOP_MARGIN_MS;
 	argv[0] = (char *)bin;
 	argv[1] = (char *)"--foreground";   /* the guardian is its parent */
 	argv[2] = (char *)"--config";

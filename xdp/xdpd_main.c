@@ -438,8 +438,9 @@ int main(int argc, char **argv)
 		xdpd_sock_close_all(&x);
 		return 1;
 	}
-	xlog("ready: %u interface(s), flow map %u entries, cache %u responses, max response %u bytes",
-	     x.n_ifs, c->flow_entries, c->cache_entries, c->max_response);
+	xlog("ready: %u interface(s), flow map %u entries, cache %u responses, max response %u bytes, drain %u ms",
+	     x.n_ifs, c->flow_entries, c->cache_entries, c->max_response,
+	     c->drain_ms);
 	if (ready[1] >= 0) {
 		if (write(ready[1], "1", 1) != 1)
 			rc = 0;

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -1049,8 +1050,15 @@ def run_client_checks(S, ref, tag, want, ids):
 
     # 3. sudo nano-web serve: nano-web starts the helper itself, and stops it
     if want("autostart"):
+        # every [xdp] setting reaches the helper nano-web starts: drain_ms
+        # (an odd value) shows in the helper's "ready" line
+        with open(S.ini, "a") as f:
+            f.write("drain_ms = 1700\n")
         S.start_nanoweb("on", name="nanoweb-auto")
         ok = S.wait_pushed(15)
+        check("%s: the helper nano-web started has its [xdp] drain_ms" % tag,
+              re.search(r"ready: .*, drain 1700 ms", E.log_of("nanoweb-auto")) is not None,
+              "(%r)" % [ln for ln in E.log_of("nanoweb-auto").splitlines() if "ready" in ln])
         ids = bpf_state()
         r0 = counter(S.kstats(), "hits")
         r = nwx.fetch(S.addr4, PORT, "GET", "/index.html")
