@@ -145,6 +145,7 @@ typedef __u64 nwx_u64;
 #define NWX_NO_DATE 0xffff    /* date_offset: the response has no Date */
 #define NWX_MAX_PORTS 16
 #define NWX_ADOPT_GRACE_S 15
+#define NWX_LEASE_S 5         /* see NWX_CTL_LEASE */
 
 /* Encoding ids: identical to nano-web's enum nw_enc. */
 #define NWX_ENC_IDENTITY 0
@@ -370,6 +371,11 @@ struct nwx_error {
 			     * next in-order segment (FINs are still answered) */
 #define NWX_CTL_MTU 4       /* smallest MTU of the interfaces served (0:
 			     * unknown): the MSS XDP announces fits it */
+#define NWX_CTL_LEASE 5     /* CLOCK_MONOTONIC ns: XDP acts as on
+			     * NWX_CTL_DRAIN once this has passed. The helper
+			     * renews it every second (NWX_LEASE_S ahead), so a
+			     * helper that died or hangs leaves no fast path
+			     * serving a cache nano-web can no longer update */
 #define NWX_CTL_COUNT 8
 
 /* nwx_secret: ARRAY, 1 entry: SipHash key of the SYN cookies. */

@@ -1640,17 +1640,28 @@ miss:
 }
 
 /*
+ * The helper is stopping (NWX_CTL_DRAIN), or its lease ran out (it died or
+ * hangs, NWX_CTL_LEASE): XDP sends no SYN cookie and answers nothing.
+ */
+static __always_inline int stopping(void)
+{
+	return ctl_get(NWX_CTL_DRAIN) ||
+	       bpf_ktime_get_coarse_ns() > ctl_get(NWX_CTL_LEASE);
+}
+
+/*
  * True when XDP must stop answering on an owned flow and hand it to the
  * kernel at its next in-order segment:
- *  - the helper is stopping (NWX_CTL_DRAIN): it will detach the programs,
- *    and a flow still owned by XDP after that is reset by the kernel at its
+ *  - the helper is stopping (stopping()): it will detach the programs, and
+ *    a flow still owned by XDP after that is reset by the kernel at its
  *    next segment (no program is left to hand it off, no socket exists);
+ *    or it is gone, and nothing keeps the cache in step with nano-web;
  *  - the flow's port is no longer served: the nano-web that served it left
  *    (its cache may be replaced by another writer's, for other ports).
  */
 static __always_inline int leaving(const struct pkt *p)
 {
-	return ctl_get(NWX_CTL_DRAIN) || !port_served(p->dport);
+	return stopping() || !port_served(p->dport);
 }
 
 /* An answer of several segments is out and ack falls inside it. */
@@ -1830,7 +1841,7 @@ int nwx_xdp(struct xdp_md *ctx)
 				return XDP_PASS;
 			bpf_map_delete_elem(&nwx_flows, &key);
 		}
-		if (ctl_get(NWX_CTL_DRAIN))
+		if (stopping())
 			return XDP_PASS; /* stopping: the kernel answers SYNs */
 		if (!port_served(p.dport))
 			return XDP_PASS;
@@ -1856,11 +1867,11 @@ int nwx_xdp(struct xdp_md *ctx)
 		/* the handshake's ACK; when stopping, owned() hands the
 		 * new flow off on it at once */
 		if (p.plen == 0 && !(p.flags & F_FIN) &&
-		    !ctl_get(NWX_CTL_DRAIN))
+		    !stopping())
 			return XDP_DROP;
 		goto have_flow;
 	}
-	if (ctl_get(NWX_CTL_DRAIN))
+	if (stopping())
 		return XDP_PASS; /* stopping: SYNs went to the kernel */
 	ks = kernel_socket(ctx, &p);
 	if (ks == 2)

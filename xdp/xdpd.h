@@ -57,6 +57,7 @@ struct xdpd {
 	time_t adopt_deadline;
 	struct xdpd_owner owner; /* the single writer (xdpd_owner.h) */
 	long last_sweep_ms;      /* loss probes: last sweep of the flow map */
+	long last_lease_ms;      /* NWX_CTL_LEASE last renewed */
 	uint64_t loss_probes;    /* loss probes sent */
 };
 

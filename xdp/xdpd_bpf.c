@@ -110,6 +110,25 @@ static __u64 ctl_get(struct xdpd *x, __u32 idx)
 	return v;
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000u + (__u64)ts.tv_nsec;
+}
+
+/* XDP serves for secs more (NWX_CTL_LEASE); renewed by every tick */
+static void lease(struct xdpd *x, unsigned secs)
+{
+	__u64 now = mono_ns();
+
+	if (ctl_set(x, NWX_CTL_LEASE, now + (__u64)secs * 1000000000u))
+		xlog("cannot renew the fast path's lease: %s", strerror(errno));
+	else
+		x->last_lease_ms = (long)(now / 1000000u);
+}
+
 /*
  * The ports nwx_ports marks served, up to max of them into out; returns
  * how many there are.
@@ -415,6 +434,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 	struct bpf_program *p;
 	char path[PATH_MAX];
 	unsigned adopted = 0, n_ok = 0;
+	bool lapsed;
 	int err;
 
 	if (pick_ifaces(x)) {
@@ -496,6 +516,10 @@ int xdpd_bpf_setup(struct xdpd *x)
 			return -1;
 		}
 	}
+	/* a predecessor that died (or kept the fast path for a successor
+	 * that came too late) stopped renewing it: XDP has stopped answering,
+	 * and nano-web may have reloaded since */
+	lapsed = x->adopted && ctl_get(x, NWX_CTL_LEASE) < mono_ns();
 	x->active_gen = (uint32_t)ctl_get(x, NWX_CTL_GEN);
 	x->next_gen = x->active_gen + 1;
 	x->date_idx = (uint32_t)ctl_get(x, NWX_CTL_DATE_IDX) & 1;
@@ -509,6 +533,11 @@ int xdpd_bpf_setup(struct xdpd *x)
 		xdpd_owner_init(&x->owner, true, time(NULL), NWX_ADOPT_GRACE_S);
 		/* staging generations of the previous helper are orphans */
 		xdpd_gen_delete(x, 0);
+		if (lapsed && x->active_gen) {
+			xlog("the previous helper's lease had run out: its cache (generation %u) may be stale, dropped until nano-web pushes again",
+			     x->active_gen);
+			xdpd_gen_flip(x, 0);
+		}
 		xlog("adopted the pinned maps in %s (active generation %u, %u port(s) kept for %d s)",
 		     x->cfg.pin_dir, x->active_gen, x->n_adopted_ports,
 		     NWX_ADOPT_GRACE_S);
@@ -560,8 +589,11 @@ void xdpd_bpf_teardown(struct xdpd *x, bool keep)
 	if (!x->skel)
 		return;
 	if (keep) {
-		xlog("leaving the programs attached and the maps pinned in %s for the next helper",
-		     x->cfg.pin_dir);
+		/* a successor has this long to adopt them; after that XDP
+		 * hands everything to nano-web */
+		lease(x, NWX_ADOPT_GRACE_S);
+		xlog("leaving the programs attached and the maps pinned in %s for the next helper (for %d s)",
+		     x->cfg.pin_dir, NWX_ADOPT_GRACE_S);
 		nanoweb__destroy(x->skel);
 		x->skel = NULL;
 		return;
@@ -609,6 +641,8 @@ void xdpd_bpf_tick(struct xdpd *x)
 		x->last_sweep_ms = ms;
 		xdpd_bpf_loss_sweep(x);
 	}
+	if (ms - x->last_lease_ms >= 1000)
+		lease(x, NWX_LEASE_S);
 
 	if (now != x->last_date) {
 		struct nwx_date d;

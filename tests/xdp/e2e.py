@@ -787,6 +787,46 @@ def check_helper_restart(S, tag):
           counter(S.kstats(), "hits") - r0 == 1)
 
 
+def check_helper_dead(S, tag):
+    """A helper killed and not replaced: XDP serves until its lease
+    (NWX_LEASE_S = 5 s) runs out, then answers nothing, so a reload by
+    nano-web shows on every connection, XDP-owned keep-alive ones included
+    (handed off at their next request); a new helper drops the stale
+    cache and nano-web pushes again."""
+    path = os.path.join(S.site, "reload.txt")
+    load = Load(S, ["/reload.txt", "/tiny.txt", "/reload.txt"], threads=4)
+    time.sleep(1)
+    S.stop_helper(signal.SIGKILL)
+    body = ("after the helper died " + text(311, 99) + "\n").encode()
+    reloaded = write_and_reload(S, path, body)
+    lapsed = time.monotonic() + 5 + 1.0
+    time.sleep(lapsed + 2 - time.monotonic())
+    fresh = nwx.fetch(S.addr4, PORT, "GET", "/reload.txt")
+    res = load.finish()
+    after = [x for x in res if x[0] > lapsed and x[2] == "/reload.txt"]
+    stale = [x for x in after if x[5] is None and x[4] != body]
+    failed = [x for x in res if x[5] or x[3] != 200]
+    check("%s: helper killed, nano-web reloaded" % tag, reloaded)
+    check("%s: helper dead: once its lease ran out every connection gets "
+          "nano-web's new content (%d after, %d stale)"
+          % (tag, len(after), len(stale)),
+          after and not stale and fresh.status == 200 and fresh.body == body)
+    check("%s: helper dead: no failed request (%d)" % (tag, len(res)),
+          not failed and len(res) > 50,
+          "; ".join(str(x[5] or x[3]) for x in failed[:3]))
+    n0 = E.log_of("helper4").count("lease had run out")
+    S.start_helper("helper4")
+    pushed = S.wait_pushed(15)
+    check("%s: a new helper drops the dead one's cache, nano-web pushes again"
+          % tag, pushed and E.log_of("helper4").count("lease had run out") > n0,
+          "(%r)" % [ln for ln in E.log_of("helper4").splitlines()
+                    if "adopted" in ln or "lease" in ln])
+    r0 = counter(S.kstats(), "hits")
+    r = nwx.fetch(S.addr4, PORT, "GET", "/reload.txt")
+    check("%s: the new content from XDP after the restart" % tag,
+          r.body == body and counter(S.kstats(), "hits") - r0 == 1)
+
+
 def check_hot_push(S, ref, tag):
     """A cache too small for the site (8 answers, a fresh helper): a page
     left out is answered by nano-web; after it was asked for 40 times,
@@ -1010,6 +1050,8 @@ def run_client_checks(S, ref, tag, want, ids):
     if want("restart") and XDP:
         check_helper_restart(S, tag)
         ids |= bpf_state()
+        check_helper_dead(S, tag)
+        ids |= bpf_state()
     if want("restart") and XDP:
         check_second_helper(S, tag)
     if want("hotset") and XDP and S.mode == "lo":
@@ -1031,8 +1073,8 @@ def run_client_checks(S, ref, tag, want, ids):
             check=True)
     errs = []
     for p in HIT_PATHS + MISS_PATHS:
-        if p == "/reload.txt" and want("reload"):
-            continue   # changed by the reload check
+        if p == "/reload.txt" and (want("reload") or want("restart")):
+            continue   # changed by the reload and dead-helper checks
         try:
             r = nwx.fetch(S.addr4, PORT, "GET", p, ["Accept-Encoding: gzip"])
             if nwx.parity_diff(r.raw, ref[(p, "gzip", "GET")].raw):
