@@ -74,10 +74,60 @@ static bool uid_allowed(struct xdpd *x, uid_t uid)
 	return false;
 }
 
+/* Root creates, removes and connects to names in the socket's directory:
+ * nobody else may change its entries (nor swap in a symlink). */
+static int check_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		xlog("socket directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		xlog("socket directory %s: not a directory", dir);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		xlog("refusing the socket directory %s (owner uid %u, mode %04o): "
+		     "it must be owned by root and not writable by group or others",
+		     dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 when nothing listens on the socket's path (free, stale or not a socket),
+ * -1 (logged) when something answers there or it cannot be told. */
+static int check_not_served(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r, e;
+
+	if (fd < 0) {
+		xlog("socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	e = errno;
+	close(fd);
+	if (r && (e == ECONNREFUSED || e == ENOENT))
+		return 0;
+	if (!r || e == EAGAIN || e == EPROTOTYPE)
+		xlog("%s: another nanoweb-xdpd (or another program) listens there: "
+		     "not starting a second helper on it", sa->sun_path);
+	else
+		xlog("%s: cannot tell whether a helper listens there: %s",
+		     sa->sun_path, strerror(e));
+	return -1;
+}
+
 int xdpd_sock_listen(struct xdpd *x)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
+	mode_t old_mask;
+	int r;
 
 	if (strlen(x->cfg.socket) >= sizeof(sa.sun_path)) {
 		xlog("socket path too long: %s", x->cfg.socket);
@@ -86,20 +136,29 @@ int xdpd_sock_listen(struct xdpd *x)
 	snprintf(sock_path, sizeof(sock_path), "%s", x->cfg.socket);
 	snprintf(dir, sizeof(dir), "%s", x->cfg.socket);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = 0;
+	else
 		*slash = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			xlog("cannot create %s: %s", dir, strerror(errno));
-	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		xlog("cannot create %s: %s", dir, strerror(errno));
 	memcpy(sa.sun_path, sock_path, strlen(sock_path));
+	if (check_dir(dir) || check_not_served(&sa))
+		return -1;
 	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0) {
 		xlog("socket: %s", strerror(errno));
 		return -1;
 	}
 	unlink(sock_path); /* a stale socket of a previous helper */
-	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(sock_path, 0666) || listen(listen_fd, 16)) {
+	/* mode 0666 at creation: any local user may connect (HELLO, STATS);
+	 * no chmod() by name afterwards */
+	old_mask = umask(0111);
+	r = bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (r || listen(listen_fd, 16)) {
 		xlog("cannot listen on %s: %s", sock_path, strerror(errno));
 		close(listen_fd);
 		listen_fd = -1;
