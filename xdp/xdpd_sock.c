@@ -2,12 +2,19 @@
  * nanoweb-xdpd: the Unix socket (SOCK_SEQPACKET) nano-web talks to. Every
  * message is framed and validated (xdpd_proto.c); only allowed uids may
  * change the maps; a bad message gets an error reply and a log line.
+ *
+ * Any local user may connect (HELLO, STATS), so no peer may hold the main
+ * loop, the client table or the log: a few messages per client per turn,
+ * STATS rate-limited, read-only peers capped per uid and evicted for a
+ * writer, log lines about a peer rate-limited, and a peer that keeps
+ * sending bad messages or does not read its replies is disconnected.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,19 @@
 #include "xdpd_proto.h"
 
 #define MAX_CLIENTS 64
+#define MAX_RO_PER_UID 8    /* read-only connections of one uid */
+#define MSGS_PER_TURN 8     /* messages read from one client per poll round */
+#define STATS_EVERY_MS 100  /* STATS: 10 a second per connection ... */
+#define STATS_BURST 10      /* ... after a burst of 10 */
+#define LOG_EVERY_MS 1000   /* rate-limited log lines: one a second ... */
+#define LOG_BURST 5         /* ... after a burst of 5 */
+#define MAX_BAD_RUN 16      /* consecutive bad messages before disconnecting */
+
+/* A rate-limited log line (see rlog()). */
+struct ratelog {
+	uint64_t tat;
+	unsigned dropped;
+};
 
 struct client {
 	uint64_t id;        /* connection id (never 0, never reused) */
@@ -31,6 +51,11 @@ struct client {
 	unsigned staged;    /* responses in the staging generation */
 	uint16_t ports[NWX_MAX_PORTS];
 	unsigned n_ports;
+	uint64_t last_ms;   /* connect or last message: eviction order */
+	uint64_t stats_tat; /* STATS rate limit (allow()) */
+	struct ratelog log; /* refusals, lost replies */
+	unsigned bad_run;   /* consecutive refused messages (bad_code()) */
+	const char *drop;   /* set: disconnect after this message, why */
 };
 
 static int listen_fd = -1;
@@ -42,10 +67,55 @@ static uint64_t last_id;
 static pid_t busy_logged_pid;
 static time_t busy_logged_at;
 static unsigned busy_suppressed;
+static struct ratelog accept_log; /* refused and evicted connections */
 static union {
 	uint8_t b[NWX_MSG_MAX + 1];
 	struct nwx_hdr h;
 } rx;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A burst of `burst` events, then one per `every_ms`: *tat is a virtual
+ * clock that each allowed event moves every_ms ahead of now. */
+static bool allow(uint64_t *tat, unsigned every_ms, unsigned burst)
+{
+	uint64_t now = now_ms();
+
+	if (*tat < now)
+		*tat = now;
+	if (*tat - now >= (uint64_t)every_ms * burst)
+		return false;
+	*tat += every_ms;
+	return true;
+}
+
+/* xlog(), at most LOG_BURST lines then one a second per ratelog; the count
+ * of the lines dropped meanwhile goes with the next line logged. */
+static void __attribute__((format(printf, 2, 3)))
+rlog(struct ratelog *r, const char *fmt, ...)
+{
+	char buf[900];
+	va_list ap;
+
+	if (!allow(&r->tat, LOG_EVERY_MS, LOG_BURST)) {
+		r->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (r->dropped)
+		xlog("%s (and %u similar lines not logged)", buf, r->dropped);
+	else
+		xlog("%s", buf);
+	r->dropped = 0;
+}
 
 bool xdpd_port_claimed(uint16_t port)
 {
@@ -74,10 +144,60 @@ static bool uid_allowed(struct xdpd *x, uid_t uid)
 	return false;
 }
 
+/* Root creates, removes and connects to names in the socket's directory:
+ * nobody else may change its entries (nor swap in a symlink). */
+static int check_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		xlog("socket directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		xlog("socket directory %s: not a directory", dir);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		xlog("refusing the socket directory %s (owner uid %u, mode %04o): "
+		     "it must be owned by root and not writable by group or others",
+		     dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 when nothing listens on the socket's path (free, stale or not a socket),
+ * -1 (logged) when something answers there or it cannot be told. */
+static int check_not_served(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r, e;
+
+	if (fd < 0) {
+		xlog("socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	e = errno;
+	close(fd);
+	if (r && (e == ECONNREFUSED || e == ENOENT))
+		return 0;
+	if (!r || e == EAGAIN || e == EPROTOTYPE)
+		xlog("%s: another nanoweb-xdpd (or another program) listens there: "
+		     "not starting a second helper on it", sa->sun_path);
+	else
+		xlog("%s: cannot tell whether a helper listens there: %s",
+		     sa->sun_path, strerror(e));
+	return -1;
+}
+
 int xdpd_sock_listen(struct xdpd *x)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
+	mode_t old_mask;
+	int r;
 
 	if (strlen(x->cfg.socket) >= sizeof(sa.sun_path)) {
 		xlog("socket path too long: %s", x->cfg.socket);
@@ -86,20 +206,29 @@ int xdpd_sock_listen(struct xdpd *x)
 	snprintf(sock_path, sizeof(sock_path), "%s", x->cfg.socket);
 	snprintf(dir, sizeof(dir), "%s", x->cfg.socket);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = 0;
+	else
 		*slash = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			xlog("cannot create %s: %s", dir, strerror(errno));
-	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		xlog("cannot create %s: %s", dir, strerror(errno));
 	memcpy(sa.sun_path, sock_path, strlen(sock_path));
+	if (check_dir(dir) || check_not_served(&sa))
+		return -1;
 	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0) {
 		xlog("socket: %s", strerror(errno));
 		return -1;
 	}
 	unlink(sock_path); /* a stale socket of a previous helper */
-	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(sock_path, 0666) || listen(listen_fd, 16)) {
+	/* mode 0666 at creation: any local user may connect (HELLO, STATS);
+	 * no chmod() by name afterwards */
+	old_mask = umask(0111);
+	r = bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (r || listen(listen_fd, 16)) {
 		xlog("cannot listen on %s: %s", sock_path, strerror(errno));
 		close(listen_fd);
 		listen_fd = -1;
@@ -124,8 +253,17 @@ static void send_msg(struct client *c, uint16_t type, uint32_t seq,
 		memcpy(buf + sizeof(h), body, blen);
 	if (tlen)
 		memcpy(buf + sizeof(h) + blen, tail, tlen);
-	if (send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
-		xlog("client pid %d: reply lost: %s", (int)c->pid, strerror(errno));
+	if (c->drop)
+		return;
+	if (type != NWX_MSG_ERROR)
+		c->bad_run = 0;
+	/* its socket buffer is full (or it is gone): whatever it sends next
+	 * would go unanswered too */
+	if (send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n) {
+		rlog(&c->log, "client pid %d uid %u: reply lost: %s", (int)c->pid,
+		     (unsigned)c->uid, strerror(errno));
+		c->drop = "it does not read its replies";
+	}
 }
 
 static void reply_ok(struct client *c, uint32_t seq, uint32_t gen, uint32_t count)
@@ -146,10 +284,21 @@ static void send_err(struct client *c, uint32_t seq, int code, const char *text)
 	send_msg(c, NWX_MSG_ERROR, seq, &e, sizeof(e), text, tl);
 }
 
+/* Refusals a correct client never gets: a run of them is a broken or
+ * hostile peer. (Collisions, a full cache, E_BUSY are part of a session.) */
+static bool bad_code(int code)
+{
+	return code == NWX_E_PROTO || code == NWX_E_VERSION ||
+	       code == NWX_E_PERM || code == NWX_E_INVAL || code == NWX_E_NOGEN;
+}
+
 static void reply_err(struct client *c, uint32_t seq, int code, const char *text)
 {
 	send_err(c, seq, code, text);
-	xlog("client pid %d uid %u: refused: %s", (int)c->pid, (unsigned)c->uid, text);
+	rlog(&c->log, "client pid %d uid %u: refused: %s", (int)c->pid,
+	     (unsigned)c->uid, text);
+	if (bad_code(code) && ++c->bad_run >= MAX_BAD_RUN && !c->drop)
+		c->drop = "too many bad messages in a row";
 }
 
 /* Another connection is the writer: E_BUSY, logged once a minute per pid. */
@@ -232,7 +381,12 @@ static void client_close(struct xdpd *x, unsigned idx)
 {
 	struct client *c = &clients[idx];
 
-	xlog("client pid %d uid %u disconnected", (int)c->pid, (unsigned)c->uid);
+	if (c->log.dropped)
+		xlog("client pid %d uid %u: %u log lines about it not logged",
+		     (int)c->pid, (unsigned)c->uid, c->log.dropped);
+	xlog("client pid %d uid %u disconnected%s%s", (int)c->pid,
+	     (unsigned)c->uid, c->drop ? " by the helper: " : "",
+	     c->drop ? c->drop : "");
 	close(c->fd);
 	c->fd = -1;
 	drop_staging(x, c);
@@ -243,24 +397,64 @@ static void client_close(struct xdpd *x, unsigned idx)
 	clients[idx] = clients[--n_clients];
 }
 
+static unsigned read_only_of(uid_t uid)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < n_clients; i++)
+		n += !clients[i].may_write && clients[i].uid == uid;
+	return n;
+}
+
+/* The read-only client idle longest, or -1. */
+static int idlest_read_only(void)
+{
+	int v = -1;
+
+	for (unsigned i = 0; i < n_clients; i++)
+		if (!clients[i].may_write &&
+		    (v < 0 || clients[i].last_ms < clients[v].last_ms))
+			v = (int)i;
+	return v;
+}
+
 void xdpd_sock_accept(struct xdpd *x)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct client *c;
+	bool may_write;
 
 	if (fd < 0)
 		return;
-	if (n_clients == MAX_CLIENTS) {
-		xlog("too many clients: refusing a connection");
-		close(fd);
-		return;
-	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
 		xlog("SO_PEERCRED: %s", strerror(errno));
 		close(fd);
 		return;
+	}
+	may_write = uid_allowed(x, cr.uid);
+	if (!may_write && read_only_of(cr.uid) >= MAX_RO_PER_UID) {
+		rlog(&accept_log, "client pid %d uid %u: refused: uid %u already has %d read-only connections",
+		     (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.uid, MAX_RO_PER_UID);
+		close(fd);
+		return;
+	}
+	if (n_clients == MAX_CLIENTS) {
+		/* a writer (nano-web) is never locked out by readers */
+		int v = may_write ? idlest_read_only() : -1;
+
+		if (v < 0) {
+			rlog(&accept_log, "client pid %d uid %u: refused: %d clients connected",
+			     (int)cr.pid, (unsigned)cr.uid, MAX_CLIENTS);
+			close(fd);
+			return;
+		}
+		rlog(&accept_log, "%d clients connected: disconnecting read-only client pid %d uid %u (idle longest) for client pid %d uid %u",
+		     MAX_CLIENTS, (int)clients[v].pid, (unsigned)clients[v].uid,
+		     (int)cr.pid, (unsigned)cr.uid);
+		clients[v].drop = "evicted for a client that may change the maps";
+		client_close(x, (unsigned)v);
 	}
 	c = &clients[n_clients++];
 	memset(c, 0, sizeof(*c));
@@ -268,7 +462,8 @@ void xdpd_sock_accept(struct xdpd *x)
 	c->fd = fd;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
-	c->may_write = uid_allowed(x, cr.uid);
+	c->may_write = may_write;
+	c->last_ms = now_ms();
 	xlog("client pid %d uid %u connected (%s)", (int)c->pid, (unsigned)c->uid,
 	     c->may_write ? "may change the maps" : "read-only");
 }
@@ -282,10 +477,14 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 
 	code = xdpd_check_frame(rx.b, n, err, sizeof(err));
 	if (code) {
-		if (n >= sizeof(struct nwx_hdr))
+		if (n >= sizeof(struct nwx_hdr)) {
 			reply_err(c, seq, code, err);
-		else
-			xlog("client pid %d: %s", (int)c->pid, err);
+			return;
+		}
+		rlog(&c->log, "client pid %d uid %u: %s", (int)c->pid,
+		     (unsigned)c->uid, err);
+		if (++c->bad_run >= MAX_BAD_RUN)
+			c->drop = "too many bad messages in a row";
 		return;
 	}
 	if (rx.h.type != NWX_MSG_HELLO && rx.h.type != NWX_MSG_STATS &&
@@ -474,6 +673,13 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 	case NWX_MSG_STATS: {
 		struct nwx_stats st;
 
+		/* reading the maps takes milliseconds: not for a loop */
+		if (!allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST)) {
+			snprintf(err, sizeof(err), "STATS: more than %d a second on this connection; retry later",
+				 1000 / STATS_EVERY_MS);
+			reply_err(c, seq, NWX_E_BUSY, err);
+			return;
+		}
 		if (xdpd_bpf_stats(x, &st)) {
 			reply_err(c, seq, NWX_E_INTERNAL, "STATS: cannot read the maps");
 			return;
@@ -513,8 +719,11 @@ void xdpd_sock_handle(struct xdpd *x, struct pollfd *pfd, unsigned n)
 				break;
 		if (i == n_clients)
 			continue;
-		for (;;) {
-			ssize_t r = recv(clients[i].fd, rx.b, sizeof(rx.b),
+		/* a few messages, then the next client and the main loop's
+		 * tick: poll() comes back at once for what is left */
+		for (unsigned m = 0; m < MSGS_PER_TURN; m++) {
+			struct client *c = &clients[i];
+			ssize_t r = recv(c->fd, rx.b, sizeof(rx.b),
 					 MSG_DONTWAIT | MSG_TRUNC);
 
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -523,15 +732,20 @@ void xdpd_sock_handle(struct xdpd *x, struct pollfd *pfd, unsigned n)
 				client_close(x, i);
 				break;
 			}
+			c->last_ms = now_ms();
 			if ((size_t)r > NWX_MSG_MAX) {
 				struct nwx_hdr h;
 
 				memcpy(&h, rx.b, sizeof(h));
-				reply_err(&clients[i], h.seq, NWX_E_PROTO,
+				reply_err(c, h.seq, NWX_E_PROTO,
 					  "message longer than NWX_MSG_MAX");
-				continue;
+			} else {
+				handle_msg(x, c, (size_t)r);
 			}
-			handle_msg(x, &clients[i], (size_t)r);
+			if (c->drop) {
+				client_close(x, i);
+				break;
+			}
 		}
 	}
 }

@@ -22,15 +22,20 @@
 #   notmod.sh    revalidations (If-None-Match): 304/200 parity from XDP,
 #                what is handed off, keep-alive, Connection: close, in
 #                place, remembered, after a reload (revalidating.py)
+#   sock_abuse.sh  the helper's socket against abusive local peers: STATS
+#                floods, per-uid and table limits, eviction for a writer,
+#                bad-message runs, peers that do not read, log rate limits,
+#                unsafe socket directories, a second helper on a live
+#                socket (abusive_peers.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
 	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c \
-	tests/xdp/closing.py tests/xdp/revalidating.py
+	tests/xdp/closing.py tests/xdp/revalidating.py tests/xdp/abusive_peers.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
 	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh \
-	tests/xdp/notmod.sh
+	tests/xdp/notmod.sh tests/xdp/sock_abuse.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
 	tests/xdp/close_csum.py
 TESTS += tests/xdp/client.py tests/xdp/close_csum.py

@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""nanoweb-xdpd's socket against abusive local peers (driver of
+sock_abuse.sh, which runs it inside a network namespace of its own).
+
+Any local user may connect to the helper's socket (HELLO, STATS). Checks:
+  - a STATS flood on several connections neither starves other clients
+    nor stops the main loop's tick (the Date map keeps turning);
+  - STATS is answered at most ~10 times a second per connection, the rest
+    gets E_BUSY;
+  - one read-only uid holds at most 8 connections;
+  - with the table full of read-only peers, a peer that may write (root)
+    still gets in: the read-only peer idle longest is disconnected;
+  - a run of 16 bad messages disconnects a peer, its refusals are logged a
+    few times only; a peer that does not read its replies is disconnected
+    with one log line;
+  - a socket directory writable by others, or owned by another user, is
+    refused; a root 0700 one works; the socket is 0666 whatever the umask;
+  - a second helper on a live helper's socket exits 1 and leaves it alone;
+    a stale socket is replaced.
+Unprivileged peers: a child that switched uid connects and hands the
+sockets back (SCM_RIGHTS); SO_PEERCRED keeps naming the child's uid.
+"""
+import json
+import os
+import select
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import xt  # noqa: E402
+
+HDR = struct.Struct("=IHHII")
+HELLO, BEGIN, STATS = 1, 2, 8
+OK, HELLO_REPLY, STATS_REPLY, ERROR = 0x101, 0x102, 0x103, 0x1ff
+E_PERM, E_BUSY = 3, 10
+CTL_DATE_IDX = 1
+
+E = xt.Env()
+check = xt.Checker()
+SOCK = os.path.join(E.work, "run", "xdpd.sock")   # the helper makes run/
+NOBODY = 65534
+RO_UID = 64000   # read-only: not root, not [server] user (often nobody)
+
+
+def helper_bin():
+    for p in ("nanoweb-xdpd", "xdp/nanoweb-xdpd"):
+        p = os.path.join(E.builddir, p)
+        if os.access(p, os.X_OK):
+            return p
+    raise SystemExit("nanoweb-xdpd not built in %s" % E.builddir)
+
+
+HELPER = helper_bin()
+
+
+def msg(t, seq=1, body=b""):
+    return HDR.pack(HDR.size + len(body), t, 0, seq, 0) + body
+
+
+HELLO_MSG = msg(HELLO, 1, struct.pack("=II", 1, os.getpid()))
+
+
+def reply(s, timeout=2.0):
+    """(type, error code or None, body); None on EOF; raises on timeout"""
+    s.settimeout(timeout)
+    r = s.recv(65536)
+    if not r:
+        return None
+    typ = HDR.unpack_from(r)[1]
+    if typ == ERROR:
+        return typ, struct.unpack_from("=I", r, 16)[0], r[24:]
+    return typ, None, r[16:]
+
+
+def call(s, m, timeout=2.0):
+    s.send(m)
+    return reply(s, timeout)
+
+
+def answers(s, timeout=2.0):
+    """True if a HELLO on s gets its reply, False on EOF/error/timeout"""
+    try:
+        r = call(s, HELLO_MSG, timeout)
+        return r is not None and r[0] == HELLO_REPLY
+    except OSError:
+        return False
+
+
+def is_closed(s, timeout=2.0):
+    """True when the helper closed s (EOF, pending replies skipped)"""
+    end = time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            s.settimeout(max(0.01, end - time.monotonic()))
+            if not s.recv(65536):
+                return True
+    except (socket.timeout, BlockingIOError):
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def connect_as(uid, n, path=SOCK):
+    """n connections made by a child running as uid, handed back:
+    (the child's pid, which the helper logs, [sockets])"""
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            a.close()
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            socks = []
+            for _ in range(n):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                s.connect(path)
+                socks.append(s)
+            socket.send_fds(b, [b"ok"], [s.fileno() for s in socks])
+            os._exit(0)
+        except BaseException as e:  # noqa: B902 (report, whatever it is)
+            b.send(str(e).encode())
+            os._exit(1)
+    b.close()
+    data, fds, _, _ = socket.recv_fds(a, 1024, n)
+    os.waitpid(pid, 0)
+    a.close()
+    if len(fds) != n:
+        raise RuntimeError("connect_as(%d): %r" % (uid, data))
+    return pid, [socket.socket(fileno=fd) for fd in fds]
+
+
+def close_all(socks):
+    for s in socks:
+        s.close()
+    time.sleep(0.3)   # the helper sees the EOFs
+
+
+class Helper:
+    def __init__(self, name, sock, iface, pin, umask=None):
+        self.name = name
+        self.pin = pin
+        self.log = os.path.join(E.work, name + ".log")
+        argv = [HELPER, "--foreground", "--iface", iface, "--mode", "generic",
+                "--socket", sock, "--pin-dir", pin, "--flow-entries", "4096",
+                "--cache-entries", "64"]
+        old = os.umask(umask) if umask is not None else None
+        try:
+            self.p = E.spawn_s(argv, name)
+        finally:
+            if old is not None:
+                os.umask(old)
+
+    def wait_ready(self, seconds=20):
+        return xt.wait_until(lambda: "ready:" in self.text() or
+                             self.p.poll() is not None, seconds) and \
+            self.p.poll() is None
+
+    def wait_exit(self, seconds=30):
+        try:
+            return self.p.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def mark(self):
+        return len(self.text())
+
+    def since(self, mark):
+        return self.text()[mark:]
+
+    def stop(self):
+        rc = E.stop(self.p)
+        subprocess.run(["rm", "-rf", self.pin])
+        return rc
+
+
+def lines_of(text, pid, word):
+    return [ln for ln in text.splitlines()
+            if ("client pid %d " % pid) in ln and word in ln]
+
+
+def date_idx(pin):
+    r = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned",
+                        os.path.join(pin, "nwx_ctl"), "key", "1", "0", "0", "0"],
+                       capture_output=True, text=True)
+    v = json.loads(r.stdout)["value"]
+    return int(v[0], 16)
+
+
+# ---------------------------------------------------------------------------
+def flood_child(socks, seconds, depth, out):
+    """Keeps `depth` STATS outstanding on each socket for `seconds`; writes
+    {"replies": n, "busy": n} to the fd out."""
+    n = {"replies": 0, "busy": 0}
+    end = time.monotonic() + seconds
+    try:
+        for s in socks:
+            s.setblocking(False)
+            for _ in range(depth):
+                s.send(msg(STATS))
+        while time.monotonic() < end:
+            rd, _, _ = select.select(socks, [], [], 0.05)
+            for s in rd:
+                r = s.recv(65536)
+                if not r:
+                    socks.remove(s)
+                    continue
+                typ = HDR.unpack_from(r)[1]
+                if typ == STATS_REPLY:
+                    n["replies"] += 1
+                elif struct.unpack_from("=I", r, 16)[0] == E_BUSY:
+                    n["busy"] += 1
+                s.send(msg(STATS))
+    except OSError as e:
+        n["error"] = str(e)
+    os.write(out, json.dumps(n).encode())
+
+
+def test_stats_flood(h):
+    """F2: a STATS flood does not hold the main loop nor other clients."""
+    seconds = 4.0
+    _, flood = connect_as(62000, 4)
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        flood_child(flood, seconds, 32, wfd)
+        os._exit(0)
+    os.close(wfd)
+    for s in flood:     # the child's now
+        s.close()
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    probe.connect(SOCK)
+    worst, lost, flips, idx = 0.0, 0, 0, None
+    end = time.monotonic() + seconds - 0.3
+    time.sleep(0.2)
+    while time.monotonic() < end:
+        t = time.monotonic()
+        if answers(probe, 1.0):
+            worst = max(worst, time.monotonic() - t)
+        else:
+            lost += 1
+            probe.close()
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            probe.connect(SOCK)
+        i = date_idx(h.pin)
+        if idx is not None and i != idx:
+            flips += 1
+        idx = i
+        time.sleep(0.1)
+    probe.close()
+    os.waitpid(pid, 0)
+    with os.fdopen(rfd) as f:
+        res = json.loads(f.read() or "{}")
+    check("STATS flood (4 connections, 32 outstanding each): another client's "
+          "HELLO answered within 500 ms each time",
+          lost == 0 and worst < 0.5, "(worst %.0f ms, %d unanswered)" %
+          (worst * 1000, lost))
+    check("STATS flood: the main loop's tick goes on (the Date slot turned "
+          "at least twice in %.1f s)" % (seconds - 0.5), flips >= 2,
+          "(%d turns)" % flips)
+    # 4 connections: a burst of 10 each, then 10 a second each
+    most = 4 * (10 + 10 * seconds + 3)
+    check("STATS flood: at most ~10 STATS a second answered per connection, "
+          "the rest E_BUSY", 0 < res.get("replies", 0) <= most and
+          res.get("busy", 0) > 0, "(%r, at most %d)" % (res, most))
+    time.sleep(0.3)
+
+
+def test_stats_rate(h):
+    """F2: STATS per connection: a burst of 10, then 10 a second; E_BUSY."""
+    _, (s,) = connect_as(62001, 1)
+    got = [call(s, msg(STATS)) for _ in range(30)]
+    ok = sum(1 for r in got if r and r[0] == STATS_REPLY)
+    busy = [r for r in got if r and r[0] == ERROR and r[1] == E_BUSY]
+    check("30 STATS in a row on one connection: 10-12 answered, the others "
+          "E_BUSY", 10 <= ok <= 12 and ok + len(busy) == 30,
+          "(%d answered, %d E_BUSY, e.g. %r)" %
+          (ok, len(busy), busy[0][2] if busy else None))
+    time.sleep(1.1)
+    r = call(s, msg(STATS))
+    check("STATS answered again a second later", r and r[0] == STATS_REPLY,
+          "(%r)" % (r[:2] if r else r,))
+    close_all([s])
+
+
+def test_per_uid(h):
+    """F3: at most 8 read-only connections per uid."""
+    m = h.mark()
+    pid, socks = connect_as(RO_UID, 9)
+    served = [answers(s) for s in socks]
+    check("uid %d: 8 connections served, the 9th refused" % RO_UID,
+          served == [True] * 8 + [False], "(%r)" % served)
+    check("the refused connection is logged",
+          len(lines_of(h.since(m), pid, "read-only connections")) == 1)
+    close_all(socks)
+    _, again = connect_as(RO_UID, 1)
+    check("after they closed, uid %d connects again" % RO_UID,
+          answers(again[0]))
+    close_all(again)
+
+
+def test_evict(h):
+    """F3: a full table of read-only peers does not lock a writer out."""
+    m = h.mark()
+    held = []
+    pids = []
+    for k in range(8):
+        pid, socks = connect_as(61000 + k, 8)
+        pids.append(pid)
+        held += socks
+    check("64 read-only connections (8 uids x 8) served",
+          all(answers(s) for s in held))
+    time.sleep(0.05)
+    for s in held[1:]:      # the first one is now the one idle longest
+        answers(s)
+    _, (extra,) = connect_as(61100, 1)
+    check("table full: another read-only peer is refused", not answers(extra))
+    extra.close()
+    root = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    root.connect(SOCK)
+    try:
+        r = call(root, HELLO_MSG)
+    except OSError as e:
+        r = ("error", e)
+    may_write = r and r[0] == HELLO_REPLY and \
+        struct.unpack_from("=I", r[2], 4)[0]
+    check("table full: root (may write) is served", bool(may_write),
+          "(%r)" % (r[:2] if r else r,))
+    check("the read-only peer idle longest was disconnected for it",
+          is_closed(held[0], 1.0))
+    check("the other read-only peers are still served",
+          all(answers(s) for s in held[1:]))
+    log = h.since(m)
+    check("the eviction is logged", ("read-only client pid %d " % pids[0]) in log
+          and "idle longest" in log)
+    close_all(held + [root])
+
+
+def test_bad_run(h):
+    """F5: bad messages: a run of 16 disconnects; few log lines."""
+    m = h.mark()
+    pid, (s,) = connect_as(63000, 1)
+    begin = msg(BEGIN, 1, struct.pack("=II", 0, 0))
+    first = [call(s, begin) for _ in range(15)]
+    mid = answers(s)
+    n, closed = 0, False
+    for _ in range(100):
+        try:
+            r = call(s, begin)
+        except OSError:
+            closed = True
+            break
+        if r is None:
+            closed = True
+            break
+        n += 1
+    check("15 refused BEGINs (E_PERM), then a good message: still served",
+          all(r and r[1] == E_PERM for r in first) and mid)
+    check("then 16 refused in a row: the helper disconnects",
+          closed and n == 16, "(%d replies, closed %r)" % (n, closed))
+    time.sleep(0.3)
+    log = h.since(m)
+    refused = lines_of(log, pid, "refused")
+    check("31 refusals: at most 6 log lines about them",
+          1 <= len(refused) <= 6, "(%d)" % len(refused))
+    check("the disconnection says why, with the count of lines not logged",
+          lines_of(log, pid, "too many bad messages") and
+          lines_of(log, pid, "not logged"))
+    s.close()
+
+
+def test_no_reader(h):
+    """F5: a peer that does not read its replies is disconnected."""
+    m = h.mark()
+    pid, (s,) = connect_as(63001, 1)
+    s.settimeout(5)
+    sent, err = 0, None
+    try:
+        for _ in range(20000):
+            s.send(HELLO_MSG)
+            sent += 1
+    except OSError as e:
+        err = e
+    closed = is_closed(s, 2.0)
+    check("a peer sending HELLOs without reading is disconnected",
+          closed, "(%d sent, %r)" % (sent, err))
+    time.sleep(0.3)
+    log = h.since(m)
+    lost = lines_of(log, pid, "reply lost")
+    check("one 'reply lost' line, and the reason of the disconnection",
+          len(lost) == 1 and lines_of(log, pid, "does not read its replies"),
+          "(%d lines)" % len(lost))
+    s.close()
+
+
+def test_second_helper(h):
+    """F8: a second helper on a live helper's socket leaves it alone."""
+    b = Helper("second", SOCK, "nwxd0", E.pin_dir + "-second")
+    rc = b.wait_exit()
+    out = b.text()
+    check("a second helper on the same socket exits 1, naming the socket",
+          rc == 1 and SOCK in out and "another nanoweb-xdpd" in out,
+          "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(SOCK)
+        r = call(s, HELLO_MSG)
+        pid = struct.unpack_from("=I", r[2], 28)[0] if r and r[0] == HELLO_REPLY else None
+    except OSError as e:
+        pid = e
+    s.close()
+    check("the first helper still answers on its socket", pid == h.p.pid,
+          "(helper pid %r, expected %d)" % (pid, h.p.pid))
+    b.stop()
+
+
+def start_fails(name, sockdir):
+    b = Helper(name, os.path.join(sockdir, "xdpd.sock"), "nwxd0",
+               E.pin_dir + "-" + name)
+    rc = b.wait_exit()
+    out = b.text()
+    b.stop()
+    return rc == 1 and "refusing the socket directory " + sockdir in out and \
+        not os.path.exists(os.path.join(sockdir, "xdpd.sock")), \
+        "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else "")
+
+
+def test_socket_dirs():
+    """F7: the socket's directory; its mode."""
+    for name, mode, owner in (("open", 0o777, 0), ("sticky", 0o1777, 0),
+                              ("group", 0o775, 0), ("nobody", 0o755, NOBODY)):
+        d = os.path.join(E.work, "dir-" + name)
+        os.mkdir(d)
+        os.chmod(d, mode)
+        os.chown(d, owner, owner)
+        ok, info = start_fails(name, d)
+        check("socket directory %s (mode %04o, uid %d) refused: exit 1, "
+              "nothing created" % (name, mode, owner), ok, info)
+    # root's 0700 directory, a stale socket left there, umask 077
+    d = os.path.join(E.work, "dir-private")
+    os.mkdir(d, 0o700)
+    path = os.path.join(d, "xdpd.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    stale.bind(path)
+    stale.close()
+    c = Helper("private", path, "nwxd0", E.pin_dir + "-private", umask=0o077)
+    up = c.wait_ready()
+    check("root's 0700 directory with a stale socket in it: the helper starts",
+          up, "(%s)" % c.text().strip().splitlines()[-1:])
+    mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else None
+    check("its socket is mode 0666 under umask 077", mode == 0o666,
+          "(%r)" % (oct(mode) if mode is not None else None))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    check("and it answers", answers(s))
+    s.close()
+    check("it stops cleanly and removes its socket",
+          c.stop() == 0 and not os.path.exists(path))
+
+
+def main():
+    h = Helper("helper", SOCK, "lo", E.pin_dir)
+    try:
+        up = h.wait_ready()
+        if not check("the helper starts (socket directory created by it)",
+                     up, "" if up else "(%s)" % h.text()[-400:].strip()):
+            return check.finish()
+        st = os.stat(os.path.dirname(SOCK))
+        check("it created its socket directory 0755",
+              stat.S_IMODE(st.st_mode) == 0o755)
+        test_stats_rate(h)
+        test_stats_flood(h)
+        test_per_uid(h)
+        test_evict(h)
+        test_bad_run(h)
+        test_no_reader(h)
+        test_second_helper(h)
+        test_socket_dirs()
+        check("the helper is still running", h.p.poll() is None)
+    finally:
+        check("the helper stops cleanly (exit 0)", h.stop() == 0)
+        E.stop_all()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
