@@ -21,8 +21,11 @@
  * Every request gets exactly one reply, in order, carrying the request's
  * `seq`: either the reply type named for it below, or NWX_MSG_ERROR.
  * A bad message (wrong length, unknown type, invalid field) gets an
- * NWX_MSG_ERROR reply and a log line in the helper; the connection stays
- * open unless the framing itself is broken (then the helper closes it).
+ * NWX_MSG_ERROR reply and a (rate-limited) log line in the helper; the
+ * connection stays open, but the helper closes it after 16 bad messages in
+ * a row, or when a reply cannot be delivered because the peer does not
+ * read them. STATS is answered at most 10 times a second per connection
+ * (then NWX_E_BUSY). See nanoweb-xdpd(8) for the connection limits.
  *
  * Permissions (SO_PEERCRED): HELLO and STATS are allowed to anyone who can
  * connect. Every message that changes a map (BEGIN, PUT, DELETE, COMMIT,
