@@ -934,20 +934,57 @@ static unsigned long long fd_memlock(int fd)
 	return v;
 }
 
+typedef bool (*flow_fn)(const struct nwx_flow_key *k,
+			const struct nwx_flow *f, void *arg);
+
+/*
+ * Calls fn for every flow, read in batches, and counts those it returns
+ * true for. XDP adds and deletes flows meanwhile: a batch walk goes bucket
+ * by bucket, where bpf_map_get_next_key starts again from the first key
+ * whenever the one it was given has gone.
+ */
+static unsigned each_flow(struct xdpd *x, flow_fn fn, void *arg)
+{
+	enum { BATCH = 256 };
+	static struct nwx_flow_key keys[BATCH];
+	static struct nwx_flow vals[BATCH];
+	struct nwx_flow_key in, out;
+	unsigned counted = 0;
+	bool first = true;
+
+	for (;;) {
+		__u32 n = BATCH;
+		int r = bpf_map_lookup_batch(x->fd_flows, first ? NULL : &in, &out,
+					     keys, vals, &n, NULL);
+
+		first = false;
+		for (__u32 i = 0; i < n && i < BATCH; i++)
+			if (fn(&keys[i], &vals[i], arg))
+				counted++;
+		if (r)
+			break;
+		in = out;
+	}
+	return counted;
+}
+
+static bool any_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		     void *arg)
+{
+	(void)k, (void)f, (void)arg;
+	return true;
+}
+
+static bool owned_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		       void *arg)
+{
+	(void)k, (void)arg;
+	return f->state != NWX_FLOW_KERNEL;
+}
+
 unsigned xdpd_bpf_owned_flows(struct xdpd *x)
 {
-	struct nwx_flow_key *k;
-	struct nwx_flow f;
-	unsigned owned = 0;
-	size_t n;
-
-	k = map_keys(x->fd_flows, sizeof(*k), &n);
-	for (size_t i = 0; k && i < n; i++)
-		if (!bpf_map_lookup_elem(x->fd_flows, &k[i], &f) &&
-		    f.state != NWX_FLOW_KERNEL)
-			owned++;
-	free(k);
-	return owned;
+	return each_flow(x, owned_flow, NULL);
 }
 
 /*
@@ -1048,21 +1085,17 @@ static int send_probe(const struct nwx_flow_key *k, const struct nwx_flow *f,
 	}
 }
 
+static bool probe_idle(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		       void *arg)
+{
+	(void)arg;
+	return f->state == NWX_FLOW_OWNED && !f->pend &&
+	       !send_probe(k, f, f->snd_nxt - 1, false);
+}
+
 unsigned xdpd_bpf_probe_owned(struct xdpd *x)
 {
-	struct nwx_flow_key *k;
-	struct nwx_flow f;
-	unsigned sent = 0;
-	size_t n;
-
-	k = map_keys(x->fd_flows, sizeof(*k), &n);
-	for (size_t i = 0; k && i < n; i++)
-		if (!bpf_map_lookup_elem(x->fd_flows, &k[i], &f) &&
-		    f.state == NWX_FLOW_OWNED && !f.pend &&
-		    !send_probe(&k[i], &f, f.snd_nxt - 1, false))
-			sent++;
-	free(k);
-	return sent;
+	return each_flow(x, probe_idle, NULL);
 }
 
 /*
@@ -1074,34 +1107,18 @@ unsigned xdpd_bpf_probe_owned(struct xdpd *x)
  * - 1, below the client's window: unlike a zero-length one (the drain's),
  * Linux answers such a duplicate data segment at once, with no rate limit.
  */
+static bool probe_lost(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		       void *arg)
+{
+	return xdpd_loss_probe_due(f, *(const uint32_t *)arg) &&
+	       !send_probe(k, f, f->last_ack - 1, true);
+}
+
 unsigned xdpd_bpf_loss_sweep(struct xdpd *x)
 {
-	enum { BATCH = 256 };
-	static struct nwx_flow_key keys[BATCH];
-	static struct nwx_flow vals[BATCH];
-	struct nwx_flow_key in, out;
-	struct timespec ts;
-	unsigned sent = 0;
-	uint32_t now;
-	bool first = true;
+	uint32_t now = (uint32_t)(mono_ns() >> NWX_TIME_SHIFT);
+	unsigned sent = each_flow(x, probe_lost, &now);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint32_t)((((uint64_t)ts.tv_sec * 1000000000) + (uint64_t)ts.tv_nsec) >>
-			 NWX_TIME_SHIFT);
-	for (;;) {
-		__u32 n = BATCH;
-		int r = bpf_map_lookup_batch(x->fd_flows, first ? NULL : &in, &out,
-					     keys, vals, &n, NULL);
-
-		first = false;
-		for (__u32 i = 0; i < n && i < BATCH; i++)
-			if (xdpd_loss_probe_due(&vals[i], now) &&
-			    !send_probe(&keys[i], &vals[i], vals[i].last_ack - 1, true))
-				sent++;
-		if (r)
-			break;
-		in = out;
-	}
 	x->loss_probes += sent;
 	return sent;
 }
@@ -1112,8 +1129,6 @@ int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
 	__u64 c[NWX_C_COUNT_] = { 0 }, *vals;
 	struct bpf_map *m;
 	unsigned cnt;
-	size_t n;
-	void *keys;
 
 	memset(st, 0, sizeof(*st));
 	if (ncpu <= 0)
@@ -1150,9 +1165,7 @@ int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)
 	st->cache_capacity = bpf_map__max_entries(x->skel->maps.nwx_resp) / 2;
 	bpf_object__for_each_map(m, x->skel->obj)
 		st->map_memory += fd_memlock(bpf_map__fd(m));
-	keys = map_keys(x->fd_flows, sizeof(struct nwx_flow_key), &n);
-	free(keys);
-	st->flow_entries = n;
+	st->flow_entries = each_flow(x, any_flow, NULL);
 	st->flow_capacity = bpf_map__max_entries(x->skel->maps.nwx_flows);
 	st->active_generation = x->active_gen;
 	st->ports = served_ports(x, NULL, 0);
