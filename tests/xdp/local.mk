@@ -6,6 +6,9 @@
 #                  answer XDP builds in place (no root, no BPF)
 #   client.py    nano-web's client (src/xdp_client.c) against a fake helper
 #                speaking common/nanoweb_xdp_proto.h (no root, no BPF)
+#   stats_cache.py  /_stats answers the counters the client thread read
+#                (once a second while watched) and never waits for the
+#                helper, even one that stopped answering (no root, no BPF)
 #   tools.sh     self-test of the test tools (namespaces, veth, loss program,
 #                spoofer, SYN flood generator, sniffer, parity comparer)
 #   fallback.sh  every client check of veth.sh against nano-web without the
@@ -32,8 +35,8 @@ XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
 	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh \
 	tests/xdp/notmod.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
-	tests/xdp/close_csum.py
-TESTS += tests/xdp/client.py tests/xdp/close_csum.py
+	tests/xdp/close_csum.py tests/xdp/stats_cache.py
+TESTS += tests/xdp/client.py tests/xdp/close_csum.py tests/xdp/stats_cache.py
 
 if HAVE_XDP
 TESTS += $(XDP_TESTS)
