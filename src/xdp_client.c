@@ -1166,7 +1166,8 @@ static void lost(struct nw_xdp_client *c, int *fd, const char *what,
 }
 
 /* A reading of the counters is due: one on each new connection (so the
- * first /_stats has some), then while someone watches /_stats. */
+ * first /_stats has some) and after each commit, then about once a second
+ * while someone watches /_stats. */
 static bool stats_due(const struct nw_xdp_client *c, long now)
 {
 	if (c->stats_urgent || !c->stats_tried_ms)
@@ -1298,6 +1299,7 @@ static void *client_thread(void *arg)
 			c->skipped_path = pc.badpath;
 			c->cache_full = pc.full;
 			c->pushed_at_ms = now_ms();
+			c->stats_tried_ms = 0;   /* a reading of the new cache */
 			c->attempts++;
 			if (!hot) {   /* a new snapshot: its demand starts afresh */
 				c->hot_interval_ms = NW_XDP_PUSH_MS;
