@@ -6,7 +6,8 @@
  *
  * Threads: the HTTP side calls publish/stats/free; one background thread owns
  * the push connection. `mu` guards the shared fields; the socket itself is
- * only used by the background thread (stats use a connection of their own).
+ * only used by the background thread, which also reads the helper's counters
+ * on it for /_stats: a request thread never waits for the helper.
  */
 #include "xdp_client.h"
 #include <errno.h>
@@ -45,6 +46,12 @@
 /* A full cache is pushed again, with what nano-web answered itself first,
  * only after this many such requests (and at intervals: xdp_demand.h). */
 #define HOT_PUSH_MIN_REQUESTS 32
+/* The helper's counters for /_stats are read this often at most, while
+ * /_stats was asked for within STATS_WATCH_MS; /_stats answers the last
+ * reading. */
+#define STATS_EVERY_MS 1000
+#define STATS_WATCH_MS 30000
+#define STATS_WAIT_MAX_MS 10000   /* caps NANOWEB_STATS_WAIT_MS */
 
 _Static_assert(NW_XDP_GET == NWX_METHOD_GET && NW_XDP_HEAD == NWX_METHOD_HEAD &&
 	       NW_XDP_NM == NWX_METHOD_NM && NW_ENC_COUNT == 4,
@@ -202,17 +209,18 @@ struct stats_reply {
 	size_t n;
 };
 
-static bool wire_stats(struct wire *w, struct stats_reply *st)
+/* wire_call()'s result: >= 0 with *st filled in, else -1 or -2. */
+static long wire_stats(struct wire *w, struct stats_reply *st)
 {
 	long rc = wire_call(w, NWX_MSG_STATS, NULL, 0, NWX_MSG_STATS_REPLY);
 
 	if (rc < 0)
-		return false;
+		return rc;
 	st->n = (size_t)rc / sizeof(uint64_t);
 	if (st->n > N_STAT_NAMES)
 		st->n = N_STAT_NAMES;   /* a newer helper: ignore the tail */
 	memcpy(st->v, wire_body(w), st->n * sizeof(uint64_t));
-	return true;
+	return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -642,6 +650,16 @@ struct nw_xdp_client {
 	double hot_rate;            /* requests/s that led to the last one */
 	atomic_bool interrupt;      /* a newer snapshot or stop: ends a hot push */
 	struct wire w;              /* the push connection (thread only) */
+	/* The helper's counters for /_stats, read by the thread. */
+	pthread_cond_t stats_cv;    /* wakes /_stats waiting for a reading */
+	struct stats_reply stats;   /* the last reading on this connection */
+	long stats_at_ms;           /* when it started (now_ms); 0: none yet */
+	long stats_tried_ms;        /* the last attempt; 0: none on this connection */
+	long stats_asked_ms;        /* the last /_stats; 0: none */
+	bool stats_urgent;          /* a /_stats waits for a new reading */
+	uint64_t stats_started;     /* readings started, */
+	uint64_t stats_done;        /* and finished (failed ones too) */
+	long stats_wait_ms;         /* NANOWEB_STATS_WAIT_MS (tests) */
 };
 
 /*
@@ -1104,7 +1122,8 @@ static bool session_dead(int fd)
 	return p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL);
 }
 
-static void wait_locked(struct nw_xdp_client *c, long ms)
+/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait(). */
+static struct timespec deadline_in(long ms)
 {
 	struct timespec ts;
 
@@ -1115,6 +1134,13 @@ static void wait_locked(struct nw_xdp_client *c, long ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	return ts;
+}
+
+static void wait_locked(struct nw_xdp_client *c, long ms)
+{
+	struct timespec ts = deadline_in(ms);
+
 	if (!c->stop)
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 }
@@ -1136,6 +1162,46 @@ static void lost(struct nw_xdp_client *c, int *fd, const char *what,
 	c->w.fd = -1;
 	c->attempts++;
 	pthread_cond_broadcast(&c->done_cv);
+	pthread_cond_broadcast(&c->stats_cv);
+}
+
+/* A reading of the counters is due: one on each new connection (so the
+ * first /_stats has some) and after each commit, then about once a second
+ * while someone watches /_stats. */
+static bool stats_due(const struct nw_xdp_client *c, long now)
+{
+	if (c->stats_urgent || !c->stats_tried_ms)
+		return true;
+	return c->stats_asked_ms && now - c->stats_asked_ms < STATS_WATCH_MS &&
+	       now - c->stats_tried_ms >= STATS_EVERY_MS;
+}
+
+/* Reads the helper's counters on the push connection (called with mu held,
+ * which is released meanwhile). */
+static void read_stats(struct nw_xdp_client *c, int *fd)
+{
+	struct stats_reply st;
+	uint64_t n = ++c->stats_started;
+	long t = now_ms(), rc;
+	char why[200] = "";
+
+	c->stats_tried_ms = t;
+	c->stats_urgent = false;
+	pthread_mutex_unlock(&c->mu);
+	rc = wire_stats(&c->w, &st);
+	if (rc < 0)
+		wire_why(&c->w, rc, why, sizeof why);
+	pthread_mutex_lock(&c->mu);
+	if (rc >= 0) {
+		c->stats = st;
+		c->stats_at_ms = t;
+	} else if (rc == -2) {   /* the connection still works */
+		nw_debug("kernel path: nanoweb-xdpd gave no counters: %s", why);
+	}
+	c->stats_done = n;
+	pthread_cond_broadcast(&c->stats_cv);
+	if (rc == -1)
+		lost(c, fd, "lost", why);
 }
 
 /*
@@ -1189,7 +1255,12 @@ static void *client_thread(void *arg)
 				c->helper_pid, c->cfg->xdp_socket);
 			c->connected = true;
 			c->warned = false;
+			c->stats_at_ms = c->stats_tried_ms = 0;
 			pushed = 0;
+		}
+		if (stats_due(c, now_ms())) {
+			read_stats(c, &fd);
+			continue;
 		}
 		if (c->want && pushed == c->want->generation &&
 		    hot_push_due(c, c->want)) {
@@ -1228,6 +1299,7 @@ static void *client_thread(void *arg)
 			c->skipped_path = pc.badpath;
 			c->cache_full = pc.full;
 			c->pushed_at_ms = now_ms();
+			c->stats_tried_ms = 0;   /* a reading of the new cache */
 			c->attempts++;
 			if (!hot) {   /* a new snapshot: its demand starts afresh */
 				c->hot_interval_ms = NW_XDP_PUSH_MS;
@@ -1264,6 +1336,30 @@ static void *client_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * NANOWEB_STATS_WAIT_MS: for tests that read the counters right before and
+ * after a request, /_stats waits up to this long for a reading that starts
+ * after it came (holding its worker thread meanwhile). 0 (default): never.
+ */
+static long stats_wait_env(void)
+{
+	const char *v = getenv("NANOWEB_STATS_WAIT_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno || *end || ms <= 0)
+		return 0;
+	if (ms > STATS_WAIT_MAX_MS)
+		ms = STATS_WAIT_MAX_MS;
+	nw_info("NANOWEB_STATS_WAIT_MS: /_stats waits up to %ld ms for the "
+		"helper's counters (meant for tests)", ms);
+	return ms;
+}
+
 struct nw_xdp_client *nw_xdp_client_new(const struct nw_config *cfg,
 					uint16_t port)
 {
@@ -1283,9 +1379,12 @@ struct nw_xdp_client *nw_xdp_client_new(const struct nw_config *cfg,
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	pthread_cond_init(&c->done_cv, NULL);
+	pthread_cond_init(&c->stats_cv, NULL);
+	c->stats_wait_ms = stats_wait_env();
 	if (pthread_create(&c->thread, NULL, client_thread, c) != 0) {
 		nw_warn("kernel path: cannot start the client thread; "
 			"serving everything from userspace");
+		pthread_cond_destroy(&c->stats_cv);
 		pthread_cond_destroy(&c->done_cv);
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
@@ -1331,23 +1430,45 @@ void nw_xdp_client_publish(struct nw_xdp_client *c, struct nw_snapshot *s)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* NANOWEB_STATS_WAIT_MS: waits (mu held) for a reading started after now. */
+static void wait_for_stats(struct nw_xdp_client *c)
+{
+	uint64_t want = c->stats_started + 1;
+	struct timespec ts = deadline_in(c->stats_wait_ms);
+
+	c->stats_urgent = true;
+	pthread_cond_broadcast(&c->cv);
+	while (c->connected && !c->stop && c->stats_done < want)
+		if (pthread_cond_timedwait(&c->stats_cv, &c->mu, &ts) == ETIMEDOUT)
+			break;
+}
+
 void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 {
 	struct stats_reply st;
-	struct wire *w;
 	bool connected;
 	uint64_t snap;
 	size_t entries, bytes, skipped, badpath;
 	uint64_t hot_pushes;
 	unsigned limit;
 	uint32_t pid;
-	int fd;
+	long now, at;
 
 	if (!c) {
 		sb_puts(out, "null");
 		return;
 	}
 	pthread_mutex_lock(&c->mu);
+	now = now_ms();
+	if (c->connected) {
+		c->stats_asked_ms = now;
+		if (c->stats_wait_ms > 0)
+			wait_for_stats(c);
+		else if (!c->stats_at_ms || now - c->stats_at_ms >= STATS_EVERY_MS)
+			/* after a quiet period: this answer has the old
+			 * reading, the next ones a new one */
+			pthread_cond_broadcast(&c->cv);
+	}
 	connected = c->connected;
 	snap = c->committed_snap;
 	entries = c->pushed_entries;
@@ -1357,35 +1478,24 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 	hot_pushes = c->hot_pushes;
 	limit = c->limit;
 	pid = c->helper_pid;
+	at = c->stats_at_ms;
+	st = c->stats;
 	pthread_mutex_unlock(&c->mu);
 	if (!connected) {
 		sb_puts(out, "null");
 		return;
 	}
-	/* A connection of its own: the push connection may be busy. */
-	fd = sock_connect(c->cfg->xdp_socket, 1000);
-	w = fd >= 0 ? malloc(sizeof *w) : NULL;
-	if (!w) {
-		if (fd >= 0)
-			close(fd);
-		sb_puts(out, "null");
-		return;
-	}
-	wire_init(w, fd);
-	if (!wire_stats(w, &st)) {
-		free(w);
-		close(fd);
-		sb_puts(out, "null");
-		return;
-	}
-	free(w);
-	close(fd);
 	sb_printf(out, "{\"connected\":true,\"helper_pid\":%u,"
 		  "\"snapshot_generation\":%llu,\"pushed_responses\":%zu,"
 		  "\"pushed_bytes\":%zu,\"too_large\":%zu,\"not_servable\":%zu,"
 		  "\"max_response\":%u,\"hot_pushes\":%llu",
 		  pid, (unsigned long long)snap, entries, bytes, skipped, badpath,
 		  limit, (unsigned long long)hot_pushes);
+	if (!at) {
+		sb_puts(out, ",\"counters_age_ms\":null}");
+		return;
+	}
+	sb_printf(out, ",\"counters_age_ms\":%ld", now_ms() - at);
 	for (size_t i = 0; i < st.n; i++)
 		sb_printf(out, ",\"%s\":%llu", stat_names[i],
 			  (unsigned long long)st.v[i]);
@@ -1400,11 +1510,13 @@ void nw_xdp_client_free(struct nw_xdp_client *c)
 		atomic_store(&c->interrupt, true);
 		pthread_cond_broadcast(&c->cv);
 		pthread_cond_broadcast(&c->done_cv);
+		pthread_cond_broadcast(&c->stats_cv);
 		pthread_mutex_unlock(&c->mu);
 		if (c->thread_started)
 			pthread_join(c->thread, NULL);
 		if (c->want)
 			nw_snapshot_unref(c->want);
+		pthread_cond_destroy(&c->stats_cv);
 		pthread_cond_destroy(&c->done_cv);
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);

@@ -38,8 +38,13 @@ struct nw_xdp_client *nw_xdp_client_new(const struct nw_config *cfg,
  */
 void nw_xdp_client_publish(struct nw_xdp_client *c, struct nw_snapshot *s);
 
-/* Appends the kernel path's counters as a JSON object value ("null" when
- * the helper is not connected) for /_stats. */
+/*
+ * Appends the kernel path's state and counters as a JSON object value
+ * ("null" when the helper is not connected) for /_stats. Never talks to the
+ * helper: the counters are the client thread's last reading (their age in
+ * "counters_age_ms"), which it renews about once a second while /_stats is
+ * asked for. Returns at once unless NANOWEB_STATS_WAIT_MS is set.
+ */
 void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out);
 
 /* Stops the client; if nano-web started the helper, stops it too (which

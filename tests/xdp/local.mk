@@ -6,6 +6,9 @@
 #                  answer XDP builds in place (no root, no BPF)
 #   client.py    nano-web's client (src/xdp_client.c) against a fake helper
 #                speaking common/nanoweb_xdp_proto.h (no root, no BPF)
+#   stats_cache.py  /_stats answers the counters the client thread read
+#                (once a second while watched) and never waits for the
+#                helper, even one that stopped answering (no root, no BPF)
 #   tools.sh     self-test of the test tools (namespaces, veth, loss program,
 #                spoofer, SYN flood generator, sniffer, parity comparer)
 #   fallback.sh  every client check of veth.sh against nano-web without the
@@ -37,8 +40,13 @@ XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
 	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh \
 	tests/xdp/notmod.sh tests/xdp/sock_abuse.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
-	tests/xdp/close_csum.py
-TESTS += tests/xdp/client.py tests/xdp/close_csum.py
+	tests/xdp/close_csum.py tests/xdp/stats_cache.py
+TESTS += tests/xdp/client.py tests/xdp/close_csum.py tests/xdp/stats_cache.py
+
+# e2e.py and the scripts built on it read the kernel path's counters through
+# /_stats right before and after a request: each /_stats waits for a reading
+# of its own (stats_cache.py and tests/integration run without it).
+AM_TESTS_ENVIRONMENT += NANOWEB_STATS_WAIT_MS=3000; export NANOWEB_STATS_WAIT_MS;
 
 if HAVE_XDP
 TESTS += $(XDP_TESTS)
