@@ -24,7 +24,8 @@
  * NWX_MSG_ERROR reply and a (rate-limited) log line in the helper; the
  * connection stays open, but the helper closes it after 16 bad messages in
  * a row, or when a reply cannot be delivered because the peer does not
- * read them. STATS is answered at most 10 times a second per connection
+ * read them. STATS is answered at most 10 times a second per read-only
+ * connection
  * (then NWX_E_BUSY). See nanoweb-xdpd(8) for the connection limits.
  *
  * Permissions (SO_PEERCRED): HELLO and STATS are allowed to anyone who can

@@ -73,10 +73,13 @@ int xdpd_gen_delete(struct xdpd *x, uint32_t gen); /* entries of a generation */
 int xdpd_gen_count(struct xdpd *x, uint32_t gen, unsigned *count);
 int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count);
 int xdpd_gen_flip(struct xdpd *x, uint32_t gen);
-/* returns 0 or NWX_E_* */
+/* returns 0 or NWX_E_*; a response that is not there yet needs room (the
+ * entries the generation may still take: NWX_E_NOSPC at 0), and *added
+ * says whether it took one */
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		 const char *path, const uint8_t *resp, const uint8_t *tag,
-		 size_t tag_len, char *err, size_t errlen);
+		 size_t tag_len, unsigned room, bool *added, char *err,
+		 size_t errlen);
 int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 		    unsigned len, unsigned method, unsigned enc, unsigned *removed);
 int xdpd_port_set(struct xdpd *x, uint16_t port, bool on);

@@ -826,7 +826,8 @@ static uint8_t *method_mask(struct nwx_path_val *pv, unsigned m)
 
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		 const char *path, const uint8_t *resp, const uint8_t *tag,
-		 size_t tag_len, char *err, size_t errlen)
+		 size_t tag_len, unsigned room, bool *added, char *err,
+		 size_t errlen)
 {
 	static struct nwx_resp_val rv;
 	struct nwx_path_key pk = { .gen = gen };
@@ -835,6 +836,7 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	uint64_t h = nwx_path_hash(path, p->path_len);
 	uint8_t avail = (uint8_t)(p->avail | 1);
 
+	*added = false;
 	pk.hash = h;
 	if (!bpf_map_lookup_elem(x->fd_paths, &pk, &pv)) {
 		if (pv.len != p->path_len || memcmp(pv.path, path, p->path_len)) {
@@ -853,6 +855,13 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		pv.avail = avail;
 		memcpy(pv.path, path, p->path_len);
 	}
+	*added = !(*method_mask(&pv, p->method) & (1u << p->encoding));
+	if (*added && !room) {
+		*added = false;
+		snprintf(err, errlen, "PUT: cache full (%u entries)",
+			 x->cfg.cache_entries);
+		return NWX_E_NOSPC;
+	}
 	memset(&rv, 0, sizeof(rv));
 	rv.len = (__u16)p->resp_len;
 	rv.date_off = p->date_offset;
@@ -870,6 +879,7 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	if (bpf_map_update_elem(x->fd_resp, &rk, &rv, BPF_ANY)) {
 		snprintf(err, errlen, "PUT %.*s: response map: %s", (int)p->path_len,
 			 path, strerror(errno));
+		*added = false;
 		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}
@@ -878,6 +888,7 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		snprintf(err, errlen, "PUT %.*s: path map: %s", (int)p->path_len,
 			 path, strerror(errno));
 		bpf_map_delete_elem(x->fd_resp, &rk);
+		*added = false;
 		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}

@@ -546,6 +546,7 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 	}
 	case NWX_MSG_PUT: {
 		struct xdpd_put p;
+		bool added = false;
 
 		code = xdpd_check_put(rx.b, n, x->cfg.max_response, &p, err, sizeof(err));
 		if (!code && (!c->staging || p.put->generation != c->staging)) {
@@ -553,19 +554,19 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 				 p.put->generation, c->staging);
 			code = NWX_E_NOGEN;
 		}
-		if (!code && c->staged >= x->cfg.cache_entries) {
-			snprintf(err, sizeof(err), "PUT: cache full (%u entries)",
-				 x->cfg.cache_entries);
-			code = NWX_E_NOSPC;
-		}
+		/* a response already staged (BEGIN with COPY_ACTIVE, or a
+		 * PUT again) is replaced in place: it needs no room */
 		if (!code)
 			code = xdpd_map_put(x, c->staging, p.put, p.path, p.resp,
-					    p.tag, p.tag_len, err, sizeof(err));
+					    p.tag, p.tag_len,
+					    c->staged < x->cfg.cache_entries ?
+						    x->cfg.cache_entries - c->staged : 0,
+					    &added, err, sizeof(err));
 		if (code) {
 			reply_err(c, seq, code, err);
 			return;
 		}
-		c->staged++;
+		c->staged += added;
 		reply_ok(c, seq, c->staging, 1);
 		return;
 	}
@@ -674,7 +675,10 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		struct nwx_stats st;
 
 		/* reading the maps takes milliseconds: not for a loop */
-		if (!allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST)) {
+		/* a peer that may write is trusted (nano-web reads its
+		 * counters on its push connection) */
+		if (!c->may_write &&
+		    !allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST)) {
 			snprintf(err, sizeof(err), "STATS: more than %d a second on this connection; retry later",
 				 1000 / STATS_EVERY_MS);
 			reply_err(c, seq, NWX_E_BUSY, err);

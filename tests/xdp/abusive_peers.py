@@ -383,6 +383,51 @@ def test_bad_run(h):
     s.close()
 
 
+PUT, COMMIT, E_NOSPC, NO_DATE = 3, 5, 6, 0xffff
+
+
+def put_msg(gen, path, body):
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    return msg(PUT, 2, struct.pack("=IBBBBHHI", gen, 0, 0, 1, 0, len(path),
+                                   NO_DATE, len(resp)) + path + resp)
+
+
+def ok_body(r):
+    """(generation, count) of an OK reply, or None"""
+    return struct.unpack_from("=II", r[2]) if r and r[0] == OK else None
+
+
+def test_copy_active(h):
+    """F6: after BEGIN with COPY_ACTIVE, a PUT that replaces a copied
+    response takes no room: a full generation can be replaced in full, and
+    only a new response past cache_entries (64) gets E_NOSPC."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(SOCK)
+    try:
+        call(s, HELLO_MSG)
+        g1 = ok_body(call(s, msg(BEGIN, 1, struct.pack("=II", 0, 0))))[0]
+        first = [ok_body(call(s, put_msg(g1, b"/p%d" % i, b"old")))
+                 for i in range(62)]
+        c1 = ok_body(call(s, msg(COMMIT, 3, struct.pack("=II", g1, 0))))
+        b2 = ok_body(call(s, msg(BEGIN, 4, struct.pack("=II", 1, 0))))
+        g2 = b2[0]
+        again = [call(s, put_msg(g2, b"/p%d" % i, b"new")) for i in range(62)]
+        new = [call(s, put_msg(g2, b"/n%d" % i, b"x")) for i in range(3)]
+        c2 = ok_body(call(s, msg(COMMIT, 5, struct.pack("=II", g2, 0))))
+    finally:
+        s.close()
+    check("COPY_ACTIVE: 62 responses committed, then copied",
+          all(first) and c1 and c1[1] == 62 and b2[1] == 62,
+          "(%r %r)" % (c1, b2))
+    check("COPY_ACTIVE: all 62 copied responses replaced (no E_NOSPC)",
+          all(ok_body(r) for r in again),
+          "(%r)" % [r for r in again if not ok_body(r)][:2])
+    check("COPY_ACTIVE: two new responses fit, the third gets E_NOSPC; "
+          "64 committed", ok_body(new[0]) and ok_body(new[1]) and
+          new[2] and new[2][1] == E_NOSPC and c2 and c2[1] == 64,
+          "(%r %r)" % (new, c2))
+
+
 def test_no_reader(h):
     """F5: a peer that does not read its replies is disconnected."""
     m = h.mark()
@@ -487,6 +532,7 @@ def main():
         test_per_uid(h)
         test_evict(h)
         test_bad_run(h)
+        test_copy_active(h)
         test_no_reader(h)
         test_second_helper(h)
         test_socket_dirs()
