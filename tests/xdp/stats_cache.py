@@ -74,6 +74,14 @@ class NanoWeb:
         self.logf = open(self.log, "wb")
         nanoweb = os.path.join(os.environ.get("NW_BUILDDIR", os.getcwd()),
                                "nano-web")
+        if os.geteuid() == 0:
+            # run as nobody: a copy, since the build tree may be in a
+            # private directory (a clone in /root)
+            copy = os.path.join(work, "nano-web")
+            if not os.path.exists(copy):
+                shutil.copy(nanoweb, copy)
+                os.chmod(copy, 0o755)
+            nanoweb = copy
         self.p = subprocess.Popen(
             [nanoweb, "serve", site, "--port", str(self.port), "--listen",
              "127.0.0.1", "--threads", "1", "--xdp", "auto", "--config", ini],
