@@ -94,6 +94,9 @@ unsigned xdpd_bpf_probe_owned(struct xdpd *x);
 unsigned xdpd_bpf_loss_sweep(struct xdpd *x);
 
 /* xdpd_sock.c */
+/* before anything is loaded: a socket the helper could not take is refused
+ * without attaching first */
+int xdpd_sock_check(struct xdpd *x);
 int xdpd_sock_listen(struct xdpd *x);
 void xdpd_sock_accept(struct xdpd *x);
 void xdpd_sock_poll_fds(struct xdpd *x, struct pollfd *pfd, unsigned *n);

@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	if (xdpd_bpf_setup(&x) || xdpd_sock_listen(&x)) {
+	if (xdpd_sock_check(&x) || xdpd_bpf_setup(&x) || xdpd_sock_listen(&x)) {
 		/* a failed fresh start leaves nothing; a failed adoption leaves
 		 * the predecessor's programs serving */
 		xdpd_bpf_teardown(&x, x.adopted);

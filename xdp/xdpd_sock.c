@@ -31,6 +31,10 @@
 #define MSGS_PER_TURN 8     /* messages read from one client per poll round */
 #define STATS_EVERY_MS 100  /* STATS: 10 a second per connection ... */
 #define STATS_BURST 10      /* ... after a burst of 10 */
+#define RO_STATS_EVERY_MS 50 /* STATS of all read-only peers together: 20 a
+			      * second (~7 ms each: a seventh of the helper's
+			      * time at most) ... */
+#define RO_STATS_BURST 20   /* ... after a burst of 20 */
 #define LOG_EVERY_MS 1000   /* rate-limited log lines: one a second ... */
 #define LOG_BURST 5         /* ... after a burst of 5 */
 #define MAX_BAD_RUN 16      /* consecutive bad messages before disconnecting */
@@ -68,6 +72,8 @@ static pid_t busy_logged_pid;
 static time_t busy_logged_at;
 static unsigned busy_suppressed;
 static struct ratelog accept_log; /* refused and evicted connections */
+static struct ratelog ro_log;     /* read-only peers coming and going */
+static uint64_t ro_stats_tat;     /* STATS budget of all read-only peers */
 static union {
 	uint8_t b[NWX_MSG_MAX + 1];
 	struct nwx_hdr h;
@@ -192,14 +198,13 @@ static int check_not_served(const struct sockaddr_un *sa)
 	return -1;
 }
 
-int xdpd_sock_listen(struct xdpd *x)
+/* The socket's address; its directory (created when missing) is safe and
+ * nothing answers on it. */
+static int sock_checked(struct xdpd *x, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)], *slash;
-	mode_t old_mask;
-	int r;
+	char dir[sizeof(sa->sun_path)], *slash;
 
-	if (strlen(x->cfg.socket) >= sizeof(sa.sun_path)) {
+	if (strlen(x->cfg.socket) >= sizeof(sa->sun_path)) {
 		xlog("socket path too long: %s", x->cfg.socket);
 		return -1;
 	}
@@ -214,8 +219,25 @@ int xdpd_sock_listen(struct xdpd *x)
 		*slash = 0;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		xlog("cannot create %s: %s", dir, strerror(errno));
-	memcpy(sa.sun_path, sock_path, strlen(sock_path));
-	if (check_dir(dir) || check_not_served(&sa))
+	memcpy(sa->sun_path, sock_path, strlen(sock_path));
+	return check_dir(dir) || check_not_served(sa) ? -1 : 0;
+}
+
+int xdpd_sock_check(struct xdpd *x)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	return sock_checked(x, &sa);
+}
+
+int xdpd_sock_listen(struct xdpd *x)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old_mask;
+	int r;
+
+	/* again: time has passed since xdpd_sock_check() */
+	if (sock_checked(x, &sa))
 		return -1;
 	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0) {
@@ -384,9 +406,13 @@ static void client_close(struct xdpd *x, unsigned idx)
 	if (c->log.dropped)
 		xlog("client pid %d uid %u: %u log lines about it not logged",
 		     (int)c->pid, (unsigned)c->uid, c->log.dropped);
-	xlog("client pid %d uid %u disconnected%s%s", (int)c->pid,
-	     (unsigned)c->uid, c->drop ? " by the helper: " : "",
-	     c->drop ? c->drop : "");
+	if (c->may_write || c->drop)
+		xlog("client pid %d uid %u disconnected%s%s", (int)c->pid,
+		     (unsigned)c->uid, c->drop ? " by the helper: " : "",
+		     c->drop ? c->drop : "");
+	else
+		rlog(&ro_log, "client pid %d uid %u disconnected", (int)c->pid,
+		     (unsigned)c->uid);
 	close(c->fd);
 	c->fd = -1;
 	drop_staging(x, c);
@@ -464,8 +490,12 @@ void xdpd_sock_accept(struct xdpd *x)
 	c->pid = cr.pid;
 	c->may_write = may_write;
 	c->last_ms = now_ms();
-	xlog("client pid %d uid %u connected (%s)", (int)c->pid, (unsigned)c->uid,
-	     c->may_write ? "may change the maps" : "read-only");
+	if (c->may_write)
+		xlog("client pid %d uid %u connected (may change the maps)",
+		     (int)c->pid, (unsigned)c->uid);
+	else   /* anyone may connect: a loop of them must not fill the log */
+		rlog(&ro_log, "client pid %d uid %u connected (read-only)",
+		     (int)c->pid, (unsigned)c->uid);
 }
 
 static void handle_msg(struct xdpd *x, struct client *c, size_t n)
@@ -678,7 +708,8 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		/* a peer that may write is trusted (nano-web reads its
 		 * counters on its push connection) */
 		if (!c->may_write &&
-		    !allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST)) {
+		    (!allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST) ||
+		     !allow(&ro_stats_tat, RO_STATS_EVERY_MS, RO_STATS_BURST))) {
 			snprintf(err, sizeof(err), "STATS: more than %d a second on this connection; retry later",
 				 1000 / STATS_EVERY_MS);
 			reply_err(c, seq, NWX_E_BUSY, err);

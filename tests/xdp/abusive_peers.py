@@ -428,6 +428,41 @@ def test_copy_active(h):
           "(%r %r)" % (new, c2))
 
 
+def test_ro_log(h):
+    """Read-only peers connecting in a loop: their connect and disconnect
+    lines are rate-limited (5, then one a second)."""
+    m = h.mark()
+    pid, socks = connect_as(62002, 1)
+    close_all(socks)
+    for _ in range(30):
+        _, socks = connect_as(62002, 1)
+        close_all(socks)
+    time.sleep(0.3)
+    lines = [ln for ln in h.since(m).splitlines() if "uid 62002" in ln]
+    check("31 read-only connections (62 lines unlimited): at most 16 log "
+          "lines about them", 1 <= len(lines) <= 16, "(%d)" % len(lines))
+
+
+def test_stats_budget(h):
+    """All read-only peers together: 20 STATS a second after a burst of 20,
+    however many uids and connections ask."""
+    time.sleep(1.5)   # the budget refills
+    conns = [connect_as(62010 + i, 1) for i in range(4)]
+    got = []
+    t0 = time.monotonic()
+    for _, (s,) in conns:
+        got += [call(s, msg(STATS)) for _ in range(10)]
+    refill = int(20 * (time.monotonic() - t0)) + 2
+    ok = sum(1 for r in got if r and r[0] == STATS_REPLY)
+    busy = sum(1 for r in got if r and r[0] == ERROR and r[1] == E_BUSY)
+    check("4 uids, 40 STATS at once: 20 answered (plus %d refilled meanwhile), "
+          "the others E_BUSY" % refill,
+          20 <= ok <= 20 + refill and ok + busy == 40,
+          "(%d answered, %d E_BUSY)" % (ok, busy))
+    for _, socks in conns:
+        close_all(socks)
+
+
 def test_no_reader(h):
     """F5: a peer that does not read its replies is disconnected."""
     m = h.mark()
@@ -460,6 +495,9 @@ def test_second_helper(h):
     check("a second helper on the same socket exits 1, naming the socket",
           rc == 1 and SOCK in out and "another nanoweb-xdpd" in out,
           "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
+    check("... before loading or attaching anything",
+          "attached" not in out and "pinned" not in out,
+          "(%r)" % out.strip().splitlines()[:4])
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         s.connect(SOCK)
@@ -533,6 +571,8 @@ def main():
         test_evict(h)
         test_bad_run(h)
         test_copy_active(h)
+        test_ro_log(h)
+        test_stats_budget(h)
         test_no_reader(h)
         test_second_helper(h)
         test_socket_dirs()
