@@ -63,6 +63,8 @@ struct xdpd {
 
 /* log.c-like: one line on stderr */
 void xlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLOCK_MONOTONIC, ns (what bpf_ktime_get_*ns read in the programs) */
+uint64_t xdpd_mono_ns(void);
 
 /* xdpd_bpf.c */
 int xdpd_bpf_setup(struct xdpd *x);        /* load or adopt, pin, attach */

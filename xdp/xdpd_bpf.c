@@ -110,18 +110,10 @@ static __u64 ctl_get(struct xdpd *x, __u32 idx)
 	return v;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000u + (__u64)ts.tv_nsec;
-}
-
 /* XDP serves for secs more (NWX_CTL_LEASE); renewed by every tick */
 static void lease(struct xdpd *x, unsigned secs)
 {
-	__u64 now = mono_ns();
+	__u64 now = xdpd_mono_ns();
 
 	if (ctl_set(x, NWX_CTL_LEASE, now + (__u64)secs * 1000000000u))
 		xlog("cannot renew the fast path's lease: %s", strerror(errno));
@@ -519,7 +511,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 	/* a predecessor that died (or kept the fast path for a successor
 	 * that came too late) stopped renewing it: XDP has stopped answering,
 	 * and nano-web may have reloaded since */
-	lapsed = x->adopted && ctl_get(x, NWX_CTL_LEASE) < mono_ns();
+	lapsed = x->adopted && ctl_get(x, NWX_CTL_LEASE) < xdpd_mono_ns();
 	x->active_gen = (uint32_t)ctl_get(x, NWX_CTL_GEN);
 	x->next_gen = x->active_gen + 1;
 	x->date_idx = (uint32_t)ctl_get(x, NWX_CTL_DATE_IDX) & 1;
@@ -632,11 +624,8 @@ void xdpd_bpf_teardown(struct xdpd *x, bool keep)
 void xdpd_bpf_tick(struct xdpd *x)
 {
 	time_t now = time(NULL);
-	struct timespec ts;
-	long ms;
+	long ms = (long)(xdpd_mono_ns() / 1000000);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (ms - x->last_sweep_ms >= 100) {
 		x->last_sweep_ms = ms;
 		xdpd_bpf_loss_sweep(x);
@@ -1127,7 +1116,7 @@ static bool probe_lost(const struct nwx_flow_key *k, const struct nwx_flow *f,
 
 unsigned xdpd_bpf_loss_sweep(struct xdpd *x)
 {
-	uint32_t now = (uint32_t)(mono_ns() >> NWX_TIME_SHIFT);
+	uint32_t now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT);
 	unsigned sent = each_flow(x, probe_lost, &now);
 
 	x->loss_probes += sent;

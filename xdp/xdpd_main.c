@@ -173,12 +173,17 @@ static bool load_config(struct xdpd_cfg *c, const char *path,
 
 static volatile int keep_on_exit;
 
-static long mono_ms(void)
+uint64_t xdpd_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static long mono_ms(void)
+{
+	return (long)(xdpd_mono_ns() / 1000000);
 }
 
 /*

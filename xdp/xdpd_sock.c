@@ -81,10 +81,7 @@ static union {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return xdpd_mono_ns() / 1000000;
 }
 
 /* A burst of `burst` events, then one per `every_ms`: *tat is a virtual
@@ -704,14 +701,20 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 	case NWX_MSG_STATS: {
 		struct nwx_stats st;
 
-		/* reading the maps takes milliseconds: not for a loop */
-		/* a peer that may write is trusted (nano-web reads its
-		 * counters on its push connection) */
+		/* reading the maps takes milliseconds: not for a loop. A
+		 * peer that may write is trusted (nano-web reads its counters
+		 * on its push connection). */
 		if (!c->may_write &&
-		    (!allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST) ||
-		     !allow(&ro_stats_tat, RO_STATS_EVERY_MS, RO_STATS_BURST))) {
+		    !allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST)) {
 			snprintf(err, sizeof(err), "STATS: more than %d a second on this connection; retry later",
 				 1000 / STATS_EVERY_MS);
+			reply_err(c, seq, NWX_E_BUSY, err);
+			return;
+		}
+		if (!c->may_write &&
+		    !allow(&ro_stats_tat, RO_STATS_EVERY_MS, RO_STATS_BURST)) {
+			snprintf(err, sizeof(err), "STATS: more than %d a second from read-only peers; retry later",
+				 1000 / RO_STATS_EVERY_MS);
 			reply_err(c, seq, NWX_E_BUSY, err);
 			return;
 		}
