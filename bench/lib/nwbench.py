@@ -990,8 +990,8 @@ def write_markdown(path, res):
         o["wrk_threads"], o["connections"], o["idle_connections"], o["busy_connections"])
         + "; HEAD with bench/lib/nwload.c, since wrk cannot load HEAD"
         if o["loadgen"] == "wrk" else
-        "nwload (%d connections; idle_1k: %d idle + %d busy)" % (
-            o["connections"], o["idle_connections"], o["busy_connections"])
+        "bench/lib/nwload.c (%d thread(s), %d connections; idle_1k: %d idle + %d busy)" % (
+            o["wrk_threads"], o["connections"], o["idle_connections"], o["busy_connections"])
         if o["loadgen"] == "nwload" else
         "a 1-connection Python client (idle_1k: %d idle)" % o["idle_connections"])
     L.append("Run: %d round(s), %s s per scenario, %d server thread(s)/worker(s), load generator %s, "
@@ -1167,7 +1167,8 @@ def main_bench(argv):
     ap.add_argument("--transports", help="lo,veth (default: lo, plus veth when root)")
     ap.add_argument("--threads", type=int, default=1, help="worker threads/processes per server")
     ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--load-threads", "--wrk-threads", dest="wrk_threads", type=int, default=1,
+                    help="threads of the load generator (nwload -t, wrk -t)")
     ap.add_argument("--pin", metavar="SERVER_CPUS:CLIENT_CPUS",
                     help="run every server on SERVER_CPUS and the load generators on "
                          "CLIENT_CPUS (taskset lists, e.g. 0:1); default: not pinned")
@@ -1175,7 +1176,7 @@ def main_bench(argv):
     ap.add_argument("--busy-connections", type=int, default=4)
     ap.add_argument("--site-files", type=int)
     ap.add_argument("--loadgen", choices=["wrk", "nwload", "py"],
-                    help="default wrk (HEAD always nwload); smoke: nwload")
+                    help="default nwload; with wrk, HEAD is still loaded by nwload")
     ap.add_argument("--no-xdp", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--nano-web", required=True, help="path to the built nano-web")
@@ -1185,7 +1186,7 @@ def main_bench(argv):
     o.rounds = o.rounds or (1 if o.smoke else 3)
     o.duration = o.duration or (0.08 if o.smoke else 5.0)
     o.site_files = o.site_files if o.site_files is not None else (300 if o.smoke else 10000)
-    o.loadgen = o.loadgen or ("nwload" if o.smoke else "wrk")
+    o.loadgen = o.loadgen or "nwload"
     if o.smoke and o.idle_connections == 1000:
         o.idle_connections = 100
     is_root = os.geteuid() == 0
@@ -1230,8 +1231,12 @@ def run_all(o, servers, scenarios, started, outdir, notes):
     t0 = time.monotonic()
     o.nwload = build_nwload(o.work)
     if o.loadgen == "nwload" and not o.nwload:
-        notes.append("no C compiler for nwload: the Python client loads instead")
-        o.loadgen = "py"
+        if not o.smoke and shutil.which("wrk"):
+            notes.append("no C compiler for nwload: wrk loads instead")
+            o.loadgen = "wrk"
+        else:
+            notes.append("no C compiler for nwload: the Python client loads instead")
+            o.loadgen = "py"
     if o.loadgen == "wrk" and not o.nwload and "head" in scenarios:
         notes.append("no C compiler for nwload: HEAD is loaded with wrk, which cannot (0 req/s)")
     root = os.path.join(o.work, "tree")
