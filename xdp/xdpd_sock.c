@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,6 +171,45 @@ static int check_dir(const char *dir)
 	return 0;
 }
 
+/*
+ * Every directory above the socket's: whoever may rename an entry in one of
+ * them can swap the socket's directory for one of their own. So each must
+ * be root's (or ours) and not writable by group or others, unless sticky
+ * (/tmp: others cannot rename entries they do not own). Walked on the
+ * resolved path, so a symlink leads to what it names.
+ */
+static int check_parents(const char *dir)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+
+	if (!realpath(dir, path)) {
+		xlog("socket directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((slash = strrchr(path, '/')) && path[1]) {
+		if (slash == path)
+			slash[1] = 0;
+		else
+			*slash = 0;
+		if (stat(path, &st)) {
+			xlog("socket directory %s: %s: %s", dir, path, strerror(errno));
+			return -1;
+		}
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+		    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
+			xlog("refusing the socket directory %s: its parent %s "
+			     "(owner uid %u, mode %04o) lets another user replace "
+			     "it; each directory above the socket must be owned "
+			     "by root and not writable by group or others, unless "
+			     "sticky", dir, path, (unsigned)st.st_uid,
+			     (unsigned)(st.st_mode & 07777));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* 0 when nothing listens on the socket's path (free, stale or not a socket),
  * -1 (logged) when something answers there or it cannot be told. */
 static int check_not_served(const struct sockaddr_un *sa)
@@ -217,7 +257,8 @@ static int sock_checked(struct xdpd *x, struct sockaddr_un *sa)
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		xlog("cannot create %s: %s", dir, strerror(errno));
 	memcpy(sa->sun_path, sock_path, strlen(sock_path));
-	return check_dir(dir) || check_not_served(sa) ? -1 : 0;
+	return check_dir(dir) || check_parents(dir) || check_not_served(sa) ?
+		       -1 : 0;
 }
 
 int xdpd_sock_check(struct xdpd *x)

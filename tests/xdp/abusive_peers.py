@@ -14,7 +14,8 @@ Any local user may connect to the helper's socket (HELLO, STATS). Checks:
     few times only; a peer that does not read its replies is disconnected
     with one log line;
   - a socket directory writable by others, or owned by another user, is
-    refused; a root 0700 one works; the socket is 0666 whatever the umask;
+    refused, as is one under a directory others may write (not sticky),
+    also through a symlink; a root 0700 one works; the socket is 0666 whatever the umask;
   - a second helper on a live helper's socket exits 1 and leaves it alone;
     a stale socket is replaced.
 Unprivileged peers: a child that switched uid connects and hands the
@@ -533,6 +534,38 @@ def test_socket_dirs():
         ok, info = start_fails(name, d)
         check("socket directory %s (mode %04o, uid %d) refused: exit 1, "
               "nothing created" % (name, mode, owner), ok, info)
+    # the directories above it: one writable by others lets them swap the
+    # socket's directory (also when reached through a symlink); a sticky
+    # one (/tmp) does not
+    parent = os.path.join(E.work, "parent-open")
+    os.mkdir(parent)
+    os.chmod(parent, 0o777)
+    d = os.path.join(parent, "run")
+    os.mkdir(d, 0o755)
+    ok, info = start_fails("parent-open", d)
+    check("a socket directory under one writable by others (0777) refused",
+          ok, info)
+    link = os.path.join(E.work, "link-run")
+    os.symlink(d, link)
+    b = Helper("via-link", os.path.join(link, "xdpd.sock"), "nwxd0",
+               E.pin_dir + "-via-link")
+    rc = b.wait_exit()
+    out = b.text()
+    b.stop()
+    check("reached through a symlink, refused too, naming that parent",
+          rc == 1 and "its parent %s " % parent in out,
+          "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
+    sticky = os.path.join(E.work, "parent-sticky")
+    os.mkdir(sticky)
+    os.chmod(sticky, 0o1777)
+    d = os.path.join(sticky, "run")
+    os.mkdir(d, 0o755)
+    c = Helper("sticky-parent", os.path.join(d, "xdpd.sock"), "nwxd0",
+               E.pin_dir + "-sticky-parent")
+    up = c.wait_ready()
+    check("under a sticky world-writable directory (like /tmp): it starts",
+          up, "(%s)" % c.text().strip().splitlines()[-1:])
+    check("and stops cleanly", c.stop() == 0)
     # root's 0700 directory, a stale socket left there, umask 077
     d = os.path.join(E.work, "dir-private")
     os.mkdir(d, 0o700)
