@@ -140,8 +140,11 @@ typedef __u64 nwx_u64;
 
 /* Limits (also the sizes of the map values below). */
 #define NWX_PATH_MAX 256      /* canonical path, bytes, NUL excluded: < 256 */
-#define NWX_RESP_MAX 4096     /* absolute cap on one cached response */
-#define NWX_DEFAULT_MAX_RESPONSE 4096 /* default cap (INI max_response) */
+#define NWX_RESP_MAX 4000     /* absolute cap on one cached response: with
+			       * it an nwx_resp element (value, key and the
+			       * kernel's header) fits a 4 KiB allocation; at
+			       * 4096 each took 8 KiB */
+#define NWX_DEFAULT_MAX_RESPONSE NWX_RESP_MAX /* default cap (INI max_response) */
 #define NWX_MAX_SEGS 4        /* most TCP segments one answer may take (the
 			       * flow's MSS decides; more: handed off) */
 #define NWX_REQ_MAX 1536      /* longest request XDP parses */

@@ -91,7 +91,7 @@ struct nw_config {
  * reads the same file with nw_config_load_file) and by the helper's flags.
  */
 #define NW_XDP_MAX_RESPONSE_MIN 64
-#define NW_XDP_MAX_RESPONSE_MAX 4096      /* NWX_RESP_MAX: the map value size */
+#define NW_XDP_MAX_RESPONSE_MAX 4000      /* NWX_RESP_MAX: the map value size */
 #define NW_XDP_FLOW_ENTRIES_MIN 16
 #define NW_XDP_FLOW_ENTRIES_MAX (1u << 24)
 #define NW_XDP_CACHE_ENTRIES_MIN 1

@@ -51,6 +51,12 @@
 #define CONN_CLOSE_SUM 0x32674
 /* an answer sent in place by XDP has its Date line this close to its
  * start and at most this much after it (bounds for the verifier) */
+/* A power of two at or above NWX_RESP_MAX: the masks that bound offsets
+ * into the scratch buffer (2 * RESP_SPAN bytes) for the verifier. Never
+ * used to bound a read of a map value (NWX_RESP_MAX bytes of data). */
+#define RESP_SPAN 4096
+_Static_assert(RESP_SPAN >= NWX_RESP_MAX && !(RESP_SPAN & (RESP_SPAN - 1)),
+	       "RESP_SPAN: a power of two, at least NWX_RESP_MAX");
 #define CLOSE_HEAD_MAX 128
 #define CLOSE_TAIL_MAX 2048
 #define HANDOFF (-1)
@@ -213,7 +219,7 @@ struct memo_val {
 struct scratch {
 	/* the answer TC segments (Date filled in); twice the size so that
 	 * any offset below NWX_RESP_MAX plus any length up to it stays inside */
-	__u8 resp[2 * NWX_RESP_MAX];
+	__u8 resp[2 * RESP_SPAN];
 	struct segjob job;
 	__u8 req[REQBUF] __attribute__((aligned(8)));
 	__u8 path[NWX_PATH_MAX];
@@ -1345,8 +1351,9 @@ static __always_inline int close_fits(const struct nwx_resp_val *rv)
 	    rlen + CONN_CLOSE_LEN > NWX_RESP_MAX)
 		return 0;
 	off += NWX_DATE_LEN;
-	return rv->data[off & (NWX_RESP_MAX - 1)] == '\r' &&
-	       rv->data[(off + 1) & (NWX_RESP_MAX - 1)] == '\n';
+	if (off >= NWX_RESP_MAX - 1) /* known from rlen: for the verifier */
+		return 0;
+	return rv->data[off] == '\r' && rv->data[off + 1] == '\n';
 }
 
 /* Where XDP can insert CONN_CLOSE itself: the offset, or 0 if TC must. */
@@ -1928,10 +1935,10 @@ static __always_inline int insert_close(struct scratch *s,
 
 	if (ins >= rlen || rlen + CONN_CLOSE_LEN > NWX_RESP_MAX)
 		return -1;
-	ins &= NWX_RESP_MAX - 1;
+	ins &= RESP_SPAN - 1;
 	__builtin_memcpy(s->resp + ins, CONN_CLOSE, CONN_CLOSE_LEN);
 	OPAQUE(n);
-	n &= NWX_RESP_MAX - 1; /* unchanged: bounds for the verifier */
+	n &= RESP_SPAN - 1; /* unchanged: bounds for the verifier */
 	return bpf_dynptr_read(s->resp + ins + CONN_CLOSE_LEN, n, dp, ins, 0);
 }
 
@@ -1960,7 +1967,7 @@ static __always_inline int load_resp(struct scratch *s,
 		return -1;
 	if (!dt)
 		return 0;
-	__builtin_memcpy(s->resp + (off & (NWX_RESP_MAX - 1)), dt->s,
+	__builtin_memcpy(s->resp + (off & (RESP_SPAN - 1)), dt->s,
 			 NWX_DATE_LEN);
 	return 0;
 }
@@ -1975,7 +1982,7 @@ static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
 	__s64 r;
 	int c;
 
-	for (c = 0; c < NWX_RESP_MAX / 512; c++) {
+	for (c = 0; c < RESP_SPAN / 512; c++) {
 		o = c * 512;
 		if (o >= n4)
 			break;
@@ -1985,13 +1992,13 @@ static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
 		OPAQUE(k);
 		k = ((k - 1) & 511) + 1; /* unchanged: bounds for the verifier */
 		r = bpf_csum_diff(NULL, 0,
-				  (void *)(s->resp + ((off + o) & (NWX_RESP_MAX - 1))),
+				  (void *)(s->resp + ((off + o) & (RESP_SPAN - 1))),
 				  k, 0);
 		if (r < 0)
 			return ~0ULL;
 		sum += (__u32)r;
 	}
-	t = (off + n4) & (NWX_RESP_MAX - 1);
+	t = (off + n4) & (RESP_SPAN - 1);
 	if (len - n4 > 0)
 		sum += s->resp[t];
 	if (len - n4 > 1)
@@ -2057,10 +2064,10 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 		return -1;
 	n = len;
 	OPAQUE(n);
-	n = ((n - 1) & (NWX_RESP_MAX - 1)) + 1; /* len, 1..NWX_RESP_MAX, as
+	n = ((n - 1) & (RESP_SPAN - 1)) + 1; /* len, 1..RESP_SPAN, as
 						  * the verifier can see */
 	if (len && bpf_skb_store_bytes(skb, hl,
-				       s->resp + (off & (NWX_RESP_MAX - 1)),
+				       s->resp + (off & (RESP_SPAN - 1)),
 				       n, 0))
 		return -1;
 	if (bpf_skb_pull_data(skb, hl))
@@ -2145,7 +2152,8 @@ static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT_;
 	n = rlen;
 	OPAQUE(n);
-	n = ((n - 1) & (NWX_RESP_MAX - 1)) + 1; /* unchanged: bounds */
+	if (n < 1 || n > NWX_RESP_MAX) /* unchanged: bounds for the verifier */
+		return TC_ACT_SHOT_;
 	if (bpf_skb_store_bytes(skb, hl, rv->data, n, 0))
 		return TC_ACT_SHOT_;
 	if (dt && bpf_skb_store_bytes(skb, hl + rv->date_off, dt->s,

@@ -17,7 +17,8 @@ Any local user may connect to the helper's socket (HELLO, STATS). Checks:
     refused, as is one under a directory others may write (not sticky),
     also through a symlink; a root 0700 one works; the socket is 0666 whatever the umask;
   - a second helper on a live helper's socket exits 1 and leaves it alone;
-    a stale socket is replaced.
+    a stale socket is replaced;
+  - a pinned cache map of an older layout is replaced.
 Unprivileged peers: a child that switched uid connects and hands the
 sockets back (SCM_RIGHTS); SO_PEERCRED keeps naming the child's uid.
 """
@@ -588,6 +589,36 @@ def test_socket_dirs():
           c.stop() == 0 and not os.path.exists(path))
 
 
+def test_old_layout():
+    """A pinned cache map of the older layout (4096-byte responses, 8 KiB a
+    kernel allocation) is replaced by one of the current layout."""
+    pin = E.pin_dir + "-old-layout"
+    os.makedirs(pin, exist_ok=True)
+    path = os.path.join(pin, "nwx_resp")
+    r = subprocess.run(["bpftool", "map", "create", path, "type", "hash",
+                        "key", "16", "value", "4104", "entries", "128",
+                        "name", "nwx_resp", "flags", "1"],
+                       capture_output=True, text=True)
+    if not check("an nwx_resp of the old layout pinned (bpftool)",
+                 r.returncode == 0, r.stderr.strip()):
+        return
+    c = Helper("old-layout", os.path.join(E.work, "run-old", "xdpd.sock"),
+               "nwxd0", pin)
+    up = c.wait_ready()
+    check("the helper starts over it, saying it replaces it",
+          up and ("pinned map %s has another layout: replacing it" % path)
+          in c.text(), "(%s)" % c.text().strip().splitlines()[-2:])
+    r = subprocess.run(["bpftool", "-j", "map", "show", "pinned", path],
+                       capture_output=True, text=True)
+    try:
+        vsize = json.loads(r.stdout).get("bytes_value")
+    except ValueError:
+        vsize = None
+    check("the pinned map now holds responses of at most 4000 bytes "
+          "(4008-byte values)", vsize == 4008, "(%r)" % vsize)
+    check("it stops cleanly", c.stop() == 0)
+
+
 def main():
     h = Helper("helper", SOCK, "lo", E.pin_dir)
     try:
@@ -609,6 +640,7 @@ def main():
         test_no_reader(h)
         test_second_helper(h)
         test_socket_dirs()
+        test_old_layout()
         check("the helper is still running", h.p.poll() is None)
     finally:
         check("the helper stops cleanly (exit 0)", h.stop() == 0)

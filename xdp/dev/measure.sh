@@ -9,7 +9,7 @@
 # (nano-web alone), on keep-alive connections (wrk) and with a new
 # connection per request (connload.c). Each run lasts SECS seconds.
 # BODY=2048 serves a 2 KB body instead (~2.6 KB response, 2 segments on
-# veth): the server's veth then gets a 3500-byte MTU and max_response 4096,
+# veth): the server's veth then gets a 3500-byte MTU and max_response 4000,
 # since nano-web caps what it pushes at MTU - 72.
 # PERF=FILE records a system-wide profile (perf record -a -g) of the
 # keep-alive run into FILE. XDP_ONLY=1 skips the runs without the helper.
@@ -89,7 +89,7 @@ iface = $iface
 attach = $attach
 socket = $W/xdpd.sock
 pin_dir = $PIN
-$([ "$BODY" -gt 900 ] && echo "max_response = 4096")
+$([ "$BODY" -gt 900 ] && echo "max_response = 4000")
 INI
 	nsenter --net=/run/netns/$S "$B/nanoweb-xdpd" --foreground --config "$W/nanoweb.ini" \
 		--drain-ms 0 2>"$W/helper-$mode.log" & HELPER=$!
