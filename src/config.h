@@ -79,7 +79,7 @@ struct nw_config {
 	enum nw_xdp_attach xdp_attach; /* auto */
 	char *xdp_socket;         /* "/run/nanoweb/xdpd.sock" */
 	char *xdp_pin_dir;        /* "/sys/fs/bpf/nanoweb" */
-	unsigned xdp_max_response; /* cap on a response XDP may send, bytes (4096) */
+	unsigned xdp_max_response; /* cap on a response XDP may send, bytes (4000) */
 	unsigned xdp_flow_entries; /* flow map size (65536) */
 	unsigned xdp_cache_entries; /* cache map size (4096) */
 	char *xdp_allowed_users;  /* uids/names allowed to change the maps ("" : root and the nano-web user) */

@@ -171,18 +171,59 @@ static int check_dir(const char *dir)
 	return 0;
 }
 
+/* Nobody but root (or us) may change it: its owner, and for a directory
+ * its mode (writable by group or others only with the sticky bit, as
+ * /tmp, where others cannot rename entries they do not own). */
+static bool safe_entry(const struct stat *st)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return false;
+	return S_ISLNK(st->st_mode) || !(st->st_mode & 022) ||
+	       (st->st_mode & S_ISVTX);
+}
+
+static int refuse_parent(const char *dir, const char *path,
+			 const struct stat *st)
+{
+	xlog("refusing the socket directory %s: %s %s (owner uid %u, mode "
+	     "%04o) lets another user replace it; each directory above the "
+	     "socket, and each symlink on the way, must be owned by root and "
+	     "not writable by group or others, unless sticky", dir,
+	     S_ISLNK(st->st_mode) ? "the symlink" : "its parent", path,
+	     (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+	return -1;
+}
+
 /*
- * Every directory above the socket's: whoever may rename an entry in one of
- * them can swap the socket's directory for one of their own. So each must
- * be root's (or ours) and not writable by group or others, unless sticky
- * (/tmp: others cannot rename entries they do not own). Walked on the
- * resolved path, so a symlink leads to what it names.
+ * Everything on the way to the socket's directory: whoever may rename an
+ * entry in one of the directories above it, or re-point a symlink on the
+ * way, can swap the directory for one of their own (and root would unlink
+ * and bind there, nano-web connect there). Walked twice: as written, with
+ * lstat (a symlink must be root's or ours, and so must the directories
+ * holding it), and resolved, since a symlink leads elsewhere.
  */
 static int check_parents(const char *dir)
 {
 	char path[PATH_MAX], *slash;
 	struct stat st;
+	size_t i;
 
+	if (dir[0] == '/' && strlen(dir) < sizeof(path)) {
+		for (i = 1; dir[i - 1]; i++) {
+			if (dir[i] != '/' && dir[i])
+				continue;
+			memcpy(path, dir, i);
+			path[i] = 0;
+			if (lstat(path, &st)) {
+				xlog("socket directory %s: %s: %s", dir, path,
+				     strerror(errno));
+				return -1;
+			}
+			/* the directory itself is check_dir()'s */
+			if ((S_ISLNK(st.st_mode) || dir[i]) && !safe_entry(&st))
+				return refuse_parent(dir, path, &st);
+		}
+	}
 	if (!realpath(dir, path)) {
 		xlog("socket directory %s: %s", dir, strerror(errno));
 		return -1;
@@ -196,16 +237,8 @@ static int check_parents(const char *dir)
 			xlog("socket directory %s: %s: %s", dir, path, strerror(errno));
 			return -1;
 		}
-		if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-		    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
-			xlog("refusing the socket directory %s: its parent %s "
-			     "(owner uid %u, mode %04o) lets another user replace "
-			     "it; each directory above the socket must be owned "
-			     "by root and not writable by group or others, unless "
-			     "sticky", dir, path, (unsigned)st.st_uid,
-			     (unsigned)(st.st_mode & 07777));
-			return -1;
-		}
+		if (!safe_entry(&st))
+			return refuse_parent(dir, path, &st);
 	}
 	return 0;
 }

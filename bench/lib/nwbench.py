@@ -1193,6 +1193,8 @@ def main_bench(argv):
     o.transports = (o.transports or ("lo,veth" if is_root else "lo")).split(",")
     servers = [s for s in o.servers.split(",") if s]
     scenarios = [s for s in o.scenarios.split(",") if s]
+    if not 1 <= o.wrk_threads <= 64:
+        ap.error("--load-threads wants 1 to 64 (nwload's limit)")
     for s in servers:
         if s not in ALL_SERVERS:
             ap.error("unknown server %s (known: %s)" % (s, ", ".join(ALL_SERVERS)))
@@ -1332,8 +1334,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
 
     wrk_check = None
     if o.smoke and shutil.which("wrk"):
-        # smoke mode loads with the Python client; run wrk and its script once
-        # so that path cannot rot either
+        # smoke mode loads with nwload; run wrk and its script once so that
+        # path cannot rot either
         srv = next((s for s in insts if s.name == "nano-web" and s.id not in failed_start), None)
         if srv is not None:
             try:

@@ -15,7 +15,7 @@ Any local user may connect to the helper's socket (HELLO, STATS). Checks:
     with one log line;
   - a socket directory writable by others, or owned by another user, is
     refused, as is one under a directory others may write (not sticky),
-    also through a symlink; a root 0700 one works; the socket is 0666 whatever the umask;
+    also through a symlink, and one reached through another user's symlink; a root 0700 one works; the socket is 0666 whatever the umask;
   - a second helper on a live helper's socket exits 1 and leaves it alone;
     a stale socket is replaced;
   - a pinned cache map of an older layout is replaced.
@@ -555,6 +555,22 @@ def test_socket_dirs():
     b.stop()
     check("reached through a symlink, refused too, naming that parent",
           rc == 1 and "its parent %s " % parent in out,
+          "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
+    # a symlink on the way that another user owns (they may re-point it),
+    # though it leads to a root 0755 directory
+    good = os.path.join(E.work, "good-run")
+    os.mkdir(good, 0o755)
+    ulink = os.path.join(E.work, "user-link")
+    os.symlink(good, ulink)
+    os.lchown(ulink, NOBODY, NOBODY)
+    b = Helper("user-link", os.path.join(ulink, "xdpd.sock"), "nwxd0",
+               E.pin_dir + "-user-link")
+    rc = b.wait_exit()
+    out = b.text()
+    b.stop()
+    check("a symlink owned by another user on the way: refused, naming it",
+          rc == 1 and "the symlink %s (owner uid %d" % (ulink, NOBODY) in out
+          and not os.path.exists(os.path.join(good, "xdpd.sock")),
           "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
     sticky = os.path.join(E.work, "parent-sticky")
     os.mkdir(sticky)

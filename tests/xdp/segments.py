@@ -2,7 +2,7 @@
 in the client namespace; see e2e.py and xt.py).
 
 The server's veth has a 3500-byte MTU and the INI sets max_response = 4000,
-so nano-web pushes responses of up to MTU - 72 bytes; the client's veth
+so nano-web pushes responses of up to 4000 bytes; the client's veth
 keeps 1500, so the client announces an MSS of 1460 (IPv6: 1440) and such a
 response takes 2 or 3 segments. Checks: served by XDP (hits, multiseg), byte-identical to
 userspace (except Date) for GET and HEAD, every encoding, keep-alive and a
@@ -40,7 +40,7 @@ check = e2e.check
 PORT = e2e.PORT
 ENCODINGS = [("none", None), ("gzip", "gzip"), ("br", "br"),
              ("browser", "gzip, deflate, br, zstd")]
-MAX_RESPONSE = 4000   # in the INI; nano-web's cap (MTU - 72) is lower
+MAX_RESPONSE = 4000   # in the INI, the most a cached response may have
 # How long a response may take under random loss (check_loss), from the
 # client's sending its request. Lost segments of an answer of several
 # segments are resent by XDP (duplicate ACKs) and after the helper's loss

@@ -10,7 +10,7 @@
 # connection per request (connload.c). Each run lasts SECS seconds.
 # BODY=2048 serves a 2 KB body instead (~2.6 KB response, 2 segments on
 # veth): the server's veth then gets a 3500-byte MTU and max_response 4000,
-# since nano-web caps what it pushes at MTU - 72.
+# so XDP announces an MSS of the client's 1460 and answers in 2 segments.
 # PERF=FILE records a system-wide profile (perf record -a -g) of the
 # keep-alive run into FILE. XDP_ONLY=1 skips the runs without the helper.
 # WRK_THREADS=N: wrk threads (default 2). THREADED=1 (veth): the server
