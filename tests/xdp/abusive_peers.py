@@ -513,15 +513,20 @@ def test_second_helper(h):
     b.stop()
 
 
-def start_fails(name, sockdir):
+def start_exit(name, sockdir):
+    """A helper on sockdir/xdpd.sock that should exit: (rc, its log, info)."""
     b = Helper(name, os.path.join(sockdir, "xdpd.sock"), "nwxd0",
                E.pin_dir + "-" + name)
     rc = b.wait_exit()
     out = b.text()
     b.stop()
+    return rc, out, "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else "")
+
+
+def start_fails(name, sockdir):
+    rc, out, info = start_exit(name, sockdir)
     return rc == 1 and "refusing the socket directory " + sockdir in out and \
-        not os.path.exists(os.path.join(sockdir, "xdpd.sock")), \
-        "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else "")
+        not os.path.exists(os.path.join(sockdir, "xdpd.sock")), info
 
 
 def test_socket_dirs():
@@ -548,14 +553,9 @@ def test_socket_dirs():
           ok, info)
     link = os.path.join(E.work, "link-run")
     os.symlink(d, link)
-    b = Helper("via-link", os.path.join(link, "xdpd.sock"), "nwxd0",
-               E.pin_dir + "-via-link")
-    rc = b.wait_exit()
-    out = b.text()
-    b.stop()
+    rc, out, info = start_exit("via-link", link)
     check("reached through a symlink, refused too, naming that parent",
-          rc == 1 and "its parent %s " % parent in out,
-          "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
+          rc == 1 and "its parent %s " % parent in out, info)
     # a symlink on the way that another user owns (they may re-point it),
     # though it leads to a root 0755 directory
     good = os.path.join(E.work, "good-run")
@@ -563,15 +563,10 @@ def test_socket_dirs():
     ulink = os.path.join(E.work, "user-link")
     os.symlink(good, ulink)
     os.lchown(ulink, NOBODY, NOBODY)
-    b = Helper("user-link", os.path.join(ulink, "xdpd.sock"), "nwxd0",
-               E.pin_dir + "-user-link")
-    rc = b.wait_exit()
-    out = b.text()
-    b.stop()
+    rc, out, info = start_exit("user-link", ulink)
     check("a symlink owned by another user on the way: refused, naming it",
           rc == 1 and "the symlink %s (owner uid %d" % (ulink, NOBODY) in out
-          and not os.path.exists(os.path.join(good, "xdpd.sock")),
-          "(rc %r: %s)" % (rc, out.strip().splitlines()[-1:] if out else ""))
+          and not os.path.exists(os.path.join(good, "xdpd.sock")), info)
     sticky = os.path.join(E.work, "parent-sticky")
     os.mkdir(sticky)
     os.chmod(sticky, 0o1777)
