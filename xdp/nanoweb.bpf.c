@@ -49,14 +49,14 @@
 /* CONN_CLOSE's sum as a payload at an even offset (the helper's order:
  * even offsets are the low byte); at an odd one it is byte-swapped */
 #define CONN_CLOSE_SUM 0x32674
-/* an answer sent in place by XDP has its Date line this close to its
- * start and at most this much after it (bounds for the verifier) */
 /* A power of two at or above NWX_RESP_MAX: the masks that bound offsets
  * into the scratch buffer (2 * RESP_SPAN bytes) for the verifier. Never
  * used to bound a read of a map value (NWX_RESP_MAX bytes of data). */
 #define RESP_SPAN 4096
 _Static_assert(RESP_SPAN >= NWX_RESP_MAX && !(RESP_SPAN & (RESP_SPAN - 1)),
 	       "RESP_SPAN: a power of two, at least NWX_RESP_MAX");
+/* an answer sent in place by XDP has its Date line this close to its
+ * start and at most this much after it (bounds for the verifier) */
 #define CLOSE_HEAD_MAX 128
 #define CLOSE_TAIL_MAX 2048
 #define HANDOFF (-1)
