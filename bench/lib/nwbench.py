@@ -709,6 +709,33 @@ def request_for(scn, probe, site_paths):
     return method, path, headers, expect
 
 
+CROSS_SCENARIO = "html_br"
+
+
+def cross_check_wrk(running, o, scenarios):
+    """The load generator's share of the figures, made visible: in a full
+    run with nwload, one more load of CROSS_SCENARIO per server with wrk
+    (same connections and threads, no CPU or latency figures). Listed
+    beside nwload's median in results.md."""
+    if o.smoke or o.loadgen != "nwload" or CROSS_SCENARIO not in scenarios \
+            or not shutil.which("wrk"):
+        return []
+    o2 = argparse.Namespace(**vars(o))
+    o2.loadgen = "wrk"
+    method, path, headers, _ = request_for(CROSS_SCENARIO, {}, [])
+    out = []
+    for srv in running:
+        try:
+            r = run_load(srv, CROSS_SCENARIO, o2, method, path, headers, None,
+                         o.connections)
+            rps = r["requests"] / (r["duration_us"] / 1e6) if r.get("duration_us") else None
+            out.append({"server": srv.id, "scenario": CROSS_SCENARIO, "rps": rps})
+            log("wrk cross-check %-22s %10s req/s" % (srv.id, fmt(rps)))
+        except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
+            out.append({"server": srv.id, "scenario": CROSS_SCENARIO, "error": str(e)})
+    return out
+
+
 def build_nwload(work):
     """Compiles bench/lib/nwload.c (HEAD-capable, sub-second) into work."""
     cc = shutil.which("cc") or shutil.which("gcc")
@@ -1071,6 +1098,22 @@ def write_markdown(path, res):
                     ratio(s.get("server_cpu_s_per_1k"), ref.get("server_cpu_s_per_1k")),
                     fmt(rss, 1), ratio(rss, rrss), ans, "; ".join(notes).replace("|", "/")))
         L.append("")
+    if res.get("wrk_cross"):
+        L.append("## Load generator cross-check (%s, last round)" % CROSS_SCENARIO)
+        L.append("")
+        L.append("The same servers loaded once more with wrk instead of nwload. A server that "
+                 "leaves the client's core idle reads about the same with both; one whose "
+                 "work lands on the client's core (nano-web+xdp) reads lower with the "
+                 "costlier client.")
+        L.append("")
+        L.append("| server | nwload req/s (median) | wrk req/s | wrk / nwload |")
+        L.append("|---|---:|---:|---:|")
+        for c in res["wrk_cross"]:
+            nw = res["summary"].get("%s|%s" % (c["server"], c["scenario"]), {}).get("rps")
+            L.append("| %s | %s | %s | %s |" % (
+                c["server"], fmt(nw), fmt(c.get("rps")) if "error" not in c else c["error"],
+                ("%.2f" % (c["rps"] / nw)) if c.get("rps") and nw else "–"))
+        L.append("")
     L.append("## nano-web start-up")
     L.append("")
     L.append("| site | files | size MiB | start-up s (exec → first 200 on /_health) | CPU s | RSS MiB after start | peak RSS MiB |")
@@ -1304,6 +1347,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
 
     records = []
     failed_start = {}
+    wrk_cross = []
     for rnd in range(o.rounds):
         order = insts[rnd % len(insts):] + insts[:rnd % len(insts)] if insts else []
         running = []
@@ -1327,6 +1371,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                     rnd + 1, scn, srv.id, fmt(rec.get("rps")), fmt(rec.get("p99_ms"), 2),
                     ("  ERROR " + rec["error"]) if rec.get("error") else
                     ("  " + rec["probe_mismatch"]) if rec.get("probe_mismatch") else ""))
+        if rnd == o.rounds - 1:
+            wrk_cross = cross_check_wrk(running, o, scenarios)
         for srv in running:
             srv.stop()
             if srv.stop in CLEANUP:
@@ -1390,6 +1436,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                      "reason": failed_start.get(s.id, "").split("\n")[0]} for s in insts] + unavailable,
         "records": records, "summary": summarize(records), "startup": startup, "notes": notes,
         "elapsed_s": round(time.monotonic() - t0, 1), "wrk_check": wrk_check,
+        "wrk_cross": wrk_cross,
     }
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=False)
