@@ -24,9 +24,9 @@
  * NWX_MSG_ERROR reply and a (rate-limited) log line in the helper; the
  * connection stays open, but the helper closes it after 16 bad messages in
  * a row, or when a reply cannot be delivered because the peer does not
- * read them. STATS is answered at most 10 times a second per read-only
- * connection
- * (then NWX_E_BUSY). See nanoweb-xdpd(8) for the connection limits.
+ * read them. STATS from read-only peers is answered at most 10 times a
+ * second per connection and 20 a second for all of them together (then
+ * NWX_E_BUSY). See nanoweb-xdpd(8) for the connection limits.
  *
  * Permissions (SO_PEERCRED): HELLO and STATS are allowed to anyone who can
  * connect. Every message that changes a map (BEGIN, PUT, DELETE, COMMIT,

@@ -148,6 +148,11 @@ static bool uid_allowed(struct xdpd *x, uid_t uid)
 	return false;
 }
 
+static bool owned_by_us(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
 /* Root creates, removes and connects to names in the socket's directory:
  * nobody else may change its entries (nor swap in a symlink). */
 static int check_dir(const char *dir)
@@ -162,7 +167,7 @@ static int check_dir(const char *dir)
 		xlog("socket directory %s: not a directory", dir);
 		return -1;
 	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+	if (!owned_by_us(&st) || (st.st_mode & 022)) {
 		xlog("refusing the socket directory %s (owner uid %u, mode %04o): "
 		     "it must be owned by root and not writable by group or others",
 		     dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
@@ -176,10 +181,9 @@ static int check_dir(const char *dir)
  * /tmp, where others cannot rename entries they do not own). */
 static bool safe_entry(const struct stat *st)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return false;
-	return S_ISLNK(st->st_mode) || !(st->st_mode & 022) ||
-	       (st->st_mode & S_ISVTX);
+	return owned_by_us(st) &&
+	       (S_ISLNK(st->st_mode) || !(st->st_mode & 022) ||
+		(st->st_mode & S_ISVTX));
 }
 
 static int refuse_parent(const char *dir, const char *path,
@@ -774,21 +778,24 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 	}
 	case NWX_MSG_STATS: {
 		struct nwx_stats st;
+		const char *over = NULL;
+		int per_s = 0;
 
 		/* reading the maps takes milliseconds: not for a loop. A
 		 * peer that may write is trusted (nano-web reads its counters
 		 * on its push connection). */
-		if (!c->may_write &&
-		    !allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST)) {
-			snprintf(err, sizeof(err), "STATS: more than %d a second on this connection; retry later",
-				 1000 / STATS_EVERY_MS);
-			reply_err(c, seq, NWX_E_BUSY, err);
-			return;
+		if (!c->may_write) {
+			if (!allow(&c->stats_tat, STATS_EVERY_MS, STATS_BURST))
+				over = "on this connection", per_s = 1000 / STATS_EVERY_MS;
+			else if (!allow(&ro_stats_tat, RO_STATS_EVERY_MS,
+					RO_STATS_BURST))
+				over = "from read-only peers",
+				per_s = 1000 / RO_STATS_EVERY_MS;
 		}
-		if (!c->may_write &&
-		    !allow(&ro_stats_tat, RO_STATS_EVERY_MS, RO_STATS_BURST)) {
-			snprintf(err, sizeof(err), "STATS: more than %d a second from read-only peers; retry later",
-				 1000 / RO_STATS_EVERY_MS);
+		if (over) {
+			snprintf(err, sizeof(err),
+				 "STATS: more than %d a second %s; retry later",
+				 per_s, over);
 			reply_err(c, seq, NWX_E_BUSY, err);
 			return;
 		}

@@ -28,8 +28,9 @@
 #   sock_abuse.sh  the helper's socket against abusive local peers: STATS
 #                floods, per-uid and table limits, eviction for a writer,
 #                bad-message runs, peers that do not read, log rate limits,
-#                unsafe socket directories, a second helper on a live
-#                socket (abusive_peers.py)
+#                unsafe socket directories and paths to them, a second
+#                helper on a live socket, a pinned cache of an older layout
+#                (abusive_peers.py)
 
 XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
