@@ -11,6 +11,11 @@ XT_DIR="$NW_SRCDIR/tests/xdp"
 # Under ASan (CI): suppress only the helper's start-up configuration leak.
 export LSAN_OPTIONS="suppressions=$XT_DIR/lsan-helper.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 XT_NAME=$(basename "$0" .sh)
+# e2e.py and the scripts built on it read the kernel path's counters through
+# /_stats right before and after a request: each /_stats waits for a reading
+# of its own (stats_cache.py and tests/integration run without it). Set here
+# so that a test run by hand checks what make check does.
+export NANOWEB_STATS_WAIT_MS=${NANOWEB_STATS_WAIT_MS:-3000}
 
 xt_log() { printf '[%s] %s\n' "$XT_NAME" "$*" >&2; }
 xt_fail() { xt_log "FAIL: $*"; exit 1; }

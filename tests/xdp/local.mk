@@ -44,11 +44,6 @@ EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
 	tests/xdp/close_csum.py tests/xdp/stats_cache.py
 TESTS += tests/xdp/client.py tests/xdp/close_csum.py tests/xdp/stats_cache.py
 
-# e2e.py and the scripts built on it read the kernel path's counters through
-# /_stats right before and after a request: each /_stats waits for a reading
-# of its own (stats_cache.py and tests/integration run without it).
-AM_TESTS_ENVIRONMENT += NANOWEB_STATS_WAIT_MS=3000; export NANOWEB_STATS_WAIT_MS;
-
 if HAVE_XDP
 TESTS += $(XDP_TESTS)
 
