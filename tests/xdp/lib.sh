@@ -161,6 +161,13 @@ xt_add_ns() {
 	ip -n "$1" link set lo up
 	# the kernel path needs SYN cookies enabled (never 0)
 	ip netns exec "$1" sysctl -qw net.ipv4.tcp_syncookies=1
+	# No TIME_WAIT sockets: a new connection from a client port whose
+	# earlier connection nano-web closed first would match the server's
+	# TIME_WAIT socket, and XDP rightly leaves that SYN to the kernel, so
+	# a check expecting a hit would fail whenever the client's ephemeral
+	# ports come round again. e2e.py's "time_wait" check turns them back
+	# on to test that case itself.
+	ip netns exec "$1" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
 }
 
 # Compiles a test BPF object from tests/xdp/NAME.bpf.c into $XT_WORK, unless

@@ -26,10 +26,14 @@ def _family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def connect(host, port, timeout=5.0):
+def connect(host, port, timeout=5.0, src=None):
+    """src: (address, port) to connect from, reused at once."""
     s = socket.socket(_family(host), socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if src:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(src)
     s.connect((host, port))
     return s
 
@@ -57,8 +61,8 @@ class Response:
 class Conn:
     """One TCP connection that reads exact HTTP/1.1 responses off the wire."""
 
-    def __init__(self, host, port, timeout=5.0):
-        self.sock = connect(host, port, timeout)
+    def __init__(self, host, port, timeout=5.0, src=None):
+        self.sock = connect(host, port, timeout, src)
         self.buf = b""
         self.deadline_s = timeout
 

@@ -14,7 +14,9 @@
 # PERF=FILE records a system-wide profile (perf record -a -g) of the
 # keep-alive run into FILE. XDP_ONLY=1 skips the runs without the helper.
 # WRK_THREADS=N: wrk threads (default 2). THREADED=1 (veth): the server
-# veth's NAPI in a kernel thread.
+# veth's NAPI in a kernel thread; NAPI_CPU=N pins that thread (and the
+# client veth's, which delivers XDP_TX) to CPU N. LOAD_CPU=M pins the load
+# generators to CPU M.
 # usage: [BODY=N] [XDP_ONLY=1] measure.sh BUILDDIR [veth|lo|both]   (as root)
 set -u
 if [ -z "${NWX_UNSHARED:-}" ]; then
@@ -102,7 +104,17 @@ INI
 	# softirq of the sending CPU (veth has NAPI only once XDP is attached)
 	if [ -n "${THREADED:-}" ] && [ "$mode" = veth ]; then
 		ip netns exec "$S" sh -c "echo 1 > /sys/class/net/$VS/threaded" || return 1
+		if [ -n "${NAPI_CPU:-}" ]; then
+			ip netns exec "$C" sh -c "echo 1 > /sys/class/net/$VC/threaded" || return 1
+			local t
+			for t in $(pgrep "^napi/($VS|$VC)-"); do
+				taskset -pc "$NAPI_CPU" "$t" >/dev/null || return 1
+			done
+			echo "   NAPI threads on CPU $NAPI_CPU: $(pgrep -l "^napi/($VS|$VC)-" | tr '\n' ' ')"
+		fi
 	fi
+	local load=()
+	[ -n "${LOAD_CPU:-}" ] && load=(taskset -c "$LOAD_CPU")
 	local url=http://$srv:8080/hit.txt
 	local size
 	size=$(nsenter --net=/run/netns/$cl curl -s -o /dev/null -w '%{size_header}+%{size_download}' "$url")
@@ -130,8 +142,8 @@ INI
 	if [ -n "${PERF:-}" ]; then # a system-wide profile of the wrk run
 		(sleep 1; perf record -a -g -o "$PERF" -- sleep $((SECS - 2)) >/dev/null 2>&1) &
 	fi
-	measure "XDP, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" "$url"
-	measure "XDP, new conn/request (connload)" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
+	measure "XDP, keep-alive (wrk)" "${load[@]}" nsenter --net=/run/netns/$cl wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" "$url"
+	measure "XDP, new conn/request (connload)" "${load[@]}" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
 	kill -TERM "$HELPER"; wait "$HELPER"; HELPER=
 	if [ -n "${XDP_ONLY:-}" ]; then
 		kill -TERM "$NW"; wait "$NW"; NW=
@@ -143,8 +155,8 @@ INI
 	local still
 	still=$(ip -n "$S" -d link show "$iface" | grep -c 'prog/xdp')
 	echo "   helper stopped (XDP programs left on $iface: $still)"
-	measure "userspace, keep-alive (wrk)" nsenter --net=/run/netns/$cl wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" "$url"
-	measure "userspace, new conn/request" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
+	measure "userspace, keep-alive (wrk)" "${load[@]}" nsenter --net=/run/netns/$cl wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"${SECS}s" "$url"
+	measure "userspace, new conn/request" "${load[@]}" nsenter --net=/run/netns/$cl "$W/connload" "$srv" 8080 /hit.txt "$CONNS" "$SECS" "$srcs"
 	kill -TERM "$NW"; wait "$NW"; NW=
 	ip -n "$S" link set dev lo xdpgeneric off 2>/dev/null
 	ip netns del "$S"; ip netns del "$C" 2>/dev/null
