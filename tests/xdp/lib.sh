@@ -165,7 +165,7 @@ xt_add_ns() {
 	# earlier connection nano-web closed first would match the server's
 	# TIME_WAIT socket, and XDP rightly leaves that SYN to the kernel, so
 	# a check expecting a hit would fail whenever the client's ephemeral
-	# ports come round again. e2e.py's "time_wait" check turns them back
+	# ports come round again. e2e.py's check_time_wait() turns them back
 	# on to test that case itself.
 	ip netns exec "$1" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
 }
