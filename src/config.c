@@ -2,6 +2,7 @@
  * nano-web settings: defaults, value parsers, the INI file (inih) and
  * nw_config_set, which the CLI uses for its overrides too.
  */
+#include "charclass.h"
 #include "config.h"
 #include "mime.h"
 
@@ -63,18 +64,12 @@ static bool header_value_ok(const char *s)
 	return true;
 }
 
-/* RFC 9110 token characters. */
-static bool is_tchar(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static bool header_name_ok(const char *s)
 {
 	if (!*s)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (!is_tchar(*p))
+		if (!nw_is_tchar(*p))
 			return false;
 	return true;
 }

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "charclass.h"
+
 /* Weights are kept in thousandths: q=1 is 1000, q=0.5 is 500. */
 #define Q_MAX 1000
 #define Q_UNSET -1
@@ -36,21 +38,6 @@ const char *nw_enc_token(enum nw_enc e)
 static inline bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static inline bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
-		return true;
-	default:
-		return false;
-	}
 }
 
 static inline char lower(char c)
@@ -149,7 +136,7 @@ int nw_negotiate_encoding(const char *accept, unsigned available)
 			break;
 
 		tok = p;
-		while (is_tchar((unsigned char)*p))
+		while (nw_is_tchar((unsigned char)*p))
 			p++;
 		n = (size_t)(p - tok);
 		if (n == 0)

@@ -4,11 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-static bool is_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+#include "charclass.h"
 
 static bool is_ows(char c)
 {
@@ -34,19 +30,15 @@ bool nw_field_name_ok(const char *name, size_t len)
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!is_tchar((unsigned char)name[i]))
+		if (!nw_is_tchar((unsigned char)name[i]))
 			return false;
 	return true;
 }
 
 bool nw_host_ok(const char *value, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || (c && strchr("-._~!$&'()*+,;=%:[]", c))))
+	for (size_t i = 0; i < len; i++)
+		if (!nw_cc_has(NW_CC_HOST, (unsigned char)value[i]))
 			return false;
-	}
 	return true;
 }

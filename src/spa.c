@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
+#include "charclass.h"
 #include "encoding.h"
 #include "urlpath.h"
 
@@ -14,15 +15,9 @@ static const char *skip_ows(const char *p)
 	return p;
 }
 
-/* RFC 9110 5.6.2 tchar */
-static bool is_tchar(char c)
-{
-	return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
-}
-
 static const char *token_end(const char *p)
 {
-	while (is_tchar(*p))
+	while (nw_is_tchar((unsigned char)*p))
 		p++;
 	return p;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for src/framing.c */
 #include <string.h>
 
+#include "charclass.h"
 #include "check.h"
 #include "framing.h"
 
@@ -61,8 +62,36 @@ static void test_host(void)
 #undef HOST_OK
 }
 
+/* The bit sets against the grammar's own lists, for all 256 bytes. */
+static void check_class(struct nw_charclass cc, const char *members)
+{
+	for (int c = 0; c < 256; c++) {
+		bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') ||
+			    (c && strchr(members, c) != NULL);
+
+		if (nw_cc_has(cc, (unsigned char)c) != want) {
+			fprintf(stderr, "byte 0x%02x: %s\n", c,
+				want ? "missing" : "extra");
+			CHECK(false);
+			return;
+		}
+	}
+	CHECK(true);
+}
+
+static void test_char_classes(void)
+{
+	check_class(NW_CC_TCHAR, "!#$%&'*+-.^_`|~");
+	check_class(NW_CC_HOST, "-._~!$&'()*+,;=%:[]");
+	CHECK(nw_is_tchar('~'));
+	CHECK(!nw_is_tchar(' '));
+	CHECK(!nw_is_tchar(0xe9));
+}
+
 int main(void)
 {
+	test_char_classes();
 	test_host();
 	test_te();
 	test_field_name();

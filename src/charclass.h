@@ -1,0 +1,38 @@
+/*
+ * Character classes of the HTTP grammar, as bit sets over ASCII: a test is
+ * one shift and mask, which matters per byte of every request. Pure.
+ */
+#ifndef NW_CHARCLASS_H
+#define NW_CHARCLASS_H
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Bits 0-63 and 64-127 of a class; bytes >= 0x80 are in none. */
+struct nw_charclass {
+	uint64_t lo, hi;
+};
+
+/* tchar (RFC 9110 5.6.2): ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
+#define NW_CC_TCHAR ((struct nw_charclass){ \
+	.lo = 0x03ff6cfa00000000ULL, .hi = 0x57ffffffc7fffffeULL })
+
+/* The bytes of a Host field (RFC 3986 3.2.2, 3.2.3): unreserved,
+ * sub-delims, '%' of pct-encoded, ':' and the brackets of an IP literal. */
+#define NW_CC_HOST ((struct nw_charclass){ \
+	.lo = 0x2fff7ff200000000ULL, .hi = 0x47fffffeaffffffeULL })
+
+static inline bool nw_cc_has(struct nw_charclass cc, unsigned char c)
+{
+	if (c < 64)
+		return (cc.lo >> c) & 1;
+	if (c < 128)
+		return (cc.hi >> (c - 64)) & 1;
+	return false;
+}
+
+static inline bool nw_is_tchar(unsigned char c)
+{
+	return nw_cc_has(NW_CC_TCHAR, c);
+}
+
+#endif
