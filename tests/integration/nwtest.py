@@ -503,6 +503,24 @@ def raw_exchange(addr, data, timeout=5, family=socket.AF_INET, source=None):
         s.close()
 
 
+def start_slow_download(port, request, first=256 * 1024):
+    """Sends request on a socket with a 32 KiB receive buffer and reads the
+    first bytes of the answer, so the server is left mid-body. Returns the
+    socket (10 s timeout) and the bytes read."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(request)
+    got = b""
+    while len(got) < first:
+        b = sock.recv(65536)
+        if not b:
+            break
+        got += b
+    return sock, got
+
+
 def parse_raw(resp_bytes):
     """Splits a raw HTTP/1.x response into (status, headers list, body)."""
     head, sep, body = resp_bytes.partition(b"\r\n\r\n")

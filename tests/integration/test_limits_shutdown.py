@@ -205,17 +205,8 @@ BIG = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(10 * 1024 * 102
 def slow_download_then_signal(sig, config):
     s = Site({"big.bin": BIG, "small.txt": "small\n"})
     srv = Server(s.root, config=config)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
-    sock.settimeout(10)
-    sock.connect(("127.0.0.1", srv.port))
-    sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
-    got = b""
-    while len(got) < 256 * 1024:
-        b = sock.recv(65536)
-        if not b:
-            break
-        got += b
+    sock, got = nwtest.start_slow_download(
+        srv.port, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
     name = signal.Signals(sig).name
     srv.signal(sig)
     # While the download is paused, the server must stop accepting.

@@ -5,7 +5,6 @@ file changes by itself."""
 import hashlib
 import http.client
 import json
-import socket
 import os
 import re
 import shutil
@@ -280,17 +279,8 @@ def inflight_reload(label, config):
     finishes with the old bytes; new requests get the new bytes."""
     s = Site({"big.bin": BIG_OLD})
     srv = Server(s.root, config=config)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
-    sock.settimeout(10)
-    sock.connect(("127.0.0.1", srv.port))
-    sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    got = b""
-    while len(got) < 256 * 1024:
-        b = sock.recv(65536)
-        if not b:
-            break
-        got += b
+    sock, got = nwtest.start_slow_download(
+        srv.port, b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     s.write("big.bin", BIG_NEW)
     srv.signal(signal.SIGHUP)
     ok = wait_for(lambda: srv.get("/big.bin", headers={"Range": "bytes=0-31"}).body == BIG_NEW[:32])
