@@ -103,6 +103,10 @@ static enum nw_path_status normalize(const char *raw, size_t raw_len,
 					return NW_PATH_BAD;
 				i += 3;
 			} else {
+				/* RFC 9112 3.2: no whitespace in a request-target;
+				 * libmicrohttpd passes "GET /a b HTTP/1.1" as "/a b" */
+				if (c == ' ')
+					return NW_PATH_BAD;
 				i++;
 			}
 			if (is_ctl(c) || c == '\\')

@@ -112,6 +112,8 @@ def traversal_and_bad_paths():
         b"/a%2Fb.txt",
         b"/a%2fb.txt",
         b"/%2Fetc%2Fpasswd",
+        b"/my file.txt",
+        b"/ ",
     ]
     for target in bad400:
         st, _, body = raw_get(srv, target)

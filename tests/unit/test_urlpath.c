@@ -120,6 +120,9 @@ static void test_bad(void)
 	CHECK_INT(norm("/a%5cb"), NW_PATH_BAD);
 	CHECK_INT(norm("/a\\b"), NW_PATH_BAD);
 	CHECK_INT(norm("/..\\x"), NW_PATH_BAD);
+	/* a raw space (libmicrohttpd keeps one inside the target) */
+	CHECK_INT(norm("/a b"), NW_PATH_BAD);
+	CHECK_INT(norm("/ "), NW_PATH_BAD);
 	/* NUL and control bytes */
 	CHECK_INT(norm("/a%00"), NW_PATH_BAD);
 	CHECK_INT(norm("/a%00.html"), NW_PATH_BAD);
