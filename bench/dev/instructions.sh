@@ -69,8 +69,9 @@ print("%7d  %s  (memset: %d)" % (total // n, "  ".join(
     "%s %d" % (k, v // n) for k, v in by.most_common() if v // n), memset // n))
 EOF
 }
+DUMPS=0 # callgrind numbers its dumps cg.PID.1, .2, ...
 run() { # LABEL PATH [nwload args]
-	local label=$1 path=$2 n dump
+	local label=$1 path=$2 n
 	shift 2
 	callgrind_control -z $VG > /dev/null 2>&1
 	callgrind_control -i on $VG > /dev/null 2>&1
@@ -78,9 +79,9 @@ run() { # LABEL PATH [nwload args]
 		sed -n 's/.*"requests":\([0-9]*\).*/\1/p')
 	callgrind_control -i off $VG > /dev/null 2>&1
 	callgrind_control -d $VG > /dev/null 2>&1
-	dump=$(ls "$W"/cg.$VG.* | sort -t. -k3 -n | tail -1)
+	DUMPS=$((DUMPS + 1))
 	printf '%-15s %6s req  ' "$label" "$n"
-	summarize "$dump" "${n:-1}"
+	summarize "$W/cg.$VG.$DUMPS" "${n:-1}"
 }
 echo "instructions per request (excluding the pool memset), by object:"
 run head /index.html -m HEAD
