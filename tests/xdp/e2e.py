@@ -124,6 +124,9 @@ class Servers:
         self.iface = "lo" if mode == "lo" else E.vs
         self.addr4 = "127.0.0.1" if mode == "lo" else E.a4s
         self.addr6 = "::1" if mode == "lo" else E.a6s
+        # the client's own addresses, to send from
+        self.client4 = "127.0.0.1" if mode == "lo" else E.a4c
+        self.client6 = "::1" if mode == "lo" else E.a6c
         self.helper = None
         self.nw = None
         with open(self.ini, "w") as f:
@@ -381,9 +384,7 @@ def check_time_wait(S, ref, addr, tag):
     to the kernel (which ends the TIME_WAIT and accepts), and the client
     gets nano-web's answer. The tests' namespaces keep no TIME_WAIT
     sockets otherwise (tests/xdp/lib.sh); here they are on."""
-    v6 = ":" in addr
-    src = ({"lo": "::1", "veth": E.a6c} if v6 else
-           {"lo": "127.0.0.1", "veth": E.a4c})[S.mode]
+    src = S.client6 if ":" in addr else S.client4
     probe = socket.socket(nwx._family(addr), socket.SOCK_STREAM)
     probe.bind((src, 0))
     port = probe.getsockname()[1]
@@ -653,10 +654,8 @@ def check_loss(S, ref, addr, tag):
 
 
 def check_spoof(S, tag):
-    if S.mode == "lo":
-        src, dst, dst6, src6, iface = "127.0.0.1", "127.0.0.1", "::1", "::1", "lo"
-    else:
-        src, dst, src6, dst6, iface = E.a4c, E.a4s, E.a6c, E.a6s, E.vc
+    src, dst, src6, dst6 = S.client4, S.addr4, S.client6, S.addr6
+    iface = "lo" if S.mode == "lo" else E.vc
     k0 = S.kstats()
     sn = nwx.Sniffer(iface, PORT, "from")
     time.sleep(0.2)
