@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,9 @@ BROWSER_NAV = {
     "Accept-Language": "en-US,en;q=0.9",
 }
 
+# a first visit: a new connection asks for the page, then its assets
+PAGE_PATHS = ["/index.html", "/assets/style.css", "/assets/app.js"]
+
 # name: (method, path, headers, expected status, notes)
 SCENARIOS = [
     ("html_identity", "GET", "/index.html", {}, 200),
@@ -72,6 +76,7 @@ SCENARIOS = [
                                               "If-None-Match": "@ETAG@",
                                               "If-Modified-Since": "@LASTMOD@"}, 304),
     ("fresh_conn", "GET", "/index.html", {"Connection": "close"}, 200),
+    ("page_load", "GET", "@PAGE@", BROWSER_NAV, 200),
     ("many_files", "GET", "@SITE@", {}, 200),
     ("idle_1k", "GET", "/index.html", {}, 200),
 ]
@@ -133,9 +138,11 @@ def health_wait(host, port, path, timeout, proc=None):
     return None
 
 
-def pyload(host, port, method, path, headers, duration, paths=None):
+def pyload(host, port, method, path, headers, duration, paths=None, per_conn=False):
     """Tiny keep-alive load generator (smoke mode): one connection, as many
-    requests as fit in `duration` seconds; reconnects when the server closes."""
+    requests as fit in `duration` seconds; reconnects when the server closes.
+    per_conn: each connection asks for `paths` once, in order, and is then
+    reset (as nwload -S)."""
     import http.client
     lat = []
     errors = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
@@ -157,7 +164,13 @@ def pyload(host, port, method, path, headers, duration, paths=None):
             nbytes += len(body)
             if r.status >= 400:
                 errors["status"] += 1
-            if r.will_close:
+            if per_conn and i % len(paths) == 0:
+                if c.sock is not None:
+                    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack("ii", 1, 0))
+                c.close()
+                c = None
+            elif r.will_close:
                 c.close()
                 c = None
         except (OSError, http.client.HTTPException):
@@ -165,6 +178,8 @@ def pyload(host, port, method, path, headers, duration, paths=None):
             if c is not None:
                 c.close()
             c = None
+            if per_conn:
+                i = 0  # a new connection starts a new page
     dur = time.monotonic() - t0
     lat.sort()
 
@@ -430,37 +445,65 @@ def fill(template, out, values):
 
 
 # --------------------------------------------------------------------------
-# network namespaces for the veth transport
+# network namespaces
 
 class Netns:
-    def __init__(self):
+    """Where one group of servers runs, and its clients. "veth": a server
+    and a client namespace joined by a veth pair; "lo": one namespace,
+    servers and clients on its loopback. nano-web+xdp gets a group of its
+    own on each transport, so its XDP and TC programs never sit on the peers'
+    path: generic XDP on loopback made lighttpd's new connections wait
+    ~40 ms each, and XDP on one veth end takes GSO away from the other."""
+
+    def __init__(self, kind, group):
         tag = "%d" % (os.getpid() % 100000)
-        self.srv, self.cli = "nwb-srv-" + tag, "nwb-cli-" + tag
-        self.sif, self.cif = "nwbs" + tag, "nwbc" + tag
-        self.up = False
+        self.kind, self.group = kind, group
+        base = "nwb-%s-%s-%s" % (kind, group, tag)
+        self.srv = base + "-srv" if kind == "veth" else base
+        self.cli = base + "-cli" if kind == "veth" else base
+        g = group[0]
+        self.sif, self.cif = "nwbs%s%s" % (tag, g), "nwbc%s%s" % (tag, g)
+        self.created = []
+        self.napi = None
 
     def setup(self, work=None):
-        cmds = [
-            ["ip", "netns", "add", self.srv], ["ip", "netns", "add", self.cli],
-            ["ip", "link", "add", self.sif, "type", "veth", "peer", "name", self.cif],
-            ["ip", "link", "set", self.sif, "netns", self.srv],
-            ["ip", "link", "set", self.cif, "netns", self.cli],
-            ["ip", "-n", self.srv, "addr", "add", SRV_NS_ADDR + "/24", "dev", self.sif],
-            ["ip", "-n", self.cli, "addr", "add", CLI_NS_ADDR + "/24", "dev", self.cif],
-            ["ip", "-n", self.srv, "link", "set", "lo", "up"],
-            ["ip", "-n", self.cli, "link", "set", "lo", "up"],
-            ["ip", "-n", self.srv, "link", "set", self.sif, "up"],
-            ["ip", "-n", self.cli, "link", "set", self.cif, "up"],
-        ]
-        self.up = True
+        if self.kind == "lo":
+            cmds = [["ip", "netns", "add", self.srv],
+                    ["ip", "-n", self.srv, "link", "set", "lo", "up"]]
+        else:
+            cmds = [
+                ["ip", "netns", "add", self.srv], ["ip", "netns", "add", self.cli],
+                ["ip", "link", "add", self.sif, "type", "veth", "peer", "name", self.cif],
+                ["ip", "link", "set", self.sif, "netns", self.srv],
+                ["ip", "link", "set", self.cif, "netns", self.cli],
+                ["ip", "-n", self.srv, "addr", "add", SRV_NS_ADDR + "/24", "dev", self.sif],
+                ["ip", "-n", self.cli, "addr", "add", CLI_NS_ADDR + "/24", "dev", self.cif],
+                ["ip", "-n", self.srv, "link", "set", "lo", "up"],
+                ["ip", "-n", self.cli, "link", "set", "lo", "up"],
+                ["ip", "-n", self.srv, "link", "set", self.sif, "up"],
+                ["ip", "-n", self.cli, "link", "set", self.cif, "up"],
+            ]
         for c in cmds:
             r = sh(c)
             if r.returncode != 0:
                 raise RuntimeError("%s: %s" % (" ".join(c), r.stderr.strip()))
-        # XDP_TX on veth needs NAPI on the peer, or the packets are silently
-        # dropped: an XDP_PASS program on the client end gives it (GRO on,
-        # via ethtool, does too).
-        self.peer_xdp = "none"
+            if c[:3] == ["ip", "netns", "add"]:
+                self.created.append(c[3])
+        if self.kind == "veth":
+            self.napi = self.client_napi(work)
+        sh(["ip", "netns", "exec", self.srv, "sysctl", "-qw", "net.ipv4.tcp_syncookies=1"])
+        self.agent = Agent(self)
+
+    def client_napi(self, work):
+        """NAPI on the client end, the same in every group: XDP_TX on veth
+        needs it, or the kernel path's answers are silently dropped. GRO on
+        (ethtool) gives it; so does an XDP_PASS program, the fallback, but an
+        XDP program on one veth end takes GSO away from the other end, the
+        servers' side."""
+        if shutil.which("ethtool"):
+            r = sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
+            if r.returncode == 0:
+                return "GRO on the client veth"
         clang = shutil.which("clang")
         if clang and work:
             src = os.path.join(work, "xdp_pass.c")
@@ -475,22 +518,15 @@ class Netns:
                 r = sh(["ip", "-n", self.cli, "link", "set", "dev", self.cif, "xdpdrv",
                         "obj", obj, "sec", "xdp"])
                 if r.returncode == 0:
-                    self.peer_xdp = "XDP_PASS program on the client veth"
-        if self.peer_xdp == "none" and shutil.which("ethtool"):
-            r = sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
-            if r.returncode == 0:
-                self.peer_xdp = "GRO on the client veth"
-        sh(["ip", "netns", "exec", self.srv, "sysctl", "-qw", "net.ipv4.tcp_syncookies=1"])
-        self.agent = Agent(self)
+                    return "XDP_PASS program on the client veth (no GSO on the server end)"
+        return "none"
 
     def cleanup(self):
         if getattr(self, "agent", None):
             self.agent.close()
             self.agent = None
-        if self.up:
-            sh(["ip", "netns", "del", self.srv])
-            sh(["ip", "netns", "del", self.cli])
-            self.up = False
+        while self.created:
+            sh(["ip", "netns", "del", self.created.pop()])
 
 
 # --------------------------------------------------------------------------
@@ -504,15 +540,16 @@ class Server:
         os.makedirs(os.path.join(self.prefix, "tmp"), exist_ok=True)
         os.chmod(self.prefix, 0o755)
         self.host = SRV_NS_ADDR if transport == "veth" else "127.0.0.1"
+        # None: the host's own namespace (lo without root)
         self.port = free_port()
         self.proc = None
         self.xdp_ids = []
         self.start_s = None
         self.health_path = "/_health" if name.startswith("nano-web") else "/index.html"
-        self.agent = netns.agent if transport == "veth" else None
+        self.agent = netns.agent if netns else None
 
     def ns_prefix(self):
-        ns = ["ip", "netns", "exec", self.netns.srv] if self.transport == "veth" else []
+        ns = ["ip", "netns", "exec", self.netns.srv] if self.netns else []
         return ns + pin_prefix("server")
 
     def command(self, root):
@@ -629,7 +666,7 @@ def pin_prefix(role):
 
 
 def client_prefix(srv):
-    ns = ["ip", "netns", "exec", srv.netns.cli] if srv.transport == "veth" else []
+    ns = ["ip", "netns", "exec", srv.netns.cli] if srv.netns else []
     return ns + pin_prefix("client")
 
 
@@ -671,7 +708,7 @@ def agent_main():
 
 
 def client_health(srv, timeout):
-    if srv.transport == "lo":
+    if srv.agent is None:
         return health_wait(srv.host, srv.port, srv.health_path, timeout, srv.proc)
     # short slices, so a server that died is noticed
     t0 = time.monotonic()
@@ -685,7 +722,7 @@ def client_health(srv, timeout):
 
 
 def client_probe(srv, method, path, headers):
-    if srv.transport == "lo":
+    if srv.agent is None:
         return http_once(srv.host, srv.port, method, path, headers)
     return srv.agent.call("probe", srv.host, srv.port, method, path, headers)
 
@@ -698,6 +735,8 @@ def request_for(scn, probe, site_paths):
     headers = dict(headers)
     if path == "@SITE@":
         path = site_paths[0]
+    elif path == "@PAGE@":
+        path = PAGE_PATHS[0]
     for k, v in list(headers.items()):
         if v == "@ETAG@":
             headers[k] = probe.get("etag") or '"none"'
@@ -751,14 +790,18 @@ def build_nwload(work):
 
 def loadgen_for(o, scn):
     # wrk and h2load wait for a body after a HEAD response with a
-    # Content-Length, so HEAD is always loaded with nwload
-    if o.loadgen == "wrk" and scn == "head" and o.nwload:
+    # Content-Length, so HEAD is always loaded with nwload; wrk's
+    # connections share their thread's request(), so it cannot load one
+    # page per connection either
+    if o.loadgen == "wrk" and scn in ("head", "page_load") and o.nwload:
         return "nwload"
     return o.loadgen
 
 
-def run_load(srv, scn, o, method, path, headers, pathlist, conns):
-    """Runs the load generator; returns the parsed NWBENCH dict or raises."""
+def run_load(srv, scn, o, method, path, headers, pathlist, conns, per_conn=False):
+    """Runs the load generator; returns the parsed NWBENCH dict or raises.
+    pathlist: a file of paths to cycle through or, per_conn, for each
+    connection to ask for once, in order."""
     lg = loadgen_for(o, scn)
     if lg == "nwload":
         cmd = client_prefix(srv) + [o.nwload, "-c", str(conns), "-d", "%.3f" % o.duration,
@@ -766,7 +809,7 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns):
         for kv in headers.items():
             cmd += ["-H", "%s: %s" % kv]
         if pathlist:
-            cmd += ["-P", pathlist]
+            cmd += ["-P", pathlist] + (["-S"] if per_conn else [])
         cmd += [srv.host, str(srv.port), path]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=o.duration + 20)
         for line in r.stdout.splitlines():
@@ -774,17 +817,19 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns):
                 return json.loads(line[8:])
         raise RuntimeError("nwload failed (rc %d): %s" % (r.returncode, r.stderr[-300:]))
     if lg == "py":
-        if srv.transport == "lo":
+        if srv.agent is None:
             paths = None
             if pathlist:
                 with open(pathlist) as f:
                     paths = [x for x in f.read().split() if x]
-            return pyload(srv.host, srv.port, method, path, headers, o.duration, paths)
+            return pyload(srv.host, srv.port, method, path, headers, o.duration, paths,
+                          per_conn)
         paths = None
         if pathlist:
             with open(pathlist) as f:
                 paths = [x for x in f.read().split() if x]
-        r = srv.agent.call("pyload", srv.host, srv.port, method, path, headers, o.duration, paths)
+        r = srv.agent.call("pyload", srv.host, srv.port, method, path, headers, o.duration, paths,
+                           per_conn)
         if "error" in r:
             raise RuntimeError(r["error"])
         return r
@@ -803,7 +848,7 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns):
     raise RuntimeError("wrk failed (rc %d): %s %s" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
 
 
-def measure(srv, scn, o, site_paths, pathlist):
+def measure(srv, scn, o, site_paths, pathlist, pagelist):
     rec = {"server": srv.id, "scenario": scn, "transport": srv.transport}
     if not srv.alive():
         rec["error"] = "server not running"
@@ -849,7 +894,9 @@ def measure(srv, scn, o, site_paths, pathlist):
     meter.start()
     try:
         res = run_load(srv, scn, o, method, path, headers,
-                       pathlist if scn == "many_files" else None, conns)
+                       pathlist if scn == "many_files" else
+                       pagelist if scn == "page_load" else None, conns,
+                       per_conn=scn == "page_load")
     except (RuntimeError, ValueError, subprocess.SubprocessError) as e:
         rec["error"] = str(e)
         res = None
@@ -1284,11 +1331,17 @@ def run_all(o, servers, scenarios, started, outdir, notes):
             o.loadgen = "py"
     if o.loadgen == "wrk" and not o.nwload and "head" in scenarios:
         notes.append("no C compiler for nwload: HEAD is loaded with wrk, which cannot (0 req/s)")
+    if o.loadgen == "wrk" and not o.nwload and "page_load" in scenarios:
+        notes.append("no C compiler for nwload: page_load is loaded with wrk, which keeps "
+                     "each connection open instead of one page per connection")
     root = os.path.join(o.work, "tree")
     fixtures.make_main(root, o.site_files, log=lambda m: notes.append(m))
     pathlist = os.path.join(o.work, "site-paths.txt")
     with open(pathlist) as f:
         site_paths = [x for x in f.read().split() if x]
+    pagelist = os.path.join(o.work, "page-paths.txt")
+    with open(pagelist, "w") as f:
+        f.write("\n".join(PAGE_PATHS) + "\n")
     log("fixtures: %d files in %.1fs under %s" % (tree_stats(root)[0], time.monotonic() - t0, o.work))
 
     versions = {n: version_of(n, o.nano_web) for n in ["nano-web", "nginx", "h2o", "lighttpd", "wrk"]}
@@ -1300,19 +1353,29 @@ def run_all(o, servers, scenarios, started, outdir, notes):
         xdp_reason = "nanoweb-xdpd not built next to nano-web"
     elif os.geteuid() != 0:
         xdp_reason = "needs root"
-    netns = None
-    if "veth" in o.transports:
-        netns = Netns()
-        CLEANUP.append(netns.cleanup)
-        try:
-            netns.setup(o.work)
-            if netns.peer_xdp == "none":
-                notes.append("veth: neither clang nor ethtool: XDP_TX replies on veth will be "
-                             "dropped (apt-get install clang or ethtool)")
-        except RuntimeError as e:
-            notes.append("veth transport unavailable: %s" % e)
-            netns.cleanup()
-            o.transports = [t for t in o.transports if t != "veth"]
+    # as root every transport's servers run in namespaces of their own,
+    # nano-web+xdp apart from the rest (see Netns)
+    nets = {}
+    if os.geteuid() == 0:
+        groups = ["plain"] + (["xdp"] if xdp_reason is None and "nano-web+xdp" in servers
+                              else [])
+        for tr in list(o.transports):
+            for g in groups:
+                n = Netns(tr, g)
+                CLEANUP.append(n.cleanup)
+                try:
+                    n.setup(o.work)
+                    nets[tr, g] = n
+                except RuntimeError as e:
+                    notes.append("%s transport unavailable: %s" % (tr, e))
+                    n.cleanup()
+                    o.transports = [t for t in o.transports if t != tr]
+                    break
+                if n.napi == "none":
+                    notes.append("veth: neither ethtool nor clang: XDP_TX replies on veth will "
+                                 "be dropped (apt-get install ethtool)")
+                elif n.napi and g == "plain":
+                    notes.append("veth: %s, in every group" % n.napi)
     if xdp_reason is None and "nano-web+xdp" in servers:
         try:
             fd = bpfstats.enable()
@@ -1330,9 +1393,6 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                 reason = "not installed"
             if name == "nano-web+xdp" and xdp_reason:
                 reason = xdp_reason
-            if name == "nano-web+xdp" and tr == "lo" and o.smoke and not reason:
-                # make check must not attach XDP to the shared host loopback
-                reason = "not in smoke mode (XDP on the host's loopback)"
             if name.startswith("nano-web") and not os.access(o.nano_web, os.X_OK):
                 reason = "nano-web not built (%s)" % o.nano_web
             if reason:
@@ -1341,7 +1401,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                 if name in PEERS and reason == "not installed":
                     print("SKIP: %s is not installed; its rows are missing" % name, file=sys.stderr)
                 continue
-            insts.append(Server(name, tr, o, o.work, netns))
+            insts.append(Server(name, tr, o, o.work,
+                                nets.get((tr, "xdp" if name == "nano-web+xdp" else "plain"))))
     if o.loadgen == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk), or use --loadgen py")
 
@@ -1364,7 +1425,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                 log("round %d: %s failed to start: %s" % (rnd + 1, srv.id, e))
         for scn in scenarios:
             for srv in running:
-                rec = measure(srv, scn, o, site_paths, pathlist)
+                rec = measure(srv, scn, o, site_paths, pathlist, pagelist)
                 rec["round"] = rnd + 1
                 records.append(rec)
                 log("round %d %-14s %-22s %10s req/s  p99 %s ms%s" % (

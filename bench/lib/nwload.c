@@ -7,7 +7,16 @@
  * flight per connection.
  *
  *   nwload -c CONNS -d SECONDS [-t THREADS] [-m METHOD] [-H 'Name: value']...
- *          [-P pathfile] HOST PORT PATH
+ *          [-P pathfile [-S]] HOST PORT PATH
+ *
+ * -P cycles through the paths in the file; with -S each connection instead
+ * asks for them in order, as a browser's first visit loads a page and its
+ * assets over one new connection, and then resets it (SO_LINGER 0), so
+ * that neither side keeps a TIME_WAIT: at tens of thousands of connections
+ * a second the client's ports come round again within seconds, and meet
+ * either its own TIME_WAITs (connect() slows down as they fill the range)
+ * or the server's (where the kernel path leaves such a SYN to the kernel,
+ * which would slow down whatever scenario follows).
  *
  * Prints one line: NWBENCH {"requests":..,"duration_us":..,"bytes":..,
  * "errors":{..},"lat_us":{"p50":..,"p90":..,"p99":..,"max":..,"mean":..}}
@@ -39,6 +48,7 @@ struct conn {
 	int connecting;
 	int hdr_done;
 	int close_after;
+	size_t next;     /* -S: index of its next path */
 	long body_left;
 	uint64_t t_sent;
 	size_t len;
@@ -50,7 +60,7 @@ static struct sockaddr_in addr;
 static char **reqs;
 static size_t *reqlens;
 static size_t nreqs;
-static int is_head, req_close;
+static int is_head, req_close, per_conn;
 static uint64_t t0, stop;
 
 /* each thread's own; added into the totals below when it ends */
@@ -119,7 +129,7 @@ static void add_to_totals(void)
 
 static int send_req(struct conn *c)
 {
-	size_t i = next_req++ % nreqs;
+	size_t i = per_conn ? c->next++ : next_req++ % nreqs;
 	ssize_t n = send(c->fd, reqs[i], reqlens[i], MSG_NOSIGNAL);
 	if (n != (ssize_t)reqlens[i]) {
 		e_write++;
@@ -135,6 +145,7 @@ static void open_conn(struct conn *c)
 {
 	struct epoll_event ev = { 0 };
 	int one = 1;
+	c->next = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->fd < 0) {
 		e_connect++;
@@ -288,7 +299,13 @@ static void *run(void *arg)
 			}
 			if (done == 1) {
 				record(now_us() - c->t_sent);
-				if (c->close_after) {
+				if (per_conn && c->next == nreqs) {
+					struct linger rst = { 1, 0 };
+
+					setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+					drop(c);
+					open_conn(c);
+				} else if (c->close_after) {
 					drop(c);
 					open_conn(c);
 				} else if (send_req(c) < 0) {
@@ -313,13 +330,14 @@ int main(int argc, char **argv)
 	double dur = 1;
 	const char *method = "GET", *pathfile = NULL;
 	char hdrs[4096] = "";
-	while ((opt = getopt(argc, argv, "c:d:t:m:H:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:d:t:m:H:P:S")) != -1) {
 		switch (opt) {
 		case 'c': nconn = atoi(optarg); break;
 		case 'd': dur = atof(optarg); break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'm': method = optarg; break;
 		case 'P': pathfile = optarg; break;
+		case 'S': per_conn = 1; break;
 		case 'H':
 			if (!strncasecmp(optarg, "connection:", 11) && strcasestr(optarg, "close"))
 				req_close = 1;
@@ -329,11 +347,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: nwload -c N -d S [-t T] [-m M] [-H h]... [-P file] HOST PORT PATH\n");
+			fprintf(stderr, "usage: nwload -c N -d S [-t T] [-m M] [-H h]... [-P file [-S]] HOST PORT PATH\n");
 			return 2;
 		}
 	}
-	if (argc - optind != 3 || nconn < 1 || nthreads < 1 || nthreads > 64)
+	if (argc - optind != 3 || nconn < 1 || nthreads < 1 || nthreads > 64 ||
+	    (per_conn && !pathfile))
 		return 2;
 	if (nthreads > nconn)
 		nthreads = nconn;
