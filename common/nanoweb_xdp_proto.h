@@ -102,17 +102,17 @@
  * single entity-tag (OWS [W/] DQUOTE *etagc DQUOTE OWS, visible ASCII; an
  * If-Modified-Since beside it is ignored, as RFC 9110 13.2.2 and nano-web
  * do) is evaluated as nano-web evaluates it: against the representation a
- * 200 would carry (the negotiated coding; identity when none is
- * acceptable), each coding having its own ETag. XDP looks up that
+ * 200 would carry (the negotiated coding), each coding having its own
+ * ETag; when no coding is acceptable it is handed off unevaluated (nano-web
+ * answers 406 before any precondition, RFC 9110 13.2.1). XDP looks up that
  * coding's NWX_METHOD_NM entry; its ETag equals the tag by weak
  * comparison (the opaque-tags are equal) -> the entry (that coding's 304,
- * for GET and HEAD); else -> the 200 as above (none acceptable: handed
- * off, nano-web answers 406). A list, "*", several If-None-Match headers,
+ * for GET and HEAD); else -> the 200 as above. A list, "*", several If-None-Match headers,
  * If-Match, If-Unmodified-Since, If-Range, If-Modified-Since alone, an
  * unsure negotiation, or no NM entry for that coding: handed off. So
  * nano-web pushes one NM entry per (path, coding): method NWX_METHOD_NM,
  * the coding in `encoding`, the same `avail`, the complete 304 as nano-web
- * sends it (Date placeholder, "Content-Length: 0"), holding exactly one
+ * sends it (Date placeholder, the 200's Content-Length), holding exactly one
  * "ETag: " header line whose value is a strong or weak entity-tag of at
  * most NWX_ETAG_MAX bytes; resp_len at most NWX_NM_RESP_MAX.
  */

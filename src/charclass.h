@@ -21,6 +21,15 @@ struct nw_charclass {
 #define NW_CC_HOST ((struct nw_charclass){ \
 	.lo = 0x2fff7ff200000000ULL, .hi = 0x47fffffeaffffffeULL })
 
+/* A path's bytes as sent (RFC 3986 3.3): pchar (unreserved, sub-delims,
+ * ':', '@') and '/'; '%' of pct-encoded apart. */
+#define NW_CC_PATH ((struct nw_charclass){ \
+	.lo = 0x2fffffd200000000ULL, .hi = 0x47fffffe87ffffffULL })
+
+/* A query's bytes (RFC 3986 3.4): those of a path and '?'. */
+#define NW_CC_QUERY ((struct nw_charclass){ \
+	.lo = 0xafffffd200000000ULL, .hi = 0x47fffffe87ffffffULL })
+
 static inline bool nw_cc_has(struct nw_charclass cc, unsigned char c)
 {
 	if (c < 64)

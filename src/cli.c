@@ -13,7 +13,7 @@
 enum opt_id {
 	OPT_PORT, OPT_SPA, OPT_DEV, OPT_CONFIG_PREFIX, OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT, OPT_LOG_REQUESTS, OPT_LISTEN, OPT_CONFIG, OPT_THREADS,
-	OPT_XDP, OPT_XDP_IFACE, OPT_HELP, OPT_VERSION
+	OPT_XDP, OPT_XDP_IFACE, OPT_HELP, OPT_VERSION, OPT_DIR
 };
 
 enum opt_arg { ARG_NONE, ARG_BOOL, ARG_VALUE };
@@ -41,6 +41,7 @@ static const struct opt_def opts[] = {
 	{ "xdp-iface", 0, ARG_VALUE, OPT_XDP_IFACE, "xdp", "iface" },
 	{ "help", 'h', ARG_NONE, OPT_HELP, NULL, NULL },
 	{ "version", 'V', ARG_NONE, OPT_VERSION, NULL, NULL },
+	{ "dir", 0, ARG_VALUE, OPT_DIR, NULL, NULL },
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -58,6 +59,7 @@ static const char usage_text[] =
 "  help               Print this help and exit (also --help, -h)\n"
 "\n"
 "Options:\n"
+"      --dir DIR             Serve DIR when serve names none\n"
 "  -p, --port N              Port to listen on (1-65535) [default: 3000]\n"
 "      --listen ADDR         IP address to bind, e.g. 127.0.0.1 or ::1\n"
 "                            [default: all addresses, IPv4 and IPv6]\n"
@@ -84,7 +86,7 @@ static const char usage_text[] =
 "Examples:\n"
 "  nano-web serve ./public --port 8080 --spa\n"
 "  nano-web serve ./dist --dev --log-requests --log-level debug\n"
-"  nano-web serve --config /usr/local/etc/nanoweb.ini\n"
+"  nano-web serve --config " NW_SYSCONFDIR "/nanoweb.ini\n"
 "  NANOWEB_CONFIG=./nanoweb.ini nano-web serve ./public\n"
 "\n"
 "Signals: SIGHUP reloads the files and reopens the access log, SIGUSR1 only\n"
@@ -150,7 +152,7 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 	size_t npend = 0;
 	bool have_cmd = false, only_pos = false, want_help = false, want_version = false;
 	enum nw_command cmd = NW_CMD_SERVE;
-	const char *dir = NULL, *config = NULL;
+	const char *dir = NULL, *dir_flag = NULL, *config = NULL;
 	char msg[512];
 
 	if (err && errlen)
@@ -254,6 +256,12 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 			want_help = true;
 		} else if (def->id == OPT_VERSION) {
 			want_version = true;
+		} else if (def->id == OPT_DIR) {
+			if (!*value) {
+				free(pend);
+				return cli_fail(err, errlen, "%s: empty directory name", spelled);
+			}
+			dir_flag = value;
 		} else if (def->id == OPT_CONFIG) {
 			if (!*value) {
 				free(pend);
@@ -290,6 +298,8 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		if (config_path)
 			*config_path = config;
 	}
+	if (!dir)
+		dir = dir_flag; /* serve's DIR wins, as in the original */
 	if (dir && !nw_config_set(cfg, "server", "root", dir, msg, sizeof(msg))) {
 		free(pend);
 		return cli_fail(err, errlen, "serve: %s", msg);

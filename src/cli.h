@@ -24,7 +24,8 @@ enum nw_command {
  * -h, -V; "-p8080" works too. Boolean flags (--spa, --dev, --log-requests)
  * take an optional "=BOOL" ("--spa=false") to override the config file.
  * "--" ends the options. Options without a subcommand mean serve; no
- * arguments at all mean help. Help wins over everything, then version;
+ * arguments at all mean help. Help wins over every other valid argument,
+ * then version (a malformed one is still an error);
  * neither loads the config file.
  *
  * cfg must have been filled by nw_config_init.

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* Longest accepted INI line, in bytes (CSP values get long). */
 #define NW_INI_LINE_MAX 8192
@@ -126,7 +127,8 @@ bool nw_parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
-/* "512", "64K", "8M", "1G" (also "8MB", "8MiB", lower case): binary units. */
+/* "512", "64K", "8M", "1G", "1T" (also "8MB", "8MiB", lower case): binary
+ * units. */
 bool nw_parse_size(const char *s, uint64_t *out)
 {
 	const char *end;
@@ -140,6 +142,7 @@ bool nw_parse_size(const char *s, uint64_t *out)
 	case 'K': shift = 10; end++; break;
 	case 'M': shift = 20; end++; break;
 	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
 	case 'B': break;
 	default: return false;
 	}
@@ -246,7 +249,7 @@ void nw_config_free(struct nw_config *cfg)
 /* ---------------------------------------------------------------- values */
 
 #define BOOL_HINT "expected true/false, yes/no, on/off or 1/0"
-#define SIZE_HINT "expected bytes with an optional K, M or G suffix"
+#define SIZE_HINT "expected bytes with an optional K, M, G or T suffix"
 
 static bool val_bool(const char *v, bool *out, char *err, size_t errlen)
 {
@@ -346,11 +349,17 @@ static bool val_listen(struct nw_config *cfg, const char *v, char *err, size_t e
 	if (len >= sizeof(buf))
 		return fail(err, errlen, "invalid listen address '%s'", v);
 	if (v[0] == '[' && v[len - 1] == ']') {
+		/* brackets hold an IPv6 address only (RFC 3986 3.2.2) */
 		memcpy(buf, v + 1, len - 2);
 		buf[len - 2] = '\0';
-	} else {
-		memcpy(buf, v, len + 1);
+		if (inet_pton(AF_INET6, buf, addr) == 1) {
+			set_str(&cfg->listen, buf);
+			return true;
+		}
+		return fail(err, errlen, "invalid listen address '%s' (brackets hold an "
+			    "IPv6 address)", v);
 	}
+	memcpy(buf, v, len + 1);
 	if (inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1) {
 		set_str(&cfg->listen, buf);
 		return true;
@@ -367,9 +376,14 @@ static bool val_listen(struct nw_config *cfg, const char *v, char *err, size_t e
 static bool val_iface_list(const char *v, char **dst, char *err, size_t errlen)
 {
 	const char *p = v;
+	unsigned names = 0;
 
 	while (*p) {
 		size_t n = strcspn(p, ",");
+
+		if (++names > NW_XDP_MAX_IFACES)
+			return fail(err, errlen, "more than %d interfaces in '%.40s...'",
+				    NW_XDP_MAX_IFACES, v);
 		const char *q = p;
 
 		while (q < p + n && *q == ' ')
@@ -710,22 +724,31 @@ static bool set_xdp(struct nw_config *cfg, const char *key, const char *v,
 	return fail(err, errlen, "unknown key '%s' in [xdp]", key);
 }
 
+static const struct {
+	const char *name;
+	bool (*set)(struct nw_config *, const char *, const char *, char *, size_t);
+} sections[] = {
+	{ "server", set_server },
+	{ "log", set_log },
+	{ "cache", set_cache },
+	{ "security", set_security },
+	{ "compression", set_compression },
+	{ "limits", set_limits },
+	{ "xdp", set_xdp },
+};
+
+static bool known_section(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strlen(sections[i].name) == len &&
+		    strncasecmp(name, sections[i].name, len) == 0)
+			return true;
+	return false;
+}
+
 bool nw_config_set(struct nw_config *cfg, const char *section,
 		   const char *key, const char *value, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		bool (*set)(struct nw_config *, const char *, const char *, char *, size_t);
-	} sections[] = {
-		{ "server", set_server },
-		{ "log", set_log },
-		{ "cache", set_cache },
-		{ "security", set_security },
-		{ "compression", set_compression },
-		{ "limits", set_limits },
-		{ "xdp", set_xdp },
-	};
-
 	if (err && errlen)
 		err[0] = '\0';
 	if (!section || !*section)
@@ -750,62 +773,85 @@ struct ini_ctx {
 	char msg[600];
 };
 
-/* Hands inih one line at a time so ctx->line is the line being parsed. */
+static int next_byte(struct ini_ctx *ctx)
+{
+	if (ctx->fp)
+		return getc(ctx->fp);
+	return *ctx->text ? (unsigned char)*ctx->text++ : EOF;
+}
+
+/* A "[name]" line names a known section and has nothing after the ']'
+ * (inih ignores both; a section with no keys would pass unnoticed). */
+static bool section_line_ok(struct ini_ctx *ctx, const char *p)
+{
+	const char *end;
+
+	if (ctx->line == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '[' || !(end = strchr(p, ']')))
+		return true; /* not a section line, or inih's syntax error */
+	if (!known_section(p + 1, (size_t)(end - p - 1))) {
+		snprintf(ctx->msg, sizeof(ctx->msg), "unknown section %.*s",
+			 (int)(end - p + 1 > 60 ? 60 : end - p + 1), p);
+		return false;
+	}
+	for (end++; isspace((unsigned char)*end); end++)
+		;
+	if (*end) {
+		size_t n = strcspn(end, "\r\n");
+
+		snprintf(ctx->msg, sizeof(ctx->msg),
+			 "text after the section name: '%.*s'", (int)(n > 40 ? 40 : n), end);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Hands inih one line at a time so ctx->line is the line being parsed: at
+ * most size - 2 bytes before its "\n" or "\r\n" (inih's buffer of size
+ * holds it, a "\n" and the NUL).
+ */
 static char *ini_read_line(char *buf, int size, void *stream)
 {
 	struct ini_ctx *ctx = stream;
-	size_t n = 0, max = (size_t)size - 1;
-	bool eol = false;
+	size_t n = 0, limit = (size_t)size - 2;
+	int c;
 
 	if (ctx->err_line)
 		return NULL;
-	if (ctx->fp) {
-		int c;
-		while (n < max && (c = getc(ctx->fp)) != EOF) {
-			buf[n++] = (char)c;
-			if (c == '\n') {
-				eol = true;
-				break;
-			}
-		}
-		if (n == 0)
-			return NULL;
-		if (!eol && n == max) {
-			c = getc(ctx->fp);
-			if (c != EOF)
-				goto too_long;
-		}
-	} else {
-		if (!*ctx->text)
-			return NULL;
-		while (n < max && ctx->text[n]) {
-			if (ctx->text[n++] == '\n') {
-				eol = true;
-				break;
-			}
-		}
-		if (!eol && n == max && ctx->text[n])
-			goto too_long;
-		memcpy(buf, ctx->text, n);
-		ctx->text += n;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] == '\0') {
-			ctx->line++;
-			ctx->err_line = ctx->line;
+	while ((c = next_byte(ctx)) != EOF && c != '\n') {
+		if (c == '\0') {
 			snprintf(ctx->msg, sizeof(ctx->msg), "NUL byte in line");
-			return NULL;
+			goto bad;
 		}
+		if (n > limit) /* one more than the limit: a '\r' at most */
+			goto too_long;
+		buf[n++] = (char)c;
+	}
+	if (n == 0 && c == EOF)
+		return NULL;
+	if (c == '\n' && n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n > limit)
+		goto too_long;
+	if (c == '\n')
+		buf[n++] = '\n';
 	buf[n] = '\0';
 	ctx->line++;
+	if (!section_line_ok(ctx, buf)) {
+		ctx->err_line = ctx->line;
+		return NULL;
+	}
 	return buf;
 too_long:
+	snprintf(ctx->msg, sizeof(ctx->msg), "line too long (at most %zu bytes)",
+		 limit);
+bad:
 	ctx->line++;
 	ctx->err_line = ctx->line;
-	/* inih's buffer of NW_INI_LINE_MAX holds the line, its newline and
-	 * the terminating NUL. */
-	snprintf(ctx->msg, sizeof(ctx->msg), "line too long (at most %d bytes)",
-		 NW_INI_LINE_MAX - 2);
 	return NULL;
 }
 
@@ -819,6 +865,11 @@ static int ini_handler_cb(void *user, const char *section, const char *name,
 
 	if (ctx->err_line)
 		return 0;
+	if (!*name) {
+		snprintf(ctx->msg, sizeof(ctx->msg), "syntax error (no key before '=')");
+		ctx->err_line = ctx->line;
+		return 0;
+	}
 	/* Section and key names are case-insensitive; header.<Name> keeps its case. */
 	for (i = 0; section[i] && i + 1 < sizeof(sec); i++)
 		sec[i] = (char)tolower((unsigned char)section[i]);
@@ -896,11 +947,16 @@ bool nw_config_load_file(struct nw_config *cfg, const char *path,
 			 char *err, size_t errlen)
 {
 	struct ini_ctx ctx = { .cfg = cfg, .name = path };
+	struct stat st;
 	bool ok;
 
 	ctx.fp = fopen(path, "re");
 	if (!ctx.fp)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(ctx.fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(ctx.fp);
+		return fail(err, errlen, "%s: %s", path, strerror(EISDIR));
+	}
 	ok = ini_run(&ctx, err, errlen);
 	if (ok && ferror(ctx.fp))
 		ok = fail(err, errlen, "%s: read error", path);

@@ -97,6 +97,7 @@ struct nw_config {
 #define NW_XDP_CACHE_ENTRIES_MIN 1
 #define NW_XDP_CACHE_ENTRIES_MAX (1u << 20)
 #define NW_XDP_DRAIN_MS_MAX 600000
+#define NW_XDP_MAX_IFACES 64 /* names in [xdp] iface */
 
 /* Fills defaults. Strings are malloc'd; release with nw_config_free. */
 void nw_config_init(struct nw_config *cfg);
@@ -139,7 +140,7 @@ bool nw_config_load_string(struct nw_config *cfg, const char *text,
 bool nw_config_set(struct nw_config *cfg, const char *section,
 		   const char *key, const char *value, char *err, size_t errlen);
 
-/* Parsers shared with the CLI. Sizes accept K, M, G suffixes (binary). */
+/* Parsers shared with the CLI. Sizes accept K, M, G, T suffixes (binary). */
 bool nw_parse_bool(const char *s, bool *out);
 bool nw_parse_size(const char *s, uint64_t *out);
 bool nw_parse_uint(const char *s, unsigned long max, unsigned long *out);

@@ -25,7 +25,7 @@ bool nw_te_chunked_last(const char *value)
 	return end - start == 7 && strncasecmp(start, "chunked", 7) == 0;
 }
 
-bool nw_field_name_ok(const char *name, size_t len)
+bool nw_token_ok(const char *name, size_t len)
 {
 	if (len == 0)
 		return false;
@@ -37,8 +37,34 @@ bool nw_field_name_ok(const char *name, size_t len)
 
 bool nw_host_ok(const char *value, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (!nw_cc_has(NW_CC_HOST, (unsigned char)value[i]))
+	size_t i = 0;
+
+	for (size_t k = 0; k < len; k++)
+		if (!nw_cc_has(NW_CC_HOST, (unsigned char)value[k]))
+			return false;
+	if (len > 0 && value[0] == '[') {
+		/* IP-literal: brackets around the address, nothing else */
+		for (i = 1; i < len && value[i] != ']'; i++)
+			if (value[i] == '[')
+				return false;
+		if (i == len || i == 1)
+			return false;
+		i++;
+	} else {
+		/* reg-name or IPv4address: no ':' and no bracket */
+		while (i < len && value[i] != ':') {
+			if (value[i] == '[' || value[i] == ']')
+				return false;
+			i++;
+		}
+	}
+	if (i == len)
+		return true;
+	/* ":" port, port = *DIGIT */
+	if (value[i++] != ':')
+		return false;
+	for (; i < len; i++)
+		if (value[i] < '0' || value[i] > '9')
 			return false;
 	return true;
 }

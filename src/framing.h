@@ -12,9 +12,10 @@
  */
 bool nw_te_chunked_last(const char *value);
 
-/* True when name (len bytes) is a token: the field-name syntax. A name with
- * whitespace before the colon ("Host : x") is not one (RFC 9112 5.1). */
-bool nw_field_name_ok(const char *name, size_t len);
+/* True when s (len bytes) is a token (RFC 9110 5.6.2): the syntax of a
+ * field name and of a method. A name with whitespace before the colon
+ * ("Host : x") is not one (RFC 9112 5.1). */
+bool nw_token_ok(const char *s, size_t len);
 
 /* True when value is a valid Host field value: uri-host [ ":" port ] with
  * reg-name, IPv4 or bracketed IPv6 characters only (RFC 9112 3.2, RFC 3986

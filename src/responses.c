@@ -124,14 +124,29 @@ static struct MHD_Response *build_ok(const struct nw_config *cfg,
 	return resp;
 }
 
+/* Never called: libmicrohttpd sends no body with a 304. */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * Of the 200's size: libmicrohttpd 0.9.75 writes a Content-Length in every
+ * 304, from the response's size, and a 304's must be the 200's (RFC 9110
+ * 8.6). A callback, not the body: an on-disk file has none in memory.
+ */
 static struct MHD_Response *build_not_modified(const struct nw_config *cfg,
 					       const struct nw_resource *r,
 					       enum nw_enc enc, bool spa)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(0, (void *)"",
-					       MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_callback(r->var[enc].len, 4096,
+						 no_body, NULL, NULL);
 	if (!resp)
 		return NULL;
 	if (!emit_not_modified_headers(cfg, r, enc, spa, mhd_header, resp)) {
@@ -380,5 +395,6 @@ bool nw_response_not_modified_head(const struct nw_config *cfg,
 	return sb_printf(out, "HTTP/1.1 304 Not Modified\r\nDate: %s\r\n",
 			 date) &&
 	       emit_not_modified_headers(cfg, r, enc, false, head_header, &h) &&
-	       sb_puts(out, "Content-Length: 0\r\n\r\n");
+	       sb_printf(out, "Content-Length: %llu\r\n\r\n",
+			 (unsigned long long)r->var[enc].len);
 }

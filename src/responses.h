@@ -93,7 +93,7 @@ bool nw_response_head(const struct nw_config *cfg, const struct nw_resource *r,
 /*
  * The same for the 304 of variant enc of r (GET and HEAD alike): status
  * line, Date, the headers of nw_response_not_modified(), the
- * "Content-Length: 0" libmicrohttpd adds, the empty line.
+ * Content-Length libmicrohttpd adds (the 200's), the empty line.
  */
 bool nw_response_not_modified_head(const struct nw_config *cfg,
 				   const struct nw_resource *r, enum nw_enc enc,

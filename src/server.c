@@ -1,5 +1,6 @@
 #include "server.h"
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "accesslog.h"
+#include "charclass.h"
 #include "conditional.h"
 #include "encoding.h"
 #include "log.h"
@@ -47,7 +49,7 @@ struct nw_server {
 	bool reload_ok;
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
-		*not_acceptable, *uri_too_long, *header_too_large, *options,
+		*not_acceptable, *not_acceptable_spa, *uri_too_long, *header_too_large, *options,
 		*server_error, *precondition_failed, *changed_on_disk;
 	/* the text 404 of a missing path the --spa rule decided */
 	struct MHD_Response *not_found_spa;
@@ -119,6 +121,7 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->not_found_spa = text_response_cc(cfg, "Not Found\n", "no-store");
 	srv->not_allowed = text_response(cfg, "Method Not Allowed\n");
 	srv->not_acceptable = text_response(cfg, "Not Acceptable\n");
+	srv->not_acceptable_spa = text_response(cfg, "Not Acceptable\n");
 	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
 	srv->header_too_large = text_response(cfg, "Request Header Fields Too Large\n");
 	srv->server_error = text_response(cfg, "Internal Server Error\n");
@@ -128,7 +131,8 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->options = MHD_create_response_from_buffer(0, (void *)"",
 						       MHD_RESPMEM_PERSISTENT);
 	if (!srv->bad_request || !srv->not_found || !srv->not_found_spa ||
-	    !srv->not_allowed || !srv->not_acceptable || !srv->uri_too_long ||
+	    !srv->not_allowed || !srv->not_acceptable ||
+	    !srv->not_acceptable_spa || !srv->uri_too_long ||
 	    !srv->header_too_large || !srv->server_error ||
 	    !srv->precondition_failed || !srv->changed_on_disk ||
 	    !srv->options)
@@ -138,6 +142,11 @@ static bool build_static_responses(struct nw_server *srv)
 	 * trusted (smuggling: RFC 9112 6.3, 11.2) */
 	MHD_add_response_header(srv->bad_request, "Connection", "close");
 	MHD_add_response_header(srv->not_found_spa, "Vary", NW_SPA_VARY);
+	/* a 406 is the answer to the Accept-Encoding (and, for a path the
+	 * --spa rule gave index.html, to its fields too) */
+	MHD_add_response_header(srv->not_acceptable, "Vary", "Accept-Encoding");
+	MHD_add_response_header(srv->not_acceptable_spa, "Vary",
+				"Accept-Encoding, " NW_SPA_VARY);
 	MHD_add_response_header(srv->not_allowed, "Allow", ALLOW_METHODS);
 	MHD_add_response_header(srv->options, "Allow", ALLOW_METHODS);
 	nw_add_security_headers(srv->options, cfg);
@@ -148,8 +157,9 @@ static void destroy_static_responses(struct nw_server *srv)
 {
 	struct MHD_Response **all[] = {
 		&srv->bad_request, &srv->not_found, &srv->not_found_spa,
-		&srv->not_allowed,
-		&srv->not_acceptable, &srv->uri_too_long, &srv->header_too_large,
+		&srv->not_allowed, &srv->not_acceptable,
+		&srv->not_acceptable_spa, &srv->uri_too_long,
+		&srv->header_too_large,
 		&srv->options,
 		&srv->server_error, &srv->precondition_failed,
 		&srv->changed_on_disk,
@@ -209,8 +219,9 @@ struct req_headers {
 	 * 13.1.3, 14.2); a repeated If-Range fails. */
 	bool ims_repeated, ius_repeated, range_repeated, if_range_repeated;
 	bool bad_framing; /* a malformed field name, or a body of unknown length */
+	bool list_too_long; /* a list below did not fit: 431 */
 	/* Lists sent on several field lines, joined with ", " (RFC 9110 5.3) */
-	char ae_joined[512], inm_joined[512], im_joined[512];
+	char ae_joined[2048], inm_joined[2048], im_joined[2048];
 };
 
 /* A field that must appear once: NULL (ignored) once it is repeated. */
@@ -227,17 +238,19 @@ static void single(const char **slot, bool *repeated, const char *value)
 }
 
 /* prev (NULL, a field value, or buf itself) with ", value" appended in buf;
- * a list that would not fit keeps its first lines. */
+ * a list that would not fit keeps its first lines and sets *overflow. */
 static const char *join_list(char *buf, size_t size, const char *prev,
-			     const char *value, size_t vlen)
+			     const char *value, size_t vlen, bool *overflow)
 {
 	size_t plen;
 
 	if (!prev)
 		return value;
 	plen = strlen(prev);
-	if (plen + 2 + vlen >= size)
+	if (plen + 2 + vlen >= size) {
+		*overflow = true;
 		return prev;
+	}
 	if (prev != buf)
 		memcpy(buf, prev, plen);
 	memcpy(buf + plen, ", ", 2);
@@ -254,7 +267,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 
 	(void)kind;
 	h->total += klen + vlen + 4;
-	if (!nw_field_name_ok(key, klen))
+	if (!nw_token_ok(key, klen))
 		h->bad_framing = true;
 	switch (klen) {
 	case 4:
@@ -274,14 +287,16 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 		else if (strcasecmp(key, "If-Match") == 0 && value)
 			h->pre.if_match = join_list(h->im_joined,
 						    sizeof h->im_joined,
-						    h->pre.if_match, value, vlen);
+						    h->pre.if_match, value, vlen,
+						    &h->list_too_long);
 		break;
 	case 13:
 		if (strcasecmp(key, "If-None-Match") == 0 && value)
 			h->pre.if_none_match = join_list(h->inm_joined,
 							 sizeof h->inm_joined,
 							 h->pre.if_none_match,
-							 value, vlen);
+							 value, vlen,
+							 &h->list_too_long);
 		break;
 	case 14:
 		/* lines that disagree leave the body's length unknown (RFC
@@ -298,7 +313,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 			h->accept_encoding = join_list(h->ae_joined,
 						       sizeof h->ae_joined,
 						       h->accept_encoding, value,
-						       vlen);
+						       vlen, &h->list_too_long);
 		break;
 	case 17:
 		if (strcasecmp(key, "If-Modified-Since") == 0)
@@ -317,13 +332,30 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind,
-				   const char *key, const char *value)
+struct query_scan {
+	size_t len;
+	bool ctl; /* a control byte: not in a request-target (RFC 9112 3.2) */
+};
+
+static void scan_query_part(struct query_scan *q, const char *p)
 {
-	size_t *len = cls;
+	for (; *p; p++, q->len++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			q->ctl = true;
+}
+
+static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	struct query_scan *q = cls;
 
 	(void)kind;
-	*len += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+	scan_query_part(q, key);
+	if (value) {
+		scan_query_part(q, value);
+		q->len++;
+	}
+	q->len++;
 	return MHD_YES;
 }
 
@@ -336,6 +368,7 @@ static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind,
  */
 struct intent {
 	const char *mode, *dest, *accept;
+	bool accept_cut; /* only its first lines: the rule only looks for html */
 	char accept_joined[512];
 };
 
@@ -351,7 +384,7 @@ static enum MHD_Result collect_intent(void *cls, enum MHD_ValueKind kind,
 	if (klen == 6 && strcasecmp(key, "Accept") == 0)
 		in->accept = join_list(in->accept_joined,
 				       sizeof in->accept_joined, in->accept,
-				       value, vlen);
+				       value, vlen, &in->accept_cut);
 	else if (klen == 14 && !in->mode &&
 		 strcasecmp(key, "Sec-Fetch-Mode") == 0)
 		in->mode = value;
@@ -523,22 +556,23 @@ static void stats(struct nw_server *srv, struct nw_snapshot *s,
 	sb_free(&sb);
 }
 
-/* Percent-encodes a canonical path for a Location header. */
-static void encode_path(struct strbuf *sb, const char *p)
+static void put_escaped(struct strbuf *sb, unsigned char c)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
+	sb_putc(sb, '%');
+	sb_putc(sb, hex[c >> 4]);
+	sb_putc(sb, hex[c & 15]);
+}
 
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("/-._~!$&'()*+,;=:@", c)) {
-			sb_putc(sb, (char)c);
-		} else {
-			sb_putc(sb, '%');
-			sb_putc(sb, hex[c >> 4]);
-			sb_putc(sb, hex[c & 15]);
-		}
+/* Percent-encodes a canonical path for a Location header. */
+static void encode_path(struct strbuf *sb, const char *p)
+{
+	for (; *p; p++) {
+		if (nw_cc_has(NW_CC_PATH, (unsigned char)*p))
+			sb_putc(sb, *p);
+		else
+			put_escaped(sb, (unsigned char)*p);
 	}
 }
 
@@ -547,12 +581,25 @@ struct query_ctx {
 	bool first;
 };
 
-/* libmicrohttpd turns '+' into ' ' before the (identity) unescape
- * callback; a raw space cannot be in a request-target, so it was a '+'. */
+/* A query key or value as the client sent it, for a Location header:
+ * libmicrohttpd turns '+' into ' ' before the (identity) unescape callback
+ * (a raw space cannot be in a request-target, so it was a '+'); what
+ * cannot stand in a query (raw bytes >= 0x80, '"', '<', a '%' that starts
+ * no escape...) is percent-encoded. */
 static void put_query_part(struct strbuf *sb, const char *p)
 {
-	for (; *p; p++)
-		sb_putc(sb, *p == ' ' ? '+' : *p);
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ' ')
+			sb_putc(sb, '+');
+		else if (nw_cc_has(NW_CC_QUERY, c) ||
+			 (c == '%' && isxdigit((unsigned char)p[1]) &&
+			  isxdigit((unsigned char)p[2])))
+			sb_putc(sb, (char)c);
+		else
+			put_escaped(sb, c);
+	}
 }
 
 static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
@@ -732,10 +779,19 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 {
 	struct nw_range range;
 	int enc = nw_negotiate_encoding(h->accept_encoding, r->enc_mask);
+	enum nw_enc selected;
+
+	/* before the preconditions, which a request that gets no 2xx
+	 * without them ignores (RFC 9110 13.2.1), and before Range: a 206
+	 * would be in identity, which was refused */
+	if (enc < 0) {
+		fixed(a, 406, spa ? srv->not_acceptable_spa : srv->not_acceptable,
+		      "Not Acceptable\n");
+		return;
+	}
 	/* Each coding has its own ETag, so the preconditions are evaluated
 	 * against the representation a 200 would carry. */
-	enum nw_enc selected = enc < 0 ? NW_ENC_IDENTITY : (enum nw_enc)enc;
-
+	selected = (enum nw_enc)enc;
 	switch (nw_evaluate_preconditions(&h->pre, nw_variant_etag(r, selected),
 					  r->mtime)) {
 	case NW_PRECOND_FAILED:
@@ -759,11 +815,6 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		return;
 	case NW_PRECOND_PROCEED:
 		break;
-	}
-	/* before Range: a 206 would be in identity, which was refused */
-	if (enc < 0) {
-		fixed(a, 406, srv->not_acceptable, "Not Acceptable\n");
-		return;
 	}
 	if (is_get && h->range && !h->if_range_repeated &&
 	    nw_if_range_allows(h->if_range, r->etag, r->mtime)) {
@@ -808,7 +859,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	char path[8192 + 2];
 	enum nw_path_status st;
 	struct req_headers h;
-	size_t query_len = 0;
+	struct query_scan query = { 0, false };
 	bool spa;
 
 	/* The join buffers need no clearing. */
@@ -824,7 +875,11 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		return;
 	}
 	if (!is_get && strcmp(method, "HEAD") != 0) {
-		if (strcmp(method, "OPTIONS") == 0)
+		/* a method is a token (RFC 9110 9.1): else the request line
+		 * is malformed (RFC 9112 3) */
+		if (!nw_token_ok(method, strlen(method)))
+			fixed(a, 400, srv->bad_request, "Bad Request\n");
+		else if (strcmp(method, "OPTIONS") == 0)
 			fixed(a, 204, srv->options, NULL);
 		else
 			fixed(a, 405, srv->not_allowed, "Method Not Allowed\n");
@@ -835,11 +890,19 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		      "Request Header Fields Too Large\n");
 		return;
 	}
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg_len,
-				  &query_len);
+	if (h.list_too_long) {
+		fixed(a, 431, srv->header_too_large,
+		      "Request Header Fields Too Large\n");
+		return;
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, scan_arg, &query);
+	if (query.ctl) {
+		fixed(a, 400, srv->bad_request, "Bad Request\n");
+		return;
+	}
 	url = nw_origin_form(url);
 	url_len = strlen(url);
-	if (url_len + query_len > cfg->max_url_length) {
+	if (url_len + query.len > cfg->max_url_length) {
 		fixed(a, 414, srv->uri_too_long, "URI Too Long\n");
 		return;
 	}

@@ -169,6 +169,7 @@ struct pctx {
 	__u8 conn;      /* Connection headers seen */
 	__u8 close;     /* the Connection header is "close" */
 	__u8 conn_ws;   /* whitespace after its first character */
+	__u8 host_port; /* the Host value's ':' seen: only digits follow */
 	__u8 inm, ims;  /* If-None-Match / If-Modified-Since headers seen */
 	__u8 tag_st;    /* TG_*: where in the If-None-Match value */
 	__u8 tag_len;   /* bytes of its opaque-tag so far (in scratch.tag) */
@@ -830,8 +831,9 @@ static __always_inline int path_char_ok(__u8 c)
 	return 0;
 }
 
-/* uri-host [ ":" port ] characters, as nano-web's nw_host_ok(): a Host
- * with anything else gets 400 there, so it is handed off. */
+/* reg-name or IPv4 characters of a Host value before its port (an IP
+ * literal's brackets are left to nano-web's nw_host_ok(), which gives 400
+ * to a malformed one): anything else is handed off. */
 static __always_inline int host_char_ok(__u8 c)
 {
 	if (is_alpha(c) || is_digit(c))
@@ -839,7 +841,7 @@ static __always_inline int host_char_ok(__u8 c)
 	switch (c) {
 	case '-': case '.': case '_': case '~': case '!': case '$': case '&':
 	case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
-	case '=': case '%': case ':': case '[': case ']':
+	case '=': case '%':
 		return 1;
 	}
 	return 0;
@@ -1061,8 +1063,13 @@ static long parse_cb(__u32 i, void *arg)
 		}
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			goto bad;
-		if (pc->hdr == NHD_HOST && !host_char_ok(c))
-			goto bad;
+		if (pc->hdr == NHD_HOST) {
+			/* uri-host [ ":" port ], port = *DIGIT */
+			if (c == ':' && !pc->host_port)
+				pc->host_port = 1;
+			else if (pc->host_port ? !is_digit(c) : !host_char_ok(c))
+				goto bad;
+		}
 		if (pc->hdr == NHD_INM) {
 			if (inm_byte(s, pc, c))
 				goto bad;
@@ -1535,11 +1542,11 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		if (((__u64 *)pv->path)[i] != ((__u64 *)s->path)[i])
 			goto miss;
 	enc = negotiate(ac, pc->ae_count, pv->avail | 1);
-	if (pc->inm && enc != -2) {
+	if (pc->inm && enc >= 0) {
 		/* as nano-web: against the tag of the coding a 200 would
-		 * carry (identity when none is acceptable); weak comparison:
-		 * the opaque-tags */
-		__u32 sel = enc < 0 ? NWX_ENC_IDENTITY : (__u32)enc;
+		 * carry; weak comparison: the opaque-tags. None acceptable:
+		 * nano-web's 406, before any precondition (handed off). */
+		__u32 sel = (__u32)enc;
 
 		if (!(pv->nm & (1 << sel)))
 			goto miss;

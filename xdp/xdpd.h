@@ -7,10 +7,11 @@
 #include <net/if.h>
 #include <poll.h>
 #include <time.h>
+#include "config.h"
 #include "nanoweb_xdp_proto.h"
 #include "xdpd_owner.h"
 
-#define XDPD_MAX_IFACES 64
+#define XDPD_MAX_IFACES NW_XDP_MAX_IFACES
 #define XDPD_MAX_USERS 32
 
 enum xdpd_attach { XDPD_ATTACH_AUTO = 0, XDPD_ATTACH_NATIVE, XDPD_ATTACH_GENERIC };

@@ -67,33 +67,20 @@ static void usage(FILE *f)
 	      "                    [--pin-dir DIR] [--flow-entries N] [--cache-entries N]\n"
 	      "                    [--max-response BYTES] [--allow-uid UID]... [--foreground]\n"
 	      "                    [--drain-ms MS] [--check-config]\n"
-	      "       nanoweb-xdpd stats [--socket PATH]\n"
+	      "       nanoweb-xdpd stats [--config FILE] [--socket PATH]\n"
 	      "signals: TERM/INT hand XDP's connections to the kernel (up to\n"
 	      "--drain-ms, default 2000), then detach and clean up (a second TERM/INT\n"
 	      "skips the wait); QUIT/USR2 exit leaving the programs attached and\n"
 	      "pinned for the next helper to adopt\n", f);
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int add_user(struct xdpd_cfg *c, const char *s)
 {
-	unsigned uid;
+	unsigned long uid;
 
 	if (c->n_allowed >= XDPD_MAX_USERS)
 		return -1;
-	if (parse_uint(s, 0xfffffffeUL, &uid)) {
+	if (!nw_parse_uint(s, 0xfffffffeUL, &uid)) {
 		struct passwd *pw = getpwnam(s);
 
 		if (!pw)
@@ -118,24 +105,6 @@ static int add_users(struct xdpd_cfg *c, const char *list, const char *what)
 	return r;
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-}
-
-static int set_attach(struct xdpd_cfg *c, const char *v)
-{
-	if (!strcmp(v, "auto"))
-		c->attach = XDPD_ATTACH_AUTO;
-	else if (!strcmp(v, "native"))
-		c->attach = XDPD_ATTACH_NATIVE;
-	else if (!strcmp(v, "generic"))
-		c->attach = XDPD_ATTACH_GENERIC;
-	else
-		return -1;
-	return 0;
-}
 
 static const char *attach_name(enum xdpd_attach a)
 {
@@ -149,8 +118,16 @@ static const char *attach_name(enum xdpd_attach a)
  * value checks and FILE:LINE messages, so the two programs accept and
  * reject the same files. The helper then takes [xdp] and [server] user.
  */
+/* A command-line setting: the [xdp] key it overrides, and its value. */
+struct override {
+	const char *flag, *key, *value;
+};
+
+/* defaults, then the INI file, then the command line: each value checked
+ * as the same key in the file is */
 static bool load_config(struct xdpd_cfg *c, const char *path,
-			struct nw_config *nc)
+			struct nw_config *nc, const struct override *o,
+			size_t n)
 {
 	char err[1024];
 
@@ -158,6 +135,12 @@ static bool load_config(struct xdpd_cfg *c, const char *path,
 		xlog("%s", err);
 		return false;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (o[i].value &&
+		    !nw_config_set(nc, "xdp", o[i].key, o[i].value, err, sizeof err)) {
+			xlog("%s: %s", o[i].flag, err);
+			return false;
+		}
 	c->socket = strdup(nc->xdp_socket);
 	c->pin_dir = strdup(nc->xdp_pin_dir);
 	c->ifaces = nc->xdp_iface && *nc->xdp_iface ? strdup(nc->xdp_iface) : NULL;
@@ -275,9 +258,16 @@ int main(int argc, char **argv)
 	const char *config = NULL;
 	char *cli_users[XDPD_MAX_USERS];
 	unsigned n_cli_users = 0;
-	char *o_iface = NULL, *o_socket = NULL, *o_pin = NULL, *o_mode = NULL;
-	unsigned o_flow = 0, o_cache = 0, o_maxr = 0, o_drain = 0;
-	bool o_drain_set = false;
+	struct override o[] = {
+		{ "--iface", "iface", NULL },
+		{ "--socket", "socket", NULL },
+		{ "--mode", "attach", NULL },
+		{ "--pin-dir", "pin_dir", NULL },
+		{ "--flow-entries", "flow_entries", NULL },
+		{ "--cache-entries", "cache_entries", NULL },
+		{ "--max-response", "max_response", NULL },
+		{ "--drain-ms", "drain_ms", NULL },
+	};
 	bool stats = false, check = false;
 	int opt, sfd, ready[2] = { -1, -1 }, rc = 0;
 	sigset_t mask;
@@ -290,48 +280,24 @@ int main(int argc, char **argv)
 	}
 	while ((opt = getopt_long(argc, argv, "i:s:m:c:p:F:C:R:u:fhD:k", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'i': o_iface = optarg; break;
-		case 's': o_socket = optarg; break;
-		case 'm': o_mode = optarg; break;
+		case 'i': o[0].value = optarg; break;
+		case 's': o[1].value = optarg; break;
+		case 'm': o[2].value = optarg; break;
 		case 'c': config = optarg; break;
-		case 'p': o_pin = optarg; break;
-		case 'F':
-			if (parse_uint(optarg, NW_XDP_FLOW_ENTRIES_MAX, &o_flow) ||
-			    o_flow < NW_XDP_FLOW_ENTRIES_MIN) {
-				fprintf(stderr, "nanoweb-xdpd: bad --flow-entries (%u..%u)\n",
-					NW_XDP_FLOW_ENTRIES_MIN, NW_XDP_FLOW_ENTRIES_MAX);
-				return 2;
-			}
-			break;
-		case 'C':
-			if (parse_uint(optarg, NW_XDP_CACHE_ENTRIES_MAX, &o_cache) ||
-			    o_cache < NW_XDP_CACHE_ENTRIES_MIN) {
-				fprintf(stderr, "nanoweb-xdpd: bad --cache-entries (%u..%u)\n",
-					NW_XDP_CACHE_ENTRIES_MIN, NW_XDP_CACHE_ENTRIES_MAX);
-				return 2;
-			}
-			break;
-		case 'R':
-			if (parse_uint(optarg, NW_XDP_MAX_RESPONSE_MAX, &o_maxr) ||
-			    o_maxr < NW_XDP_MAX_RESPONSE_MIN) {
-				fprintf(stderr, "nanoweb-xdpd: bad --max-response (%d..%d)\n",
-					NW_XDP_MAX_RESPONSE_MIN, NW_XDP_MAX_RESPONSE_MAX);
-				return 2;
-			}
-			break;
+		case 'p': o[3].value = optarg; break;
+		case 'F': o[4].value = optarg; break;
+		case 'C': o[5].value = optarg; break;
+		case 'R': o[6].value = optarg; break;
 		case 'u':
-			if (n_cli_users < XDPD_MAX_USERS)
-				cli_users[n_cli_users++] = optarg;
+			if (n_cli_users == XDPD_MAX_USERS) {
+				fprintf(stderr, "nanoweb-xdpd: more than %d --allow-uid\n",
+					XDPD_MAX_USERS);
+				return 2;
+			}
+			cli_users[n_cli_users++] = optarg;
 			break;
 		case 'f': c->foreground = true; break;
-		case 'D':
-			if (parse_uint(optarg, NW_XDP_DRAIN_MS_MAX, &o_drain)) {
-				fprintf(stderr, "nanoweb-xdpd: bad --drain-ms (0..%d)\n",
-					NW_XDP_DRAIN_MS_MAX);
-				return 2;
-			}
-			o_drain_set = true;
-			break;
+		case 'D': o[7].value = optarg; break;
 		case 'k': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -342,34 +308,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* defaults, then the INI file, then the command line */
 	nw_config_init(&nc);
 	if (!config && access(NW_SYSCONFDIR "/nanoweb.ini", R_OK) == 0 && !stats)
 		config = NW_SYSCONFDIR "/nanoweb.ini";
-	if (!load_config(c, config, &nc)) {
+	if (!load_config(c, config, &nc, o, sizeof o / sizeof o[0])) {
 		nw_config_free(&nc);
 		return 2;
 	}
-	if (o_socket)
-		set_str(&c->socket, o_socket);
 	if (stats)
 		return xdpd_stats_client(c->socket);
-	if (o_iface)
-		set_str(&c->ifaces, o_iface);
-	if (o_pin)
-		set_str(&c->pin_dir, o_pin);
-	if (o_mode && set_attach(c, o_mode)) {
-		fprintf(stderr, "nanoweb-xdpd: --mode must be native, generic or auto\n");
-		return 2;
-	}
-	if (o_flow)
-		c->flow_entries = o_flow;
-	if (o_cache)
-		c->cache_entries = o_cache;
-	if (o_maxr)
-		c->max_response = o_maxr;
-	if (o_drain_set)
-		c->drain_ms = o_drain;
 	/* allowed users: root always; the configured list, or by default
 	 * nano-web's own user ([server] user, "nobody" unless set) */
 	if (nc.xdp_allowed_users && *nc.xdp_allowed_users)
@@ -379,8 +326,13 @@ int main(int argc, char **argv)
 	nw_config_free(&nc);
 	for (unsigned i = 0; i < n_cli_users; i++)
 		if (add_user(c, cli_users[i])) {
-			fprintf(stderr, "nanoweb-xdpd: --allow-uid %s: unknown user\n",
-				cli_users[i]);
+			if (c->n_allowed == XDPD_MAX_USERS)
+				fprintf(stderr, "nanoweb-xdpd: --allow-uid %s: more than "
+					"%d allowed users in all\n", cli_users[i],
+					XDPD_MAX_USERS);
+			else
+				fprintf(stderr, "nanoweb-xdpd: --allow-uid %s: unknown user\n",
+					cli_users[i]);
 			return 2;
 		}
 	if (check) {

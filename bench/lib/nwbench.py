@@ -496,14 +496,10 @@ class Netns:
 
     def client_napi(self, work):
         """NAPI on the client end, the same in every group: XDP_TX on veth
-        needs it, or the kernel path's answers are silently dropped. GRO on
-        (ethtool) gives it; so does an XDP_PASS program, the fallback, but an
-        XDP program on one veth end takes GSO away from the other end, the
-        servers' side."""
-        if shutil.which("ethtool"):
-            r = sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
-            if r.returncode == 0:
-                return "GRO on the client veth"
+        needs it, or the kernel path's answers are silently dropped. An
+        XDP_PASS program there gives it (it also takes GSO away from the
+        servers' end); GRO on (ethtool), the fallback, gave none for the
+        kernel path's answers on 6.18."""
         clang = shutil.which("clang")
         if clang and work:
             src = os.path.join(work, "xdp_pass.c")
@@ -518,7 +514,11 @@ class Netns:
                 r = sh(["ip", "-n", self.cli, "link", "set", "dev", self.cif, "xdpdrv",
                         "obj", obj, "sec", "xdp"])
                 if r.returncode == 0:
-                    return "XDP_PASS program on the client veth (no GSO on the server end)"
+                    return "XDP_PASS program on the client veth"
+        if shutil.which("ethtool"):
+            r = sh(["ip", "netns", "exec", self.cli, "ethtool", "-K", self.cif, "gro", "on"])
+            if r.returncode == 0:
+                return "GRO on the client veth"
         return "none"
 
     def cleanup(self):
@@ -1372,8 +1372,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                     o.transports = [t for t in o.transports if t != tr]
                     break
                 if n.napi == "none":
-                    notes.append("veth: neither ethtool nor clang: XDP_TX replies on veth will "
-                                 "be dropped (apt-get install ethtool)")
+                    notes.append("veth: neither clang nor ethtool: XDP_TX replies on veth will "
+                                 "be dropped (apt-get install clang)")
                 elif n.napi and g == "plain":
                     notes.append("veth: %s, in every group" % n.napi)
     if xdp_reason is None and "nano-web+xdp" in servers:

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (nw_field_name_ok(s, size)) {
+	if (nw_token_ok(s, size)) {
 		CHECK(size > 0);
 		for (size_t i = 0; i < size; i++)
 			CHECK(data[i] > 0x20 && data[i] < 0x7f &&

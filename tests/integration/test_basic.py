@@ -130,6 +130,19 @@ def paths_and_mime():
         # Accept an absolute URL as long as path+query match.
         m = re.match(r"^https?://[^/]+(/.*)$", got)
         t.eq("GET %s Location" % path, m.group(1) if m else got, loc)
+    # what cannot stand in a query is percent-encoded in Location (RFC
+    # 3986 3.4); a control byte in the query is a malformed target: 400
+    for target, loc in ((b"/a?x=\xc3\xa9&y=<\"q\">", "/a/?x=%C3%A9&y=%3C%22q%22%3E"),
+                        (b"/a?p=50%&q=%zz%4", "/a/?p=50%25&q=%25zz%254"),
+                        (b"/a?ok=%41%2f", "/a/?ok=%41%2f")):
+        st, hdrs, _ = nwtest.parse_raw(srv.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                               b"Connection: close\r\n\r\n"))
+        got = dict((k.lower(), v) for k, v in hdrs).get("location", "")
+        t.eq("GET %r -> 301 Location %s" % (target, loc), (st, got), (301, loc))
+    for target in (b"/a?x=\x01", b"/a?x=\x7f", b"/a/?\x1b[31m", b"/style.css?a=\tb"):
+        st = nwtest.raw_status(srv.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                       b"Connection: close\r\n\r\n"))
+        t.eq("control byte in the query %r -> 400" % target, st, 400)
     expect = {
         "/style.css": ["text/css; charset=utf-8"],
         "/app.3f9a1c2b.js": ["application/javascript; charset=utf-8",
@@ -228,6 +241,11 @@ def head_and_methods():
         allow = ",".join(v for k, v in hdrs if k.lower() == "allow")
         toks = {x.strip().upper() for x in allow.split(",")}
         t.check("%s 405 Allow lists GET and HEAD" % m, {"GET", "HEAD"} <= toks, allow)
+    # a method that is not a token: a malformed request line
+    for m in (b"G@T", b"G\x01T", b"GE(T", b'"GET"'):
+        st = nwtest.raw_status(srv.raw(m + b" /style.css HTTP/1.1\r\nHost: x\r\n"
+                                       b"Connection: close\r\n\r\n"))
+        t.eq("method %r -> 400" % m, st, 400)
     r = srv.request("POST", "/style.css", body=b"x=1",
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
     t.eq("POST with body -> 405", r.status, 405)
@@ -250,6 +268,12 @@ def head_and_methods():
             ("Host with a space", b"GET /style.css HTTP/1.1\r\nHost: a b\r\n", 400),
             ("Host with a slash", b"GET /style.css HTTP/1.1\r\nHost: a/b\r\n", 400),
             ("Host with userinfo", b"GET /style.css HTTP/1.1\r\nHost: u@a\r\n", 400),
+            ("Host with a port that is not a number",
+             b"GET /style.css HTTP/1.1\r\nHost: x:abc\r\n", 400),
+            ("Host with two colons", b"GET /style.css HTTP/1.1\r\nHost: a:b:c\r\n", 400),
+            ("Host IPv6 without brackets", b"GET /style.css HTTP/1.1\r\nHost: ::1\r\n", 400),
+            ("Host IPv6 unclosed", b"GET /style.css HTTP/1.1\r\nHost: [::1\r\n", 400),
+            ("Host empty port", b"GET /style.css HTTP/1.1\r\nHost: x:\r\n", 200),
             ("absolute form", b"GET http://x/style.css HTTP/1.1\r\nHost: x\r\n", 200),
             ("absolute form, other host, port, query",
              b"GET HTTP://Other.Example:8080/style.css?v=3 HTTP/1.1\r\nHost: y\r\n", 200),

@@ -31,6 +31,9 @@ def start(config=None):
 def check_304(label, r, ref, vary):
     t.eq(label + " -> 304", r.status, 304)
     t.eq(label + " 304 empty body", r.body, b"")
+    # none, or the 200's (RFC 9110 8.6); libmicrohttpd always sends one
+    t.eq(label + " 304 Content-Length is the 200's", r.h("Content-Length"),
+         ref.h("Content-Length"))
     t.eq(label + " 304 ETag", r.h("ETag"), ref.h("ETag"))
     t.eq(label + " 304 Cache-Control", r.h("Cache-Control"), ref.h("Cache-Control"))
     t.eq(label + " 304 Last-Modified", r.h("Last-Modified"), ref.h("Last-Modified"))
@@ -205,6 +208,8 @@ def etag_of_each_encoding_revalidates():
         r2 = srv.get("/style.css", h2)
         t.eq("ETag from AE %r revalidates with the same AE -> 304" % ae, r2.status, 304)
         t.eq("ETag from AE %r: 304 repeats that ETag" % ae, r2.h("ETag"), et)
+        t.eq("ETag from AE %r: 304 has the 200's Content-Length" % ae,
+             r2.h("Content-Length"), r.h("Content-Length"))
         h3 = dict(h)
         h3["If-None-Match"] = "W/" + (et or '"none"')
         t.eq("weak form of ETag from AE %r -> 304" % ae, srv.get("/style.css", h3).status, 304)

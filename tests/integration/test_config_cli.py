@@ -267,6 +267,24 @@ def index_symlinks_and_limits_keys():
 
 
 @t.case
+def dir_flag_as_in_the_original():
+    """The original's global --dir DIR: the directory when serve names none;
+    serve's DIR wins over it."""
+    a = Site({"index.html": "<html>A</html>"})
+    b = Site({"index.html": "<html>B</html>"})
+    srv = Server(None, args=["--dir", a.root])
+    t.eq("--dir DIR serves DIR", srv.get("/").body, b"<html>A</html>")
+    srv.stop_checked(t, "--dir server")
+    srv = Server(b.root, args=["--dir=" + a.root])
+    t.eq("serve DIR wins over --dir", srv.get("/").body, b"<html>B</html>")
+    srv.stop_checked(t, "DIR and --dir server")
+    p = subprocess.run([nwtest.binary(), "serve", "--dir", ""], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=10)
+    t.eq("--dir '' is an error (exit 2)", p.returncode, 2)
+    t.check("--dir '': the error names the flag", b"--dir" in p.stderr, p.stderr)
+
+
+@t.case
 def default_root_is_bundled_site():
     srv = Server(None)
     r = srv.get("/")
@@ -358,7 +376,7 @@ def line_length_limit_as_documented():
     srv = Server(s.root, config="[security]\n%s\n" % ok_line)
     t.eq("an 8190-byte line is accepted", len(srv.get("/").h("Content-Security-Policy") or ""), 8190 - 6)
     srv.stop_checked(t)
-    man = os.path.join(nwtest.srcdir(), "man", "nanoweb.ini.5")
+    man = os.path.join(nwtest.srcdir(), "man", "nanoweb.ini.5.in")
     with open(man) as f:
         t.check("nanoweb.ini(5) documents 8190 bytes", "up to 8190 bytes" in f.read(), man)
     p = write_tmp("[security]\n%sa\n" % ok_line)

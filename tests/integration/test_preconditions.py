@@ -139,6 +139,17 @@ def ordering():
     t.eq("identity;q=0 + Range -> 406 (not a 206 in identity)", r.status, 406)
     r = srv.get("/big.bin", {"Accept-Encoding": "identity;q=0", "Range": "bytes=0-9"})
     t.eq("on disk: identity;q=0 + Range -> 406", r.status, 406)
+    t.check("406 Vary: Accept-Encoding", "accept-encoding" in (r.h("Vary") or "").lower(),
+            r.h("Vary"))
+    # and before the preconditions, which a request that would get no 2xx
+    # without them ignores (RFC 9110 13.2.1)
+    for path in ("/blob.bin", "/style.css", "/big.bin"):
+        et = srv.get(path).h("ETag")
+        for cond in ({"If-None-Match": "*"}, {"If-None-Match": et}, {"If-Match": '"nope"'},
+                     {"If-Modified-Since": http_date(MTIME + 86400)},
+                     {"If-Unmodified-Since": http_date(MTIME - 86400)}):
+            h = dict(cond, **{"Accept-Encoding": "identity;q=0, *;q=0"})
+            t.eq("%s %s + nothing acceptable -> 406" % (path, cond), srv.get(path, h).status, 406)
     # a 416 describes no representation
     for path, data in (("/app.3f9a1c2b.js", JS), ("/blob.bin", BIN), ("/big.bin", BIG)):
         ref = srv.get(path)

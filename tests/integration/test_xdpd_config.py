@@ -130,6 +130,20 @@ def flags_use_the_same_ranges():
         t.eq("%s %s accepted" % (flag, good), rc, 0)
         key = flag[2:].replace("-", "_")
         t.eq("%s %s overrides the file" % (flag, good), settings(out).get(key), good)
+    # every flag is checked as its INI key is (nanoweb.ini(5))
+    for flag, bad in (("--flow-entries", "+16"), ("--flow-entries", " 16"),
+                      ("--drain-ms", "-0"), ("--socket", "relative/x.sock"), ("--socket", ""),
+                      ("--pin-dir", ""), ("--pin-dir", "bpf/x"), ("--iface", "eth0,,x"),
+                      ("--iface", "bad/name"), ("--mode", "fast")):
+        rc, out, err = check_config(path, flag, bad)
+        t.eq("%s %r rejected (exit 2)" % (flag, bad), rc, 2)
+        t.check("%s %r: the error names the flag" % (flag, bad), flag + ":" in err, err)
+    rc, out, err = check_config(path, "--mode", "NATIVE", "--socket", "/tmp/x.sock")
+    t.eq("--mode NATIVE --socket /tmp/x.sock accepted, as in the file",
+         (rc, settings(out).get("attach"), settings(out).get("socket")),
+         (0, "native", "/tmp/x.sock"))
+    rc, out, err = check_config(path, *sum((["--allow-uid", str(i)] for i in range(33)), []))
+    t.eq("33 --allow-uid rejected (exit 2)", rc, 2)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char err[1024];
@@ -111,6 +112,9 @@ static void test_parsers(void)
 	CHECK(nw_parse_size("64K", &sz) && sz == 65536);
 	CHECK(nw_parse_size("64k", &sz) && sz == 65536);
 	CHECK(nw_parse_size("8M", &sz) && sz == 8u << 20);
+	CHECK(nw_parse_size("1T", &sz) && sz == UINT64_C(1) << 40);
+	CHECK(nw_parse_size("2tib", &sz) && sz == UINT64_C(2) << 40);
+	CHECK(!nw_parse_size("16777216T", &sz));
 	CHECK(nw_parse_size("8MiB", &sz) && sz == 8u << 20);
 	CHECK(nw_parse_size("8MB", &sz) && sz == 8u << 20);
 	CHECK(nw_parse_size("2G", &sz) && sz == UINT64_C(2) << 30);
@@ -119,7 +123,7 @@ static void test_parsers(void)
 	CHECK(!nw_parse_size("K", &sz));
 	CHECK(!nw_parse_size("-1", &sz));
 	CHECK(!nw_parse_size("1.5M", &sz));
-	CHECK(!nw_parse_size("10T", &sz));
+	CHECK(!nw_parse_size("10P", &sz));
 	CHECK(!nw_parse_size("10 K", &sz));
 	CHECK(!nw_parse_size("18446744073709551616", &sz));
 	CHECK(!nw_parse_size("17179869184G", &sz));
@@ -297,6 +301,8 @@ static void test_ini_details(void)
 	CHECK(load(&c, "[server]\nlisten = [::1]\n"));
 	CHECK_STR(c.listen, "::1");
 	nw_config_free(&c);
+	load_fails("[server]\nlisten = [127.0.0.1]\n", "brackets hold an IPv6 address");
+	load_fails("[server]\nlisten = []\n", "t.ini:2: [server] listen: invalid listen address");
 	CHECK(load(&c, "[server]\nlisten = 10.0.0.1\nlisten = *\n"));
 	CHECK(c.listen == NULL);
 	nw_config_free(&c);
@@ -358,9 +364,22 @@ static void test_ini_errors(void)
 	load_fails("[server]\nport = 65536\n", "invalid port '65536'");
 	load_fails("[server]\nport = -1\n", "invalid port");
 	load_fails("\n\n[server]\nprot = 80\n", "t.ini:4: unknown key 'prot' in [server]");
-	load_fails("[sever]\nport = 80\n", "t.ini:2: unknown section [sever]");
+	load_fails("[sever]\nport = 80\n", "t.ini:1: unknown section [sever]");
+	/* a section with no keys, text after it, a name with spaces */
+	load_fails("[server]\nport = 1\n[sever]\n# port = 1\n", "t.ini:3: unknown section [sever]");
+	load_fails("\n  [server] garbage\nport = 1\n", "t.ini:2: text after the section name: 'garbage'");
+	load_fails("[ server ]\n", "t.ini:1: unknown section [ server ]");
+	load_fails("\xef\xbb\xbf[sever]\n", "t.ini:1: unknown section [sever]");
+	{
+		struct nw_config c;
+
+		CHECK(load(&c, "\xef\xbb\xbf[Server]  \t\r\nport = 5\n[LOG]\n"));
+		CHECK_INT(c.port, 5);
+		nw_config_free(&c);
+	}
 	load_fails("port = 80\n", "t.ini:1: key 'port' is outside of a [section]");
 	load_fails("[server]\nport\n", "t.ini:2: syntax error");
+	load_fails("[server]\n= 5\n", "t.ini:2: syntax error (no key before '=')");
 	load_fails("[server\nport = 1\n", "t.ini:1: syntax error");
 	load_fails("[server]\nspa = maybe\n", "t.ini:2: [server] spa: invalid boolean 'maybe'");
 	load_fails("[server]\nthreads = 5000\n", "threads: invalid number '5000'");
@@ -485,7 +504,36 @@ static void test_file(void)
 		CHECK_INT(c.port, 7);
 		nw_config_free(&c);
 	}
+	/* 8190 bytes before the line's end, "\n", "\r\n" or none, and no more */
+	for (int crlf = 0; crlf < 3; crlf++) {
+		for (int extra = 0; extra < 2; extra++) {
+			FILE *f = fopen(path, "w");
+
+			CHECK(f != NULL);
+			if (!f)
+				break;
+			fputs("[security]\ncsp = ", f);
+			for (int i = 0; i < 8190 - 6 + extra; i++)
+				fputc('c', f);
+			fputs(crlf == 0 ? "\n" : crlf == 1 ? "\r\n" : "", f);
+			fclose(f);
+			nw_config_init(&c);
+			CHECK(nw_config_load_file(&c, path, err, sizeof(err)) == !extra);
+			if (extra)
+				CHECK(strstr(err, ":2: line too long (at most 8190 bytes)") != NULL);
+			else
+				CHECK_INT(strlen(c.csp), 8190 - 6);
+			nw_config_free(&c);
+		}
+	}
 	unlink(path);
+	/* a directory */
+	CHECK(mkdir(path, 0700) == 0);
+	nw_config_init(&c);
+	CHECK(!nw_config_load_file(&c, path, err, sizeof(err)));
+	CHECK(strstr(err, ": Is a directory") != NULL);
+	nw_config_free(&c);
+	rmdir(path);
 }
 
 /* conf/nanoweb.ini loads as is, and with every "#key = value" line

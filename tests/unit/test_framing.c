@@ -25,17 +25,17 @@ static void test_te(void)
 
 static void test_field_name(void)
 {
-	CHECK(nw_field_name_ok("Host", 4));
-	CHECK(nw_field_name_ok("X-Custom_1.a!#$%&'*+^`|~", 24));
-	CHECK(!nw_field_name_ok("Host ", 5));
-	CHECK(!nw_field_name_ok("X-Tab\t", 6));
-	CHECK(!nw_field_name_ok(" Host", 5));
-	CHECK(!nw_field_name_ok("", 0));
-	CHECK(!nw_field_name_ok("a:b", 3));
-	CHECK(!nw_field_name_ok("a\"b", 3));
-	CHECK(!nw_field_name_ok("a(b)", 4));
-	CHECK(!nw_field_name_ok("a\0b", 3));
-	CHECK(!nw_field_name_ok("caf\xc3\xa9", 5));
+	CHECK(nw_token_ok("Host", 4));
+	CHECK(nw_token_ok("X-Custom_1.a!#$%&'*+^`|~", 24));
+	CHECK(!nw_token_ok("Host ", 5));
+	CHECK(!nw_token_ok("X-Tab\t", 6));
+	CHECK(!nw_token_ok(" Host", 5));
+	CHECK(!nw_token_ok("", 0));
+	CHECK(!nw_token_ok("a:b", 3));
+	CHECK(!nw_token_ok("a\"b", 3));
+	CHECK(!nw_token_ok("a(b)", 4));
+	CHECK(!nw_token_ok("a\0b", 3));
+	CHECK(!nw_token_ok("caf\xc3\xa9", 5));
 }
 
 static void test_host(void)
@@ -58,6 +58,22 @@ static void test_host(void)
 	CHECK(!HOST_OK("a\"b"));
 	CHECK(!HOST_OK("a<b>"));
 	CHECK(!HOST_OK("caf\xc3\xa9"));
+	/* the shape: uri-host [ ":" port ], port = *DIGIT */
+	CHECK(HOST_OK("example.com:"));
+	CHECK(HOST_OK(":80"));
+	CHECK(HOST_OK("[::1]"));
+	CHECK(HOST_OK("[v1.fe80::a+en1]:8080"));
+	CHECK(!HOST_OK("x:abc"));
+	CHECK(!HOST_OK("x:80:81"));
+	CHECK(!HOST_OK("a:b:c"));
+	CHECK(!HOST_OK("::1"));
+	CHECK(!HOST_OK("[::1"));
+	CHECK(!HOST_OK("[::1]x"));
+	CHECK(!HOST_OK("[::1]:8x"));
+	CHECK(!HOST_OK("[]"));
+	CHECK(!HOST_OK("[[::1]]"));
+	CHECK(!HOST_OK("a]b"));
+	CHECK(!HOST_OK("a[b"));
 	CHECK(!HOST_OK("a\0b"));
 #undef HOST_OK
 }
@@ -84,6 +100,8 @@ static void test_char_classes(void)
 {
 	check_class(NW_CC_TCHAR, "!#$%&'*+-.^_`|~");
 	check_class(NW_CC_HOST, "-._~!$&'()*+,;=%:[]");
+	check_class(NW_CC_PATH, "-._~!$&'()*+,;=:@/");
+	check_class(NW_CC_QUERY, "-._~!$&'()*+,;=:@/?");
 	CHECK(nw_is_tchar('~'));
 	CHECK(!nw_is_tchar(' '));
 	CHECK(!nw_is_tchar(0xe9));

@@ -64,7 +64,7 @@ static void test_nm_tag(void)
 	static uint8_t buf[NWX_MSG_MAX + 64];
 	const char *ok = "HTTP/1.1 304 Not Modified\r\nDate: Sun, 06 Nov 1994 "
 			 "08:49:37 GMT\r\nVary: Accept-Encoding\r\nETag: "
-			 "\"c61fc3c861b91f7e\"\r\nContent-Length: 0\r\n\r\n";
+			 "\"c61fc3c861b91f7e\"\r\nContent-Length: 2078\r\n\r\n";
 	const char *tag;
 	struct xdpd_put p;
 	char err[256];

@@ -481,6 +481,10 @@ def check_statuses(S, addr, tag):
             ("Host with a slash", nwx.request_bytes("GET", "/tiny.txt", host="a/b"), 400),
             ("no Host", b"GET /tiny.txt HTTP/1.1\r\n\r\n", 400),
             ("two Hosts", nwx.request_bytes("GET", "/tiny.txt", headers=["Host: y"]), 400),
+            ("Host with a port that is not a number",
+             nwx.request_bytes("GET", "/tiny.txt", host="ex.com:80x"), 400),
+            ("Host with two colons", nwx.request_bytes("GET", "/tiny.txt", host="a:1:2"), 400),
+            ("Host IPv6 unclosed", nwx.request_bytes("GET", "/tiny.txt", host="[::1:80"), 400),
             ("Host with a port", nwx.request_bytes("GET", "/tiny.txt", host="ex.com:8080"), 200),
             ("Host IPv6 literal", nwx.request_bytes("GET", "/tiny.txt", host="[::1]:80"), 200)):
         try:

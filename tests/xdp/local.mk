@@ -48,7 +48,7 @@ if HAVE_XDP
 TESTS += $(XDP_TESTS)
 
 # The helper's man page and systemd unit (installed with the helper).
-dist_man_MANS += man/nanoweb-xdpd.8
+nodist_man_MANS += man/nanoweb-xdpd.8
 nodist_systemdunit_DATA += conf/nanoweb-xdpd.service
 
 # Small BPF programs the tests attach on the client side.
