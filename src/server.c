@@ -49,8 +49,9 @@ struct nw_server {
 	bool reload_ok;
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
-		*not_acceptable, *not_acceptable_spa, *uri_too_long, *header_too_large, *options,
-		*server_error, *precondition_failed, *changed_on_disk;
+		*not_acceptable, *not_acceptable_spa, *uri_too_long,
+		*header_too_large, *options, *server_error,
+		*precondition_failed, *changed_on_disk;
 	/* the text 404 of a missing path the --spa rule decided */
 	struct MHD_Response *not_found_spa;
 	atomic_uint inflight;
@@ -885,12 +886,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 			fixed(a, 405, srv->not_allowed, "Method Not Allowed\n");
 		return;
 	}
-	if (h.total > cfg->max_header_size) {
-		fixed(a, 431, srv->header_too_large,
-		      "Request Header Fields Too Large\n");
-		return;
-	}
-	if (h.list_too_long) {
+	if (h.total > cfg->max_header_size || h.list_too_long) {
 		fixed(a, 431, srv->header_too_large,
 		      "Request Header Fields Too Large\n");
 		return;
