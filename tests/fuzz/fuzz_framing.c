@@ -24,9 +24,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      !strchr("\"(),/:;<=>?@[\\]{}", data[i]));
 	}
 	if (nw_host_ok(s, size)) {
+		const char *rb = size ? memchr(s, ']', size) : NULL;
+		const char *host_end = rb ? rb + 1 : s;
+		const char *colon = memchr(host_end, ':', size - (size_t)(host_end - s));
+
 		for (size_t i = 0; i < size; i++)
 			CHECK(data[i] > 0x20 && data[i] < 0x7f &&
 			      !strchr("\"#/<>?@\\^`{|}", data[i]));
+		/* brackets only around an IP literal at the start; after the
+		 * host, nothing or ':' and digits */
+		CHECK(!rb || s[0] == '[');
+		CHECK(!rb || rb == host_end - 1);
+		if (rb)
+			CHECK(host_end == s + size || *host_end == ':');
+		if (colon)
+			for (const char *p = colon + 1; p < s + size; p++)
+				CHECK(*p >= '0' && *p <= '9');
 	}
 	if (nw_te_chunked_last(s)) {
 		/* the last list member, OWS trimmed, is "chunked" in any case */
