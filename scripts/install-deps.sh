@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS="build-essential autoconf automake libtool pkg-config make
  libmicrohttpd-dev zlib1g-dev libbrotli-dev libzstd-dev libinih-dev
  clang libclang-rt-14-dev llvm libbpf-dev libelf-dev bpftool iproute2
- curl python3 wrk brotli zstd gzip procps"
+ curl python3 wrk brotli zstd gzip procps zsh fish"
 if [ "${1:-}" = "--bench" ]; then
   PKGS="$PKGS nginx-light lighttpd h2o nghttp2-client gnuplot-nox"
 fi

@@ -10,40 +10,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_id {
-	OPT_PORT, OPT_SPA, OPT_DEV, OPT_CONFIG_PREFIX, OPT_LOG_LEVEL,
-	OPT_LOG_FORMAT, OPT_LOG_REQUESTS, OPT_LISTEN, OPT_CONFIG, OPT_THREADS,
-	OPT_XDP, OPT_XDP_IFACE, OPT_HELP, OPT_VERSION, OPT_DIR
+const struct nw_cli_opt nw_cli_opts[NW_CLI_N_OPTS] = {
+	{ "port", 'p', ARG_VALUE, OPT_PORT, "server", "port", "N", "Port to listen on" },
+	{ "spa", 0, ARG_BOOL, OPT_SPA, "server", "spa", NULL,
+	  "Single-page app, navigations to missing paths get index.html" },
+	{ "dev", 'd', ARG_BOOL, OPT_DEV, "server", "dev", NULL,
+	  "Development mode, reload files when they change" },
+	{ "config-prefix", 0, ARG_VALUE, OPT_CONFIG_PREFIX, "server", "config_prefix", "P",
+	  "Prefix of the environment variables injected into HTML" },
+	{ "log-level", 0, ARG_VALUE, OPT_LOG_LEVEL, "log", "level", "debug info warn error",
+	  "Log level" },
+	{ "log-format", 0, ARG_VALUE, OPT_LOG_FORMAT, "log", "format", "console json",
+	  "Log format" },
+	{ "log-requests", 0, ARG_BOOL, OPT_LOG_REQUESTS, "log", "requests", NULL,
+	  "Log every request" },
+	{ "listen", 0, ARG_VALUE, OPT_LISTEN, "server", "listen", "ADDR", "IP address to bind" },
+	{ "config", 'c', ARG_VALUE, OPT_CONFIG, NULL, NULL, "FILE", "INI settings file" },
+	{ "threads", 't', ARG_VALUE, OPT_THREADS, "server", "threads", "N", "Worker threads" },
+	{ "xdp", 0, ARG_VALUE, OPT_XDP, "xdp", "mode", "auto on off", "Kernel fast path" },
+	{ "xdp-iface", 0, ARG_VALUE, OPT_XDP_IFACE, "xdp", "iface", "LIST",
+	  "Interfaces for the fast path" },
+	{ "help", 'h', ARG_NONE, OPT_HELP, NULL, NULL, NULL, "Print the help" },
+	{ "version", 'V', ARG_NONE, OPT_VERSION, NULL, NULL, NULL, "Print the version" },
+	{ "dir", 0, ARG_VALUE, OPT_DIR, NULL, NULL, "DIR", "Directory to serve" },
 };
-
-enum opt_arg { ARG_NONE, ARG_BOOL, ARG_VALUE };
-
-struct opt_def {
-	const char *name;   /* long name, without "--" */
-	char short_name;    /* 0: none */
-	enum opt_arg arg;   /* ARG_BOOL: a flag that also takes "=false" */
-	enum opt_id id;
-	const char *section, *key; /* nw_config_set target, NULL: special */
-};
-
-static const struct opt_def opts[] = {
-	{ "port", 'p', ARG_VALUE, OPT_PORT, "server", "port" },
-	{ "spa", 0, ARG_BOOL, OPT_SPA, "server", "spa" },
-	{ "dev", 'd', ARG_BOOL, OPT_DEV, "server", "dev" },
-	{ "config-prefix", 0, ARG_VALUE, OPT_CONFIG_PREFIX, "server", "config_prefix" },
-	{ "log-level", 0, ARG_VALUE, OPT_LOG_LEVEL, "log", "level" },
-	{ "log-format", 0, ARG_VALUE, OPT_LOG_FORMAT, "log", "format" },
-	{ "log-requests", 0, ARG_BOOL, OPT_LOG_REQUESTS, "log", "requests" },
-	{ "listen", 0, ARG_VALUE, OPT_LISTEN, "server", "listen" },
-	{ "config", 'c', ARG_VALUE, OPT_CONFIG, NULL, NULL },
-	{ "threads", 't', ARG_VALUE, OPT_THREADS, "server", "threads" },
-	{ "xdp", 0, ARG_VALUE, OPT_XDP, "xdp", "mode" },
-	{ "xdp-iface", 0, ARG_VALUE, OPT_XDP_IFACE, "xdp", "iface" },
-	{ "help", 'h', ARG_NONE, OPT_HELP, NULL, NULL },
-	{ "version", 'V', ARG_NONE, OPT_VERSION, NULL, NULL },
-	{ "dir", 0, ARG_VALUE, OPT_DIR, NULL, NULL },
-};
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
 static const char usage_text[] =
 "nano-web - a small, fast static file server\n"
@@ -52,11 +42,13 @@ static const char usage_text[] =
 "  nano-web serve [DIR] [OPTIONS]\n"
 "  nano-web version\n"
 "  nano-web help\n"
+"  nano-web completion bash|zsh|fish\n"
 "\n"
 "Commands:\n"
 "  serve [DIR]        Serve the files in DIR (default: the bundled site)\n"
 "  version            Print the version and exit (also --version, -V)\n"
 "  help               Print this help and exit (also --help, -h)\n"
+"  completion SHELL   Print the completion script for bash, zsh or fish\n"
 "\n"
 "Options:\n"
 "      --dir DIR             Serve DIR when serve names none\n"
@@ -112,23 +104,24 @@ static enum nw_command cli_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* A flag to apply once the config file is loaded. */
 struct pending {
-	const struct opt_def *def;
+	const struct nw_cli_opt *def;
 	const char *value;  /* NULL for a bare boolean flag */
 };
 
-static const struct opt_def *find_long(const char *name, size_t len)
+static const struct nw_cli_opt *find_long(const char *name, size_t len)
 {
-	for (size_t i = 0; i < N_OPTS; i++)
-		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
-			return &opts[i];
+	for (size_t i = 0; i < NW_CLI_N_OPTS; i++)
+		if (strlen(nw_cli_opts[i].name) == len &&
+		    strncmp(nw_cli_opts[i].name, name, len) == 0)
+			return &nw_cli_opts[i];
 	return NULL;
 }
 
-static const struct opt_def *find_short(char c)
+static const struct nw_cli_opt *find_short(char c)
 {
-	for (size_t i = 0; i < N_OPTS; i++)
-		if (opts[i].short_name && opts[i].short_name == c)
-			return &opts[i];
+	for (size_t i = 0; i < NW_CLI_N_OPTS; i++)
+		if (nw_cli_opts[i].short_name && nw_cli_opts[i].short_name == c)
+			return &nw_cli_opts[i];
 	return NULL;
 }
 
@@ -140,13 +133,16 @@ static bool is_command(const char *s, enum nw_command *cmd)
 		*cmd = NW_CMD_VERSION;
 	else if (strcmp(s, "help") == 0)
 		*cmd = NW_CMD_HELP;
+	else if (strcmp(s, "completion") == 0)
+		*cmd = NW_CMD_COMPLETION;
 	else
 		return false;
 	return true;
 }
 
 enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
-			     const char **config_path, char *err, size_t errlen)
+			     const char **config_path, const char **shell,
+			     char *err, size_t errlen)
 {
 	struct pending *pend;
 	size_t npend = 0;
@@ -159,6 +155,7 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		err[0] = '\0';
 	if (config_path)
 		*config_path = NULL;
+	*shell = NULL;
 	if (argc <= 1)
 		return NW_CMD_HELP; /* like the original: no command prints help */
 
@@ -169,7 +166,7 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 	/* Pass 1: words, flags and their values; nothing is applied yet. */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const struct opt_def *def = NULL;
+		const struct nw_cli_opt *def = NULL;
 		const char *value = NULL;
 		char spelled[64];
 		bool inline_value = false;
@@ -183,13 +180,16 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 			} else if (!have_cmd) {
 				free(pend);
 				return cli_fail(err, errlen,
-						"unknown command '%s' (expected serve, version or help)", a);
+						"unknown command '%s' (expected serve, version, "
+						"help or completion)", a);
 			} else if (cmd == NW_CMD_SERVE && !dir) {
 				if (!*a) {
 					free(pend);
 					return cli_fail(err, errlen, "serve: empty directory name");
 				}
 				dir = a;
+			} else if (cmd == NW_CMD_COMPLETION && !*shell) {
+				*shell = a;
 			} else if (cmd == NW_CMD_HELP) {
 				/* "help serve": same help */
 			} else {
@@ -282,6 +282,15 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		free(pend);
 		return NW_CMD_VERSION;
 	}
+	if (have_cmd && cmd == NW_CMD_COMPLETION) {
+		free(pend);
+		if (!*shell)
+			return cli_fail(err, errlen, "completion: which shell? "
+					"(bash, zsh or fish)");
+		if (npend || config || dir_flag)
+			return cli_fail(err, errlen, "completion takes no options");
+		return NW_CMD_COMPLETION;
+	}
 
 	/* Pass 2: the config file, then the flags over it. Messages use the
 	 * long spelling ("--port" also for -p). */
@@ -305,7 +314,7 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		return cli_fail(err, errlen, "serve: %s", msg);
 	}
 	for (size_t k = 0; k < npend; k++) {
-		const struct opt_def *def = pend[k].def;
+		const struct nw_cli_opt *def = pend[k].def;
 		const char *value = pend[k].value;
 
 		if (def->arg == ARG_BOOL && !value)

@@ -7,8 +7,31 @@ enum nw_command {
 	NW_CMD_SERVE = 0,
 	NW_CMD_VERSION,
 	NW_CMD_HELP,
+	NW_CMD_COMPLETION,
 	NW_CMD_ERROR
 };
+
+enum nw_cli_opt_id {
+	OPT_PORT, OPT_SPA, OPT_DEV, OPT_CONFIG_PREFIX, OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT, OPT_LOG_REQUESTS, OPT_LISTEN, OPT_CONFIG, OPT_THREADS,
+	OPT_XDP, OPT_XDP_IFACE, OPT_HELP, OPT_VERSION, OPT_DIR, NW_CLI_N_OPTS
+};
+
+enum nw_cli_arg { ARG_NONE, ARG_BOOL, ARG_VALUE };
+
+/* nano-web's flags, for the parser and the completion scripts. */
+struct nw_cli_opt {
+	const char *name;   /* long name, without "--" */
+	char short_name;    /* 0: none */
+	enum nw_cli_arg arg; /* ARG_BOOL: a flag that also takes "=false" */
+	enum nw_cli_opt_id id;
+	const char *section, *key; /* nw_config_set target, NULL: special */
+	/* ARG_VALUE: its value's name, or the words it takes ("auto on off") */
+	const char *value;
+	const char *help;   /* one line */
+};
+
+extern const struct nw_cli_opt nw_cli_opts[NW_CLI_N_OPTS];
 
 /*
  * nano-web serve [DIR] [--port/-p N] [--spa] [--dev/-d] [--config-prefix P]
@@ -17,6 +40,7 @@ enum nw_command {
  *   [--xdp-iface NAME[,NAME...]]
  * nano-web version | --version | -V
  * nano-web --help | -h | help     (also "nano-web serve --help")
+ * nano-web completion bash|zsh|fish   (*shell: the word after it)
  * Options also work before the subcommand (as in the original nano-web).
  * "--opt=value" and "--opt value" are both accepted.
  *
@@ -37,7 +61,8 @@ enum nw_command {
  * *config_path is set to the file used (or NULL).
  */
 enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
-			     const char **config_path, char *err, size_t errlen);
+			     const char **config_path, const char **shell,
+			     char *err, size_t errlen);
 
 /* The --help text. */
 const char *nw_cli_usage(void);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "accesslog.h"
 #include "cli.h"
+#include "completion.h"
 #include "log.h"
 #include "privdrop.h"
 #include "reload.h"
@@ -376,14 +377,25 @@ static int serve(struct nw_config *cfg, const char *argv0)
 int main(int argc, char **argv)
 {
 	struct nw_config cfg;
-	const char *config_path = NULL;
+	const char *config_path = NULL, *shell = NULL;
+	struct strbuf sb = STRBUF_INIT;
 	char err[1024];
 	int rc = 0;
 
 	nw_config_init(&cfg);
-	switch (nw_cli_parse(argc, argv, &cfg, &config_path, err, sizeof err)) {
+	switch (nw_cli_parse(argc, argv, &cfg, &config_path, &shell, err, sizeof err)) {
 	case NW_CMD_HELP:
 		fputs(nw_cli_usage(), stdout);
+		break;
+	case NW_CMD_COMPLETION:
+		if (!nw_completion_script(shell, &sb) || !sb.buf) {
+			fprintf(stderr, "nano-web: completion: unknown shell '%s' "
+				"(bash, zsh or fish)\n", shell);
+			rc = 2;
+		} else {
+			fputs(sb.buf, stdout);
+		}
+		sb_free(&sb);
 		break;
 	case NW_CMD_VERSION:
 		printf("nano-web %s\n", PACKAGE_VERSION);

@@ -64,6 +64,54 @@ def version_help_flags():
     t.check("missing root dir exits non-zero", rc is not None and rc != 0, "rc=%r" % rc)
 
 
+def bash_complete(script, words):
+    """What bash offers for the last of words (nano-web first), with the
+    script's function, as readline would call it."""
+    prog = (script + "\nCOMP_WORDS=(%s)\nCOMP_CWORD=%d\n_nano_web\n"
+            "printf '%%s\\n' \"${COMPREPLY[@]}\"\n"
+            % (" ".join("'%s'" % w for w in words), len(words) - 1))
+    p = subprocess.run(["bash", "--norc", "--noprofile", "-c", prog], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=10,
+                       cwd=Site({"sub/a.txt": "a", "super.txt": "s"}).root)
+    return sorted(x for x in p.stdout.decode().split("\n") if x), p.stderr.decode()
+
+
+@t.case
+def completion_scripts():
+    """nano-web completion bash|zsh|fish (the original's completion command):
+    bash's is run as bash would; zsh's and fish's are parsed by their shell."""
+    rc, bash_script, err = run_cli(["completion", "bash"])
+    t.eq("completion bash exits 0", (rc, err), (0, ""))
+    help_text = run_cli(["--help"])[1]
+    flags = sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", help_text)))
+    got, err = bash_complete(bash_script, ["nano-web", "--"])
+    t.eq("bash: every flag of --help is offered for '--'", [f for f in flags if f not in got], [])
+    t.eq("bash: no error", err, "")
+    for words, want in ((["nano-web", ""], ["completion", "help", "serve", "version"]),
+                        (["nano-web", "se"], ["serve"]),
+                        (["nano-web", "--log-level", ""], ["debug", "error", "info", "warn"]),
+                        (["nano-web", "serve", "--xdp", "o"], ["off", "on"]),
+                        (["nano-web", "completion", ""], ["bash", "fish", "zsh"]),
+                        (["nano-web", "-p", ""], []),
+                        (["nano-web", "serve", "su"], ["sub"]),
+                        (["nano-web", "--dir", "su"], ["sub"])):
+        t.eq("bash: %s" % " ".join(words), bash_complete(bash_script, words)[0], want)
+    rc, out, err = run_cli(["completion", "tcsh"])
+    t.eq("completion tcsh: exit 2", rc, 2)
+    t.check("completion tcsh: names the shells", "bash, zsh or fish" in err, err)
+    for shell, check in (("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])):
+        rc, script, err = run_cli(["completion", shell])
+        t.eq("completion %s exits 0" % shell, (rc, err), (0, ""))
+        t.check("completion %s names every flag" % shell,
+                all(f[2:] in script for f in flags), script[:200])
+        if not shutil.which(check[0]):
+            nwtest.skip_case(t, "%s is not installed: its script is not parsed" % shell)
+            continue
+        p = subprocess.run(check, input=script.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10)
+        t.eq("%s parses its script" % shell, (p.returncode, p.stderr.decode()), (0, ""))
+
+
 @t.case
 def config_errors():
     s = Site(FILES)

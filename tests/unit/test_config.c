@@ -664,6 +664,8 @@ static void test_cache_control(void)
 
 /* ---------------------------------------------------------------- CLI */
 
+static const char *cli_shell; /* completion's SHELL, from the last cli() */
+
 /* cli(&cfg, &path, "serve", "--spa", ...): the arguments after argv[0]. */
 #define cli(c, path, ...) cli_((c), (path), 0, ##__VA_ARGS__, (char *)NULL)
 
@@ -683,7 +685,7 @@ static enum nw_command cli_(struct nw_config *c, const char **path, int dummy, .
 	nw_config_free(c);
 	nw_config_init(c);
 	err[0] = '\0';
-	return nw_cli_parse(argc, argv, c, path, err, sizeof(err));
+	return nw_cli_parse(argc, argv, c, path, &cli_shell, err, sizeof(err));
 }
 
 static void test_cli(void)
@@ -697,6 +699,13 @@ static void test_cli(void)
 	CHECK_INT(cli(&c, &path), NW_CMD_HELP);
 	CHECK(path == NULL);
 	CHECK_INT(cli(&c, &path, "help"), NW_CMD_HELP);
+	CHECK_INT(cli(&c, &path, "completion", "bash"), NW_CMD_COMPLETION);
+	CHECK_STR(cli_shell, "bash");
+	CHECK_INT(cli(&c, &path, "completion"), NW_CMD_ERROR);
+	CHECK(strstr(err, "completion: which shell?") != NULL);
+	CHECK_INT(cli(&c, &path, "completion", "zsh", "--port", "1"), NW_CMD_ERROR);
+	CHECK_INT(cli(&c, &path, "completion", "fish", "x"), NW_CMD_ERROR);
+	CHECK_INT(cli(&c, &path, "completion", "zsh", "--help"), NW_CMD_HELP);
 	CHECK_INT(cli(&c, &path, "--help"), NW_CMD_HELP);
 	CHECK_INT(cli(&c, &path, "-h"), NW_CMD_HELP);
 	CHECK_INT(cli(&c, &path, "serve", "--help"), NW_CMD_HELP);
