@@ -30,6 +30,13 @@ static bool takes(const struct nw_cli_opt *o, const char *what)
 	return o->arg == ARG_VALUE && o->value && strcmp(o->value, what) == 0;
 }
 
+/* The command names, sep between them. */
+static void put_commands(struct strbuf *sb, const char *sep)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		sb_printf(sb, "%s%s", i ? sep : "", commands[i][0]);
+}
+
 static void bash_case(struct strbuf *sb, const struct nw_cli_opt *o)
 {
 	sb_puts(sb, "\t");
@@ -65,8 +72,7 @@ static void bash(struct strbuf *sb)
 	sb_puts(sb, "\tesac\n"
 		"\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
 		"\t\tcase ${COMP_WORDS[i]} in\n\t\t");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		sb_printf(sb, "%s%s", i ? "|" : "", commands[i][0]);
+	put_commands(sb, "|");
 	sb_puts(sb, ") cmd=${COMP_WORDS[i]}; break ;;\n"
 		"\t\tesac\n\tdone\n"
 		"\tif [[ $cur == -* ]]; then\n"
@@ -80,8 +86,7 @@ static void bash(struct strbuf *sb)
 	sb_puts(sb, "' -- \"$cur\"))\n"
 		"\telif [[ -z $cmd ]]; then\n"
 		"\t\tCOMPREPLY=($(compgen -W '");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		sb_printf(sb, "%s%s", i ? " " : "", commands[i][0]);
+	put_commands(sb, " ");
 	sb_puts(sb, "' -- \"$cur\"))\n"
 		"\telif [[ $cmd == completion ]]; then\n"
 		"\t\tCOMPREPLY=($(compgen -W '" SHELLS "' -- \"$cur\"))\n"
