@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "cli.h"
 #include "completion.h"
+#include "devtimer.h"
 #include "log.h"
 #include "privdrop.h"
 #include "reload.h"
@@ -26,7 +27,6 @@
 extern char **environ;
 
 #define SHUTDOWN_GRACE_MS 30000
-#define DEV_DEBOUNCE_MS 150
 #define DEV_ROOT_RETRY_MS 500
 
 static bool is_dir(const char *p)
@@ -69,6 +69,14 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static unsigned ncpu(void)
@@ -201,7 +209,8 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	unsigned threads = cfg->threads ? cfg->threads : ncpu();
 	struct pollfd pfd[2];
 	sigset_t mask;
-	bool running = true, pending = false, was_root, bundled = !cfg->root;
+	struct nw_devtimer dev = { 0 };
+	bool running = true, was_root, bundled = !cfg->root;
 	char err[512];
 	int sfd, rc = 0;
 
@@ -278,7 +287,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	log_snapshot("loaded", s);
 	if (cfg->dev) {
 		/* Armed before the first request can be answered. */
-		watch = nw_watch_new(s->root);
+		watch = nw_watch_new(s->root, cfg->follow_symlinks);
 		if (!watch)
 			nw_warn("dev: cannot watch %s; reload with SIGHUP", s->root);
 	}
@@ -301,9 +310,10 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	while (running) {
 		int nfds = 1, n;
 		bool root_gone = watch && !nw_watch_root_watched(watch);
+		long due = nw_devtimer_due(&dev, mono_ms());
 		/* Buffered access log lines go out within about a second; a
 		 * dev root that is gone is looked for every DEV_ROOT_RETRY_MS. */
-		int timeout = pending ? DEV_DEBOUNCE_MS :
+		int timeout = due >= 0 ? (int)due :
 			      root_gone ? DEV_ROOT_RETRY_MS :
 			      cfg->log_requests ? 1000 : -1;
 
@@ -319,17 +329,17 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		}
 		if (n == 0 && cfg->log_requests)
 			nw_accesslog_flush();
-		if (n == 0 && root_gone && !pending) {
+		if (n == 0 && root_gone && due < 0) {
 			nw_watch_rescan(watch);
 			if (nw_watch_root_watched(watch)) {
 				nw_info("dev: %s is back", cfg->root);
-				pending = true;
+				nw_devtimer_note(&dev, NW_CHANGE_DONE, false, mono_ms());
 			}
 			continue;
 		}
-		if (n == 0 && pending) {
-			/* Quiet for DEV_DEBOUNCE_MS after a change: reload once. */
-			pending = false;
+		if (due >= 0 && nw_devtimer_due(&dev, mono_ms()) == 0) {
+			/* the changes settled (devtimer.h): reload once */
+			nw_devtimer_clear(&dev);
 			/* Re-arm before loading, so that a change made during
 			 * the load triggers another reload. */
 			nw_watch_rescan(watch);
@@ -357,9 +367,13 @@ static int serve(struct nw_config *cfg, const char *argv0)
 				}
 			}
 		}
-		if (n > 0 && nfds == 2 && (pfd[1].revents & POLLIN) &&
-		    nw_watch_drain(watch))
-			pending = true;
+		if (n > 0 && nfds == 2 && (pfd[1].revents & POLLIN)) {
+			unsigned changes = nw_watch_drain(watch);
+
+			if (changes)
+				nw_devtimer_note(&dev, changes,
+						 nw_watch_writing(watch), mono_ms());
+		}
 	}
 	/* The helper first: while it drains, the connections XDP owns are
 	 * handed to the kernel and still need the listener. */

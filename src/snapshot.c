@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,47 @@ struct walk {
 	size_t skipped;
 	size_t dirs;
 	bool oom;
+	char failed[512]; /* why the load fails (see skip()); "" while it goes on */
 };
+
+/* Whether err says something about the file itself (gone, not allowed, a
+ * loop, not a file): then it is skipped, as its owner made it. Any other
+ * (no descriptors or memory left, an I/O error) is a passing shortage of
+ * this machine: the load fails, and a reload keeps the old content rather
+ * than dropping the file. */
+static bool about_the_file(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM ||
+	       err == ELOOP || err == ENAMETOOLONG || err == ENXIO ||
+	       err == ENODEV || err == EISDIR;
+}
+
+/* A file or directory that is not loaded: err 0 or about_the_file(err):
+ * a warning, and the walk goes on; else the load fails. */
+__attribute__((format(printf, 4, 5)))
+static void skip(struct walk *w, int err, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[600];
+
+	if (err && !about_the_file(err)) {
+		if (!w->failed[0])
+			snprintf(w->failed, sizeof w->failed, "%s: %s", path,
+				 strerror(err));
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	nw_warn("%s", msg);
+	w->skipped++;
+}
+
+/* The walk stops at the first failure. */
+static bool walk_on(const struct walk *w)
+{
+	return !w->oom && !w->failed[0];
+}
 
 static char *join(const char *a, const char *b)
 {
@@ -234,8 +275,7 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
-				nw_warn("skipping %s: %s", disk, strerror(errno));
-				w->skipped++;
+				skip(w, errno, disk, "skipping %s: %s", disk, strerror(errno));
 				close(fd);
 				return;
 			}
@@ -261,8 +301,7 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
-				nw_warn("skipping %s: %s", disk, strerror(errno));
-				w->skipped++;
+				skip(w, errno, disk, "skipping %s: %s", disk, strerror(errno));
 				free(e.body);
 				close(fd);
 				return;
@@ -308,24 +347,22 @@ static void enter_dir(struct walk *w, int fd, const char *real_dir,
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
-		nw_warn("skipping directory %s: %s", real_dir, strerror(errno));
-		w->skipped++;
+		skip(w, errno, real_dir, "skipping directory %s: %s", real_dir,
+		     strerror(errno));
 		close(fd);
 		return;
 	}
 	for (int i = 0; i < depth; i++) {
 		if (w->anc[i].dev == st.st_dev && w->anc[i].ino == st.st_ino) {
-			nw_warn("skipping %s: symlink loop (directory %s is its own ancestor)",
-				url_dir, real_dir);
-			w->skipped++;
+			skip(w, 0, real_dir, "skipping %s: symlink loop (directory %s "
+			     "is its own ancestor)", url_dir, real_dir);
 			close(fd);
 			return;
 		}
 	}
 	if (depth > NW_WALK_MAX_DEPTH) {
-		nw_warn("skipping directory %s: more than %d levels deep",
-			real_dir, NW_WALK_MAX_DEPTH);
-		w->skipped++;
+		skip(w, 0, real_dir, "skipping directory %s: more than %d levels deep",
+		     real_dir, NW_WALK_MAX_DEPTH);
 		close(fd);
 		return;
 	}
@@ -354,8 +391,7 @@ static void walk_entry(struct walk *w, int dfd, const char *real_dir,
 	}
 	struct stat st;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		nw_warn("skipping %s: %s", disk, strerror(errno));
-		w->skipped++;
+		skip(w, errno, disk, "skipping %s: %s", disk, strerror(errno));
 		goto out;
 	}
 	if (S_ISLNK(st.st_mode)) {
@@ -363,36 +399,34 @@ static void walk_entry(struct walk *w, int dfd, const char *real_dir,
 		if (!target) {
 			if (errno == ENOMEM)
 				w->oom = true;
-			else {
-				nw_warn("skipping symlink %s: %s", disk, strerror(errno));
-				w->skipped++;
-			}
+			else
+				skip(w, errno, disk, "skipping symlink %s: %s", disk,
+				     strerror(errno));
 			goto out;
 		}
 		if (!inside_root(w, target) && !w->cfg->follow_symlinks) {
-			nw_warn("skipping symlink %s: it points outside the root, to %s "
-				"(set follow_symlinks to serve it)", disk, target);
-			w->skipped++;
+			skip(w, 0, disk, "skipping symlink %s: it points outside the "
+			     "root, to %s (set follow_symlinks to serve it)", disk, target);
 			free(target);
 			goto out;
 		}
 		struct stat tst;
 		if (stat(target, &tst) != 0) {
-			nw_warn("skipping symlink %s: %s", disk, strerror(errno));
-			w->skipped++;
+			skip(w, errno, disk, "skipping symlink %s: %s", disk,
+			     strerror(errno));
 		} else if (S_ISDIR(tst.st_mode)) {
 			int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd < 0) {
-				nw_warn("skipping directory %s: %s", disk, strerror(errno));
-				w->skipped++;
+				skip(w, errno, disk, "skipping directory %s: %s", disk,
+				     strerror(errno));
 			} else {
 				enter_dir(w, fd, target, url, depth + 1);
 			}
 		} else if (S_ISREG(tst.st_mode)) {
 			int fd = open(target, fileflags);
 			if (fd < 0) {
-				nw_warn("skipping unreadable file %s: %s", disk, strerror(errno));
-				w->skipped++;
+				skip(w, errno, disk, "skipping unreadable file %s: %s", disk,
+				     strerror(errno));
 			} else {
 				add_file(w, fd, url, target);
 			}
@@ -401,16 +435,16 @@ static void walk_entry(struct walk *w, int dfd, const char *real_dir,
 	} else if (S_ISDIR(st.st_mode)) {
 		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0) {
-			nw_warn("skipping directory %s: %s", disk, strerror(errno));
-			w->skipped++;
+			skip(w, errno, disk, "skipping directory %s: %s", disk,
+			     strerror(errno));
 		} else {
 			enter_dir(w, fd, disk, url, depth + 1);
 		}
 	} else if (S_ISREG(st.st_mode)) {
 		int fd = openat(dfd, name, fileflags | O_NOFOLLOW);
 		if (fd < 0) {
-			nw_warn("skipping unreadable file %s: %s", disk, strerror(errno));
-			w->skipped++;
+			skip(w, errno, disk, "skipping unreadable file %s: %s", disk,
+			     strerror(errno));
 		} else {
 			add_file(w, fd, url, disk);
 		}
@@ -426,13 +460,13 @@ static void walk_dir(struct walk *w, int dfd, const char *real_dir,
 {
 	DIR *d = fdopendir(dfd);
 	if (!d) {
-		nw_warn("skipping directory %s: %s", real_dir, strerror(errno));
-		w->skipped++;
+		skip(w, errno, real_dir, "skipping directory %s: %s", real_dir,
+		     strerror(errno));
 		close(dfd);
 		return;
 	}
 	struct dirent *de;
-	while (!w->oom && (errno = 0, de = readdir(d)) != NULL) {
+	while (walk_on(w) && (errno = 0, de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
 		if (name[0] == '.') {
 			if (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))
@@ -448,10 +482,9 @@ static void walk_dir(struct walk *w, int dfd, const char *real_dir,
 		walk_entry(w, dirfd(d), real_dir, name, url, depth);
 		free(url);
 	}
-	if (!w->oom && errno != 0) {
-		nw_warn("error reading directory %s: %s", real_dir, strerror(errno));
-		w->skipped++;
-	}
+	if (walk_on(w) && errno != 0)
+		skip(w, errno, real_dir, "error reading directory %s: %s", real_dir,
+		     strerror(errno));
 	closedir(d);
 }
 
@@ -937,13 +970,17 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	pthread_mutex_lock(&disk_hash_lock);
 	disk_reused = 0;
 	enter_dir(&w, rfd, root_real, "", 0);
-	disk_hash_end(!w.oom);
+	disk_hash_end(walk_on(&w));
 	if (disk_reused)
 		nw_debug("%zu on-disk file(s) unchanged since the last load: not read again",
 			 disk_reused);
 	pthread_mutex_unlock(&disk_hash_lock);
 	if (w.oom)
 		goto oom;
+	if (w.failed[0]) {
+		snprintf(err, errlen, "loading %s: %s", cfg->root, w.failed);
+		goto fail;
+	}
 
 	if (w.n > 1)
 		qsort(w.ents, w.n, sizeof(*w.ents), ent_cmp);
@@ -1071,6 +1108,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 
 oom:
 	snprintf(err, errlen, "loading %s: out of memory", cfg->root);
+fail:
 	for (size_t i = 0; i < w.n; i++)
 		ent_free(&w.ents[i]);
 	free(w.ents);

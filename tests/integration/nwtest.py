@@ -280,11 +280,13 @@ class Server:
 
     def __init__(self, root=None, args=(), config=None, env=None, port=None,
                  listen="127.0.0.1", wait=True, wait_path="/_health",
-                 wait_status=200, site=None, use_cli_port=True):
+                 wait_status=200, site=None, use_cli_port=True, prefix=()):
         """root: directory served (positional DIR), or None to omit it.
         config: INI text; written to a temp file and passed with --config.
         env: extra environment variables. wait_path: polled until it answers
-        wait_status (None: any HTTP answer)."""
+        wait_status (None: any HTTP answer). prefix: a command nano-web runs
+        under (["prlimit", "--nofile=64:64", "--"])."""
+        self.prefix = list(prefix)
         for attempt in range(3):
             try:
                 self._start(root, args, config, env, port, listen, wait, wait_path,
@@ -309,7 +311,7 @@ class Server:
         self.stdout_path = os.path.join(self.logdir, "stdout")
         self.stderr_path = os.path.join(self.logdir, "stderr")
         self.config_path = None
-        argv = [binary(), "serve"]
+        argv = self.prefix + [binary(), "serve"]
         if root is not None:
             argv.append(root)
         if use_cli_port:

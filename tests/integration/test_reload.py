@@ -352,6 +352,100 @@ def dev_mode_watch():
 
 
 @t.case
+def dev_mode_writes_in_progress():
+    """--dev: a file written slowly is served once it is closed, never half
+    done; a file written for ever does not hold other changes back."""
+    s = Site({"v.txt": version_body(0), "data.txt": "old\n"})
+    srv = Server(s.root, args=["--dev"])
+    time.sleep(SETTLE)
+    seen = set()
+    with open(s.path("data.txt"), "wb") as f:  # in place, as a slow tool writes
+        for i in range(5):
+            f.write(b"x" * 10000)
+            f.flush()
+            for _ in range(6):
+                seen.add(len(srv.get("/data.txt").body))
+                time.sleep(0.05)
+    ok = wait_for(lambda: len(srv.get("/data.txt").body) == 50000, timeout=10)
+    t.check("--dev: the slowly written file is served once closed", ok, sorted(seen))
+    t.eq("--dev: never half written (sizes served while it was written)",
+         sorted(seen - {4, 50000}), [])
+    time.sleep(SETTLE)
+    log = open(s.path("app.log"), "wb")  # written every 100 ms, never closed
+    try:
+        s.write("v.txt", version_body(8))
+        t0 = time.monotonic()
+        ok = False
+        while time.monotonic() - t0 < 10 and not ok:
+            log.write(b"line\n")
+            log.flush()
+            time.sleep(0.1)
+            ok = srv.get("/v.txt").body == version_body(8)
+        t.check("--dev: a save is picked up while another file is written "
+                "every 100 ms (%.1f s)" % (time.monotonic() - t0), ok, "")
+    finally:
+        log.close()
+    srv.stop_checked(t)
+
+
+@t.case
+def dev_mode_follows_symlinked_directories():
+    """--dev with follow_symlinks: a change in a directory a link leads to
+    (outside the root) is picked up, as the snapshot serves it."""
+    s = Site({"v.txt": version_body(0)})
+    ext = s.scratch("ext")
+    os.makedirs(ext)
+    os.chmod(ext, 0o755)
+    with open(os.path.join(ext, "e.txt"), "w") as f:
+        f.write("e0\n")
+    os.chmod(os.path.join(ext, "e.txt"), 0o644)
+    os.symlink(ext, s.path("linked"))
+    srv = Server(s.root, args=["--dev"], config="[server]\nfollow_symlinks = true\n")
+    t.eq("follow_symlinks: the linked file is served", srv.get("/linked/e.txt").body, b"e0\n")
+    time.sleep(SETTLE)
+    with open(os.path.join(ext, "e.txt"), "w") as f:
+        f.write("e1\n")
+    ok = wait_for(lambda: srv.get("/linked/e.txt").body == b"e1\n", timeout=10)
+    t.check("--dev: a change behind a followed link is picked up", ok,
+            srv.get("/linked/e.txt").body)
+    srv.stop_checked(t)
+
+
+@t.case
+def reload_short_of_descriptors_keeps_old():
+    """A reload that runs out of file descriptors fails as a whole: the old
+    content keeps serving (it used to skip the files it could not open and
+    swap in a snapshot without them, reporting ok)."""
+    n_old = 20
+    s = Site({"f%03d.txt" % i: "old %d\n" % i for i in range(n_old)})
+    # every file served from disk holds a descriptor in each snapshot
+    srv = Server(s.root, config="[limits]\nmax_memory_file = 0\n",
+                 prefix=["prlimit", "--nofile=64:64", "--"])
+    for i in range(n_old):
+        s.write("f%03d.txt" % i, "new %d\n" % i)
+    for i in range(n_old, 100):
+        s.write("f%03d.txt" % i, "more %d\n" % i)
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: json.loads(srv.get("/_health").body).get("status") == "degraded")
+    t.check("out of descriptors + SIGHUP: /_health degraded", ok, srv.get("/_health").body)
+    bad = [i for i in range(n_old)
+           if srv.get("/f%03d.txt" % i).body != ("old %d\n" % i).encode()]
+    t.eq("out of descriptors + SIGHUP: every old file still served, unchanged", bad, [])
+    t.eq("out of descriptors + SIGHUP: no new file", srv.get("/f050.txt").status, 404)
+    t.check("out of descriptors + SIGHUP: the log says why",
+            "Too many open files" in srv.stderr() + srv.stdout(),
+            (srv.stderr() + srv.stdout())[-500:])
+    for i in range(n_old, 100):
+        s.remove("f%03d.txt" % i)
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/f000.txt").body == b"new 0\n")
+    t.check("enough descriptors again + SIGHUP: the new content, /_health ok", ok and
+            json.loads(srv.get("/_health").body).get("status") == "ok",
+            srv.get("/_health").body)
+    srv.stop_checked(t)
+
+
+@t.case
 def reload_does_not_rehash_unchanged_disk_files():
     """A reload reads again only the on-disk (large) files that changed:
     hashing a big unchanged file on every SIGHUP took seconds per GB."""
