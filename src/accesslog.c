@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "textesc.h"
 
 /* Lines are written in blocks, not one write() per request (which cost a
  * quarter of the throughput): a line reaches the file within about
@@ -150,9 +151,9 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 			ts, method, path, e->status, (unsigned long long)e->bytes,
 			e->duration_ms, e->client, e->encoding);
 	} else {
-		/* Escape controls so a request cannot forge log lines. */
-		nw_json_escape(e->path, path, sizeof path);
-		nw_json_escape(e->method, method, sizeof method);
+		/* a request cannot forge lines or fields */
+		nw_console_escape(e->path, path, sizeof path, true);
+		nw_console_escape(e->method, method, sizeof method, true);
 		fprintf(out, "%s %s %s %u %llu %.3fms %s %s\n", ts, method,
 			path, e->status, (unsigned long long)e->bytes,
 			e->duration_ms, e->client, e->encoding);

@@ -1,4 +1,5 @@
 #include "log.h"
+#include "textesc.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,26 +21,6 @@ void nw_log_setup(enum nw_log_level level, enum nw_log_format format)
 enum nw_log_format nw_log_get_format(void)
 {
 	return out_format;
-}
-
-size_t nw_json_escape(const char *s, char *out, size_t outsz)
-{
-	size_t o = 0;
-	if (outsz == 0)
-		return 0;
-	for (; *s && o + 7 < outsz; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, outsz - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-	return o;
 }
 
 void nw_log(enum nw_log_level level, const char *fmt, ...)
@@ -65,7 +46,9 @@ void nw_log(enum nw_log_level level, const char *fmt, ...)
 		fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n",
 			ts, level_names[level], esc);
 	} else {
-		fprintf(stderr, "%s %-5s %s\n", ts, level_names[level], msg);
+		/* a file name with a newline must not forge a line */
+		nw_console_escape(msg, esc, sizeof esc, false);
+		fprintf(stderr, "%s %-5s %s\n", ts, level_names[level], esc);
 	}
 	fflush(stderr);
 	pthread_mutex_unlock(&log_lock);

@@ -7,8 +7,6 @@ void nw_log_setup(enum nw_log_level level, enum nw_log_format format);
 void nw_log(enum nw_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 enum nw_log_format nw_log_get_format(void);
-/* Writes s as a JSON string body (no quotes) into out; returns bytes written. */
-size_t nw_json_escape(const char *s, char *out, size_t outsz);
 
 #define nw_debug(...) nw_log(NW_LOG_DEBUG, __VA_ARGS__)
 #define nw_info(...) nw_log(NW_LOG_INFO, __VA_ARGS__)

@@ -28,6 +28,7 @@
 #include "responses.h"
 #include "spa.h"
 #include "strbuf.h"
+#include "textesc.h"
 #include "framing.h"
 #include "urlpath.h"
 #include "xdp_client.h"
@@ -967,7 +968,7 @@ static void log_start(struct MHD_Connection *c, const char *method,
 	struct req_log *rl;
 
 	if (ulen > 1000)
-		ulen = 1000;
+		ulen = nw_utf8_cut(url, 1000);
 	rl = calloc(1, sizeof *rl + ulen + 1);
 	if (!rl) {
 		*con_cls = &first_call;

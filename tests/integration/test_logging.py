@@ -167,7 +167,11 @@ def off_by_default_and_file():
 
 
 EVIL = [b"/x%22y%0Ainjected-line%0D", b"/%1B[31mred", b"/q?a=%0Ainjected-query", b"/tab%09x\\y",
-        b'/raw"quote']
+        b'/raw"quote',
+        # not UTF-8; UTF-8 longer than the 1000 bytes logged (cut there)
+        b"/\xff\xfe\xc3(bad", b"/" + "\u00e9".encode() * 600,
+        # spaces: fields of a console line that must not be forged
+        b"/a b 200 0 0.1ms 6.6.6.6 identity", b"/\x7f\xc2\x9b31m"]
 
 
 def evil_requests(srv):
@@ -184,6 +188,14 @@ def log_injection():
     srv.stop_checked(t)
     objs, bad = json_lines(srv.stdout())
     t.eq("json: hostile paths still give one parseable JSON object per line", bad[:5], [])
+    raw = open(srv.stdout_path, "rb").read()
+    bad = []
+    for ln in raw.splitlines():
+        try:
+            json.loads(ln.decode("utf-8"))
+        except ValueError:
+            bad.append(ln[:120])
+    t.eq("json: every line is valid UTF-8 JSON (raw bytes)", bad[:3], [])
     t.check("json: the hostile requests were logged", len([o for o in objs if "path" in o]) >= len(EVIL), objs[-8:])
     srv = Server(s.root, args=["--log-requests"])
     evil_requests(srv)
@@ -193,6 +205,11 @@ def log_injection():
     t.check("console: an encoded newline in the path does not start a new log line",
             not any(ln.startswith("injected") for ln in lines), out[-600:])
     t.check("console: no raw ESC or CR bytes from the request in the log", "\x1b" not in out and "\r" not in out,
+            repr(out[-300:]))
+    fields = [ln for ln in lines if len(ln.split(" ")) != 8]
+    t.eq("console: 8 fields on every line (a target with spaces forges none)",
+         fields[:3], [])
+    t.check("console: DEL and C1 bytes escaped", "\x7f" not in out and "\u009b" not in out,
             repr(out[-300:]))
 
 
