@@ -155,7 +155,8 @@ static void json_str(struct sink *s, const char *str)
 		size_t len;
 
 		switch (c) {
-		case '"': case '\'': case '<': case '>': case '&':
+		/* and '`' '$': the value stays inert in a JS template literal */
+		case '"': case '\'': case '<': case '>': case '&': case '`': case '$':
 			put_u(s, c);
 			p++, n--;
 			continue;

@@ -124,6 +124,12 @@ static void test_json(void)
 	check_json(v + 6, 1,
 		   "{\"BAD\":\"\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"}");
 	check_json(v + 7, 1, "{\"N\\u003c\":\"\"}");
+	{
+		/* inert inside a JS template literal too */
+		struct nw_env_var tl = { .name = "TL", .value = "`${globalThis.x=1}`" };
+
+		check_json(&tl, 1, "{\"TL\":\"\\u0060\\u0024{globalThis.x=1}\\u0060\"}");
+	}
 	check_json(v, 2,
 		   "{\"API_URL\":\"https://x\",\"K\":\"\\u003c/script\\u003e\\u003cb\\u003e\\u0026\\u0027\\u0022\"}");
 }
