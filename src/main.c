@@ -379,7 +379,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	 * handed to the kernel and still need the listener. */
 	nw_server_set_xdp(srv, NULL);
 	nw_xdp_client_free(xdp);
-	nw_server_shutdown(srv, SHUTDOWN_GRACE_MS);
+	nw_server_shutdown(srv, SHUTDOWN_GRACE_MS, sfd);
 	nw_watch_free(watch);
 	nw_server_free(srv);
 	nw_accesslog_close();

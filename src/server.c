@@ -6,7 +6,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1363,7 +1366,29 @@ static void stop_listening(struct nw_server *srv)
 		close(placeholder);
 }
 
-void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms)
+/* Whether a SIGTERM or SIGINT arrived on signal_fd within ms (others are
+ * read and dropped); sleeps ms without one. */
+static bool stop_signal(int signal_fd, int ms)
+{
+	struct pollfd p = { .fd = signal_fd, .events = POLLIN };
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	if (signal_fd < 0) {
+		struct timespec d = { 0, (long)ms * 1000 * 1000 };
+
+		nanosleep(&d, NULL);
+		return false;
+	}
+	if (poll(&p, 1, ms) <= 0)
+		return false;
+	while (read(signal_fd, &si, sizeof si) == sizeof si)
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			stop = true;
+	return stop;
+}
+
+void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms, int signal_fd)
 {
 	struct timespec t0;
 
@@ -1372,11 +1397,13 @@ void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stop_listening(srv);
 	/* Requests in flight finish; idle keep-alive connections are closed
-	 * by MHD_stop_daemon. */
+	 * by MHD_stop_daemon. A second stop signal does not wait for them. */
 	while (atomic_load(&srv->inflight) > 0 && elapsed_ms(&t0) < grace_ms) {
-		struct timespec d = { 0, 20 * 1000 * 1000 };
-
-		nanosleep(&d, NULL);
+		if (stop_signal(signal_fd, 20)) {
+			nw_info("second stop signal: not waiting for %u requests",
+				(unsigned)atomic_load(&srv->inflight));
+			break;
+		}
 	}
 	if (atomic_load(&srv->inflight) > 0)
 		nw_warn("shutdown: %u requests still in flight after %u ms",
@@ -1391,7 +1418,7 @@ void nw_server_free(struct nw_server *srv)
 	if (!srv)
 		return;
 	if (srv->daemon)
-		nw_server_shutdown(srv, 0);
+		nw_server_shutdown(srv, 0, -1);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	destroy_static_responses(srv);

@@ -26,8 +26,9 @@ struct nw_snapshot *nw_server_current(struct nw_server *srv);
 /* Records the outcome of a reload for /_health. */
 void nw_server_note_reload(struct nw_server *srv, bool ok);
 void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp);
-/* Stops accepting, waits for in-flight requests (up to grace_ms), stops. */
-void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms);
+/* Stops accepting, waits for in-flight requests (up to grace_ms, or until
+ * a SIGTERM or SIGINT arrives on signal_fd, a signalfd, when >= 0), stops. */
+void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms, int signal_fd);
 void nw_server_free(struct nw_server *srv);
 
 #endif

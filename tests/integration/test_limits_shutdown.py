@@ -260,6 +260,27 @@ def sigint_inflight_disk():
     slow_download_then_signal(signal.SIGINT, "[limits]\nmax_memory_file = 64K\n")
 
 
+@t.case
+def second_signal_stops_at_once():
+    """A second SIGTERM/SIGINT during the graceful stop does not wait out
+    the 30 s grace for a client that reads nothing."""
+    s = Site({"big.bin": BIG})
+    srv = Server(s.root, config="[limits]\nmax_memory_file = 64M\n")
+    sock, _ = nwtest.start_slow_download(srv.port, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    srv.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    t.check("SIGTERM: still waiting for the stalled download", srv.alive(), "")
+    t0 = time.monotonic()
+    srv.signal(signal.SIGINT)
+    rc = srv.wait_exit(timeout=15)
+    took = time.monotonic() - t0
+    sock.close()
+    t.eq("second signal: exit code 0", rc, 0)
+    t.check("second signal: gone well before the 30 s grace (%.1f s)" % took, took < 15, "")
+    t.check("second signal: the log says so", "second stop signal" in srv.stderr() + srv.stdout(),
+            (srv.stderr() + srv.stdout())[-300:])
+
+
 def _read_download(sock, out, bufsize):
     """Reads one full response for BIG from sock into out (a list)."""
     got = b""
