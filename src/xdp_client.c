@@ -1351,7 +1351,12 @@ static long stats_wait_env(void)
 		return 0;
 	errno = 0;
 	ms = strtol(v, &end, 10);
-	if (errno || *end || ms <= 0)
+	if (errno || *end || end == v || ms < 0) {
+		nw_warn("NANOWEB_STATS_WAIT_MS: '%s' is not a number of "
+			"milliseconds: ignored", v);
+		return 0;
+	}
+	if (ms == 0)
 		return 0;
 	if (ms > STATS_WAIT_MAX_MS)
 		ms = STATS_WAIT_MAX_MS;
