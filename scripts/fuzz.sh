@@ -57,7 +57,7 @@ for t in $targets; do
 	# modules the target's module calls
 	case $t in
 	spa) deps="$root/src/encoding.c $root/src/urlpath.c" ;;
-	config) deps="$root/src/mime.c -linih" ;;
+	config) deps="$root/src/mime.c $root/src/framing.c -linih" ;;
 	*) deps= ;;
 	esac
 	case $t in

@@ -2,8 +2,8 @@
  * nano-web settings: defaults, value parsers, the INI file (inih) and
  * nw_config_set, which the CLI uses for its overrides too.
  */
-#include "charclass.h"
 #include "config.h"
+#include "framing.h"
 #include "mime.h"
 
 #include <arpa/inet.h>
@@ -61,16 +61,6 @@ static bool header_value_ok(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-			return false;
-	return true;
-}
-
-static bool header_name_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (!nw_is_tchar(*p))
 			return false;
 	return true;
 }
@@ -578,7 +568,7 @@ static bool set_extra_header(struct nw_config *cfg, const char *name, const char
 {
 	size_t i;
 
-	if (!header_name_ok(name))
+	if (!nw_token_ok(name, strlen(name)))
 		return fail(err, errlen, "invalid header name '%s' (letters, digits and !#$%%&'*+-.^_`|~ only)", name);
 	if (header_reserved(name))
 		return fail(err, errlen, "header '%s' is managed by the server and cannot be set", name);

@@ -17,6 +17,7 @@
 #include "completion.h"
 #include "devtimer.h"
 #include "log.h"
+#include "monotime.h"
 #include "privdrop.h"
 #include "reload.h"
 #include "responses.h"
@@ -69,14 +70,6 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static unsigned ncpu(void)
@@ -310,7 +303,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	while (running) {
 		int nfds = 1, n;
 		bool root_gone = watch && !nw_watch_root_watched(watch);
-		long due = nw_devtimer_due(&dev, mono_ms());
+		long due = nw_devtimer_due(&dev, nw_mono_ms());
 		/* Buffered access log lines go out within about a second; a
 		 * dev root that is gone is looked for every DEV_ROOT_RETRY_MS. */
 		int timeout = due >= 0 ? (int)due :
@@ -333,11 +326,12 @@ static int serve(struct nw_config *cfg, const char *argv0)
 			nw_watch_rescan(watch);
 			if (nw_watch_root_watched(watch)) {
 				nw_info("dev: %s is back", cfg->root);
-				nw_devtimer_note(&dev, NW_CHANGE_DONE, false, mono_ms());
+				nw_devtimer_note(&dev, NW_CHANGE_DONE, false,
+						 nw_mono_ms());
 			}
 			continue;
 		}
-		if (due >= 0 && nw_devtimer_due(&dev, mono_ms()) == 0) {
+		if (due >= 0 && nw_devtimer_due(&dev, nw_mono_ms()) == 0) {
 			/* the changes settled (devtimer.h): reload once */
 			nw_devtimer_clear(&dev);
 			/* Re-arm before loading, so that a change made during
@@ -372,7 +366,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 
 			if (changes)
 				nw_devtimer_note(&dev, changes,
-						 nw_watch_writing(watch), mono_ms());
+						 nw_watch_writing(watch), nw_mono_ms());
 		}
 	}
 	/* The helper first: while it drains, the connections XDP owns are

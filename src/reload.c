@@ -32,7 +32,8 @@ struct nw_watch {
 	bool root_watched; /* false: the root is gone (deleted, moved) */
 	struct writing *wr;
 	size_t n_wr;
-	struct stat *seen; /* directories watched by this scan (links may repeat them) */
+	struct dir_id { dev_t dev; ino_t ino; } *seen; /* directories watched by
+					 * this scan (links may repeat them) */
 	size_t n_seen, cap_seen;
 };
 
@@ -40,18 +41,19 @@ struct nw_watch {
 static bool seen_before(struct nw_watch *w, const struct stat *st)
 {
 	for (size_t i = 0; i < w->n_seen; i++)
-		if (w->seen[i].st_dev == st->st_dev && w->seen[i].st_ino == st->st_ino)
+		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
 			return true;
 	if (w->n_seen == w->cap_seen) {
 		size_t cap = w->cap_seen ? w->cap_seen * 2 : 64;
-		struct stat *n = realloc(w->seen, cap * sizeof *n);
+		struct dir_id *n = realloc(w->seen, cap * sizeof *n);
 
 		if (!n)
 			return true; /* no memory: watch no more */
 		w->seen = n;
 		w->cap_seen = cap;
 	}
-	w->seen[w->n_seen++] = *st;
+	w->seen[w->n_seen].dev = st->st_dev;
+	w->seen[w->n_seen++].ino = st->st_ino;
 	return false;
 }
 

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "monotime.h"
 #include "responses.h"
 #include "nanoweb_xdp_proto.h"
 
@@ -230,14 +231,6 @@ static pid_t g_guard_pid = -1;   /* guardian process: parent of the helper */
 static int g_guard_fd = -1;      /* its lifeline: closing it stops the helper */
 static long g_stop_wait_ms = 15000; /* drain_ms + HELPER_STOP_MARGIN_MS */
 static bool g_prepare_logged;    /* prepare already said why there is no helper */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -498,7 +491,7 @@ static void stop_guardian(void)
 		close(g_guard_fd);
 		g_guard_fd = -1;
 	}
-	for (long end = now_ms() + g_stop_wait_ms + 2000; now_ms() < end;) {
+	for (long end = nw_mono_ms() + g_stop_wait_ms + 2000; nw_mono_ms() < end;) {
 		pid_t w = waitpid(g_guard_pid, &st, WNOHANG);
 
 		if (w == g_guard_pid || (w < 0 && errno == ECHILD)) {
@@ -558,7 +551,7 @@ static bool start_helper(const struct nw_config *cfg, const char *bin,
 	g_guard_fd = life[1];
 	nw_info("kernel path: started %s (pid group %ld), waiting for %s", bin,
 		(long)g, cfg->xdp_socket);
-	for (end = now_ms() + HELPER_START_WAIT_MS; now_ms() < end;) {
+	for (end = nw_mono_ms() + HELPER_START_WAIT_MS; nw_mono_ms() < end;) {
 		if (helper_answers(cfg->xdp_socket)) {
 			up = true;
 			break;
@@ -644,7 +637,7 @@ struct nw_xdp_client {
 	size_t skipped_large;       /* GET variants over the limit */
 	size_t skipped_path;        /* paths XDP cannot serve (not canonical) */
 	bool cache_full;            /* the last push filled the helper's cache */
-	long pushed_at_ms;          /* when it was committed (now_ms) */
+	long pushed_at_ms;          /* when it was committed (nw_mono_ms) */
 	uint64_t hot_pushes;        /* pushes for demand (NW_XDP_PUSH_MS) */
 	long hot_interval_ms;       /* between them, now */
 	double hot_rate;            /* requests/s that led to the last one */
@@ -653,7 +646,7 @@ struct nw_xdp_client {
 	/* The helper's counters for /_stats, read by the thread. */
 	pthread_cond_t stats_cv;    /* wakes /_stats waiting for a reading */
 	struct stats_reply stats;   /* the last reading on this connection */
-	long stats_at_ms;           /* when it started (now_ms); 0: none yet */
+	long stats_at_ms;           /* when it started (nw_mono_ms); 0: none yet */
 	long stats_tried_ms;        /* the last attempt; 0: none on this connection */
 	long stats_asked_ms;        /* the last /_stats; 0: none */
 	bool stats_urgent;          /* a /_stats waits for a new reading */
@@ -1182,7 +1175,7 @@ static void read_stats(struct nw_xdp_client *c, int *fd)
 {
 	struct stats_reply st;
 	uint64_t n = ++c->stats_started;
-	long t = now_ms(), rc;
+	long t = nw_mono_ms(), rc;
 	char why[200] = "";
 
 	c->stats_tried_ms = t;
@@ -1212,7 +1205,7 @@ static void read_stats(struct nw_xdp_client *c, int *fd)
 static bool hot_push_due(struct nw_xdp_client *c, const struct nw_snapshot *s)
 {
 	const struct nw_xdp_demand *d = atomic_load(&s->xdp_demand);
-	long since = now_ms() - c->pushed_at_ms;
+	long since = nw_mono_ms() - c->pushed_at_ms;
 	uint64_t pending;
 	double rate;
 
@@ -1258,7 +1251,7 @@ static void *client_thread(void *arg)
 			c->stats_at_ms = c->stats_tried_ms = 0;
 			pushed = 0;
 		}
-		if (stats_due(c, now_ms())) {
+		if (stats_due(c, nw_mono_ms())) {
 			read_stats(c, &fd);
 			continue;
 		}
@@ -1298,7 +1291,7 @@ static void *client_thread(void *arg)
 			c->skipped_large = pc.skipped;
 			c->skipped_path = pc.badpath;
 			c->cache_full = pc.full;
-			c->pushed_at_ms = now_ms();
+			c->pushed_at_ms = nw_mono_ms();
 			c->stats_tried_ms = 0;   /* a reading of the new cache */
 			c->attempts++;
 			if (!hot) {   /* a new snapshot: its demand starts afresh */
@@ -1464,7 +1457,7 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 		return;
 	}
 	pthread_mutex_lock(&c->mu);
-	now = now_ms();
+	now = nw_mono_ms();
 	if (c->connected) {
 		c->stats_asked_ms = now;
 		if (c->stats_wait_ms > 0)
@@ -1500,7 +1493,7 @@ void nw_xdp_client_stats_json(struct nw_xdp_client *c, struct strbuf *out)
 		sb_puts(out, ",\"counters_age_ms\":null}");
 		return;
 	}
-	sb_printf(out, ",\"counters_age_ms\":%ld", now_ms() - at);
+	sb_printf(out, ",\"counters_age_ms\":%ld", nw_mono_ms() - at);
 	for (size_t i = 0; i < st.n; i++)
 		sb_printf(out, ",\"%s\":%llu", stat_names[i],
 			  (unsigned long long)st.v[i]);
