@@ -1,9 +1,12 @@
 #!/bin/bash
 # make check: runs the benchmark harness for a few seconds so it cannot rot.
-# Asserts only that it produced results.json/results.md with a row for every
-# server x scenario it ran, and that nano-web's rows served requests. Never
-# asserts timings. A peer that is not installed is a failure when CI=true,
-# otherwise a loud SKIP.
+# Asserts that it produced results.json/results.md with a row for every
+# server x scenario it ran, that nano-web's rows served requests, and that
+# every server gave the answer each scenario expects (its status, and a
+# compressed coding where one is asked for, so that a peer whose
+# compression is not set up cannot make the comparison unfair unnoticed).
+# Never asserts timings. A peer that is not installed is a failure when
+# CI=true, otherwise a loud SKIP.
 set -u
 src=${NW_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${NW_BUILDDIR:-.}
@@ -22,7 +25,7 @@ for peer in nginx h2o lighttpd; do
 	if command -v "$peer" >/dev/null 2>&1 || [ -x "/usr/sbin/$peer" ]; then
 		servers="$servers,$peer"
 	elif [ "${CI:-}" = true ]; then
-		echo "FAIL: $peer is not installed (CI installs it: apt-get install nginx-light h2o lighttpd)"
+		echo "FAIL: $peer is not installed (CI installs it: apt-get install nginx-light h2o lighttpd lighttpd-mod-deflate)"
 		rc=1
 	else
 		echo "######################################################"
@@ -66,6 +69,8 @@ for s in ran:
             continue
         if "| %s | %s |" % (scn, s["id"]) not in md:
             bad.append("no results.md row for %s x %s" % (s["id"], scn))
+        for m in row.get("probe_mismatch", []):
+            bad.append("%s x %s: wrong answer: %s" % (s["id"], scn, m))
         if s["name"].startswith("nano-web") and not row.get("requests"):
             bad.append("%s x %s: no requests served (%s)" % (s["id"], scn, row.get("errors")))
         if row.get("status_errors") and (row.get("status") or 0) < 400:

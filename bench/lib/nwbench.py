@@ -848,6 +848,16 @@ def run_load(srv, scn, o, method, path, headers, pathlist, conns, per_conn=False
     raise RuntimeError("wrk failed (rc %d): %s %s" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
 
 
+def uncompressed(method, path, headers, probe):
+    """True when a compressible file asked for with gzip or br came back
+    uncompressed: every server here is configured to compress it."""
+    ae = headers.get("Accept-Encoding", "").lower()
+    return (method == "GET" and probe.get("status") == 200
+            and path.endswith((".html", ".css", ".js"))
+            and ("gzip" in ae or "br" in ae)
+            and probe.get("encoding") == "identity")
+
+
 def measure(srv, scn, o, site_paths, pathlist, pagelist):
     rec = {"server": srv.id, "scenario": scn, "transport": srv.transport}
     if not srv.alive():
@@ -876,6 +886,12 @@ def measure(srv, scn, o, site_paths, pathlist, pagelist):
     if probe.get("status") != expect:
         rec["probe_mismatch"] = "%s %s %s: expected %d, got %s" % (
             method, path, json.dumps(headers), expect, probe.get("status") or probe.get("error"))
+    elif uncompressed(method, path, headers, probe):
+        # a peer whose compression is not set up serves fewer CPU cycles
+        # and more bytes: a different benchmark (lighttpd without
+        # lighttpd-mod-deflate ignores every deflate.* key)
+        rec["probe_mismatch"] = "%s %s with Accept-Encoding: %s: answered identity, " \
+            "its compression is not working" % (method, path, headers["Accept-Encoding"])
     conns = o.connections
     if o.smoke and scn == "blob_1m":
         # 32 x 1 MiB in flight would not finish one answer within the
@@ -1109,7 +1125,7 @@ def write_markdown(path, res):
                     continue
                 notes = []
                 if s.get("probe_mismatch"):
-                    notes.append("WRONG STATUS: " + "; ".join(s["probe_mismatch"]))
+                    notes.append("WRONG ANSWER: " + "; ".join(s["probe_mismatch"]))
                 notes.extend(s.get("errors", []))
                 if s.get("status_errors") and (s.get("status") or 0) < 400:
                     notes.append("WRONG ANSWERS: %s responses with status >= 400 under load"
