@@ -9,7 +9,7 @@ PKGS="build-essential autoconf automake libtool pkg-config make
  clang libclang-rt-14-dev llvm libbpf-dev libelf-dev bpftool iproute2
  curl python3 wrk brotli zstd gzip procps zsh fish"
 if [ "${1:-}" = "--bench" ]; then
-  PKGS="$PKGS nginx-light lighttpd lighttpd-mod-deflate h2o nghttp2-client gnuplot-nox"
+  PKGS="$PKGS nginx-light libnginx-mod-http-brotli-static lighttpd lighttpd-mod-deflate h2o nghttp2-client gnuplot-nox"
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
