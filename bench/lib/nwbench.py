@@ -12,6 +12,7 @@ import argparse
 import datetime
 import json
 import os
+import math
 import platform
 import random
 import re
@@ -320,11 +321,18 @@ def reset_hwm(pids):
             pass
 
 
-def machine_ticks():
+def stat_ticks():
+    """(busy, steal, all) ticks of the whole machine from /proc/stat. Steal
+    (time the hypervisor gave this VM's CPUs to someone else) is not busy:
+    it is reported apart, as a sign of a noisy host."""
     with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return sum(v[:8]) - idle
+        v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
+    idle = v[3] + v[4]
+    return sum(v[:7]) - idle, v[7], sum(v[:8])
+
+
+def machine_ticks():
+    return stat_ticks()[0]
 
 
 class Meter:
@@ -337,11 +345,11 @@ class Meter:
         self.pids = proc_tree(self.root)
         reset_hwm(self.pids)
         self.p0 = {p: proc_cpu_ticks(p) for p in self.pids}
-        self.m0 = machine_ticks()
+        self.m0 = stat_ticks()
         self.t0 = time.monotonic()
 
     def stop(self):
-        m1 = machine_ticks()
+        m1 = stat_ticks()
         pids = proc_tree(self.root)
         srv = 0
         for p in pids:
@@ -351,7 +359,9 @@ class Meter:
             srv += t - (self.p0.get(p) or 0)
         hwm = sum(proc_status_kb(p, "VmHWM") for p in pids)
         rss = sum(proc_status_kb(p, "VmRSS") for p in pids)
-        return {"machine_cpu_s": (m1 - self.m0) / CLK_TCK, "server_cpu_s": srv / CLK_TCK,
+        every = m1[2] - self.m0[2]
+        return {"machine_cpu_s": (m1[0] - self.m0[0]) / CLK_TCK, "server_cpu_s": srv / CLK_TCK,
+                "steal_pct": round(100.0 * (m1[1] - self.m0[1]) / every, 2) if every > 0 else None,
                 "peak_rss_kb": hwm, "rss_kb": rss, "nprocs": len(pids),
                 "wall_s": time.monotonic() - self.t0}
 
@@ -939,6 +949,7 @@ def measure(srv, scn, o, site_paths, pathlist, pagelist):
         "machine_cpu_s_per_1k": round(m["machine_cpu_s"] / n * 1000, 5) if n else None,
         "server_cpu_s_per_1k": round(m["server_cpu_s"] / n * 1000, 5) if n else None,
         "peak_rss_kb": m["peak_rss_kb"], "server_procs": m["nprocs"],
+        "steal_pct": m["steal_pct"],
     })
     if srv.xdp_ids:
         # The kernel path's work is done by its BPF programs, outside any
@@ -1033,6 +1044,9 @@ def summarize(records):
                   "peak_rss_kb", "xdp_ns_per_packet", "tc_ns_per_packet", "bpf_cpu_s_per_1k",
                   "requests"):
             s[f] = median([r.get(f) for r in ok])
+        rps = [r["rps"] for r in ok if r.get("rps")]
+        # how far the rounds disagree: the run's own measure of its noise
+        s["round_spread"] = round(max(rps) / min(rps), 3) if len(rps) > 1 else None
         s["errors"] = sorted({r["error"] for r in rs if r.get("error")})
         mism = sorted({r["probe_mismatch"] for r in rs if r.get("probe_mismatch")})
         if mism:
@@ -1065,6 +1079,28 @@ def ratio(v, ref, lower_better=False):
     return " (%.2f×)" % (v / ref)
 
 
+def noise_line(res):
+    """How noisy the run was, from its own data: how far the rounds of one
+    server and scenario disagree, and how much CPU time the hypervisor
+    stole. A ratio between two servers smaller than the spread is not a
+    difference."""
+    sp = sorted(s["round_spread"] for s in res["summary"].values() if s.get("round_spread"))
+    st = sorted(r["steal_pct"] for r in res["records"] if r.get("steal_pct") is not None)
+    parts = []
+    if sp:
+        parts.append("the rounds of one server and scenario differ by a median of %.0f%% "
+                     "(90th percentile %.0f%%, most %.0f%%)" % (
+                         100 * (statistics.median(sp) - 1), 100 * (sp[math.ceil(0.9 * len(sp)) - 1] - 1),
+                         100 * (sp[-1] - 1)))
+    if st:
+        parts.append("CPU steal during the loads: median %.1f%%, most %.1f%%" % (
+            statistics.median(st), st[-1]))
+    if not parts:
+        return None
+    return ("Noise: " + "; ".join(parts) + ". Differences smaller than that spread are not "
+            "differences; rows whose rounds differ by more than 20% say so in their notes.")
+
+
 def write_markdown(path, res):
     S = res["summary"]
     L = []
@@ -1089,6 +1125,10 @@ def write_markdown(path, res):
              "Figures are medians over rounds; (×) is the ratio to nginx on the same transport "
              "(for CPU and memory, lower is better)." % (
                  o["rounds"], o["duration"], o["threads"], lg, ",".join(o["transports"])))
+    noise = noise_line(res)
+    if noise:
+        L.append("")
+        L.append(noise)
     if o.get("pin"):
         srv_cpus, cli_cpus = o["pin"].split(":")
         L.append("")
@@ -1127,6 +1167,8 @@ def write_markdown(path, res):
                 if s.get("probe_mismatch"):
                     notes.append("WRONG ANSWER: " + "; ".join(s["probe_mismatch"]))
                 notes.extend(s.get("errors", []))
+                if (s.get("round_spread") or 0) > 1.2:
+                    notes.append("rounds %.0f%% apart" % (100 * (s["round_spread"] - 1)))
                 if s.get("status_errors") and (s.get("status") or 0) < 400:
                     notes.append("WRONG ANSWERS: %s responses with status >= 400 under load"
                                  % fmt(s["status_errors"]))
@@ -1531,6 +1573,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
         os.symlink(os.path.basename(outdir), latest)
     except OSError:
         pass
+    if not o.smoke and noise_line(res):
+        log(noise_line(res))
     log("results: %s (%.1fs)" % (outdir, time.monotonic() - t0))
     print(outdir)
     return 0
