@@ -11,8 +11,8 @@ network namespace: `probe`, `idle`, `pyload`, `health`.
 import argparse
 import datetime
 import json
-import os
 import math
+import os
 import platform
 import random
 import re
