@@ -16,7 +16,10 @@
  * a second the client's ports come round again within seconds, and meet
  * either its own TIME_WAITs (connect() slows down as they fill the range)
  * or the server's (where the kernel path leaves such a SYN to the kernel,
- * which would slow down whatever scenario follows).
+ * which would slow down whatever scenario follows). With
+ * -H 'Connection: close' (or an answer that says close) a connection waits
+ * for the server's FIN before it closes, as the server said it would close
+ * first: so the TIME_WAIT stays at the server, not among the client's ports.
  *
  * Prints one line: NWBENCH {"requests":..,"duration_us":..,"bytes":..,
  * "errors":{..},"lat_us":{"p50":..,"p90":..,"p99":..,"max":..,"mean":..}}
@@ -48,6 +51,7 @@ struct conn {
 	int connecting;
 	int hdr_done;
 	int close_after;
+	int draining;    /* answered "close": waits for the server's FIN */
 	size_t next;     /* -S: index of its next path */
 	long body_left;
 	uint64_t t_sent;
@@ -146,6 +150,7 @@ static void open_conn(struct conn *c)
 	struct epoll_event ev = { 0 };
 	int one = 1;
 	c->next = 0;
+	c->draining = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->fd < 0) {
 		e_connect++;
@@ -266,6 +271,16 @@ static void *run(void *arg)
 				}
 				continue;
 			}
+			if (c->draining) {
+				ssize_t r = recv(c->fd, sink, SINK_SIZE, 0);
+				if (r < 0 && (errno == EAGAIN || errno == EINTR))
+					continue;
+				if (r <= 0) {
+					drop(c);
+					open_conn(c);
+				}
+				continue;
+			}
 			/* the rest of a large body: straight into the sink,
 			 * as much as the socket has (a 16 KB read per wakeup
 			 * made the client, not the server, the limit) */
@@ -306,8 +321,13 @@ static void *run(void *arg)
 					drop(c);
 					open_conn(c);
 				} else if (c->close_after) {
-					drop(c);
-					open_conn(c);
+					/* the server closes first, as it said it
+					 * would: closing before its FIN arrives left
+					 * the TIME_WAIT here, and a few seconds of
+					 * them exhaust the ports towards that server
+					 * (connect() then crawls, in this scenario
+					 * and in the next one against that server) */
+					c->draining = 1;
 				} else if (send_req(c) < 0) {
 					drop(c);
 					open_conn(c);
