@@ -30,13 +30,12 @@ struct nw_charclass {
 #define NW_CC_QUERY ((struct nw_charclass){ \
 	.lo = 0xafffffd200000000ULL, .hi = 0x47fffffe87ffffffULL })
 
+/* Branch-free: the word by bit 6, the bit by bits 0-5, none with bit 7. */
 static inline bool nw_cc_has(struct nw_charclass cc, unsigned char c)
 {
-	if (c < 64)
-		return (cc.lo >> c) & 1;
-	if (c < 128)
-		return (cc.hi >> (c - 64)) & 1;
-	return false;
+	uint64_t w = (c & 64) ? cc.hi : cc.lo;
+
+	return ((w >> (c & 63)) & ((uint64_t)(c >> 7) ^ 1)) != 0;
 }
 
 static inline bool nw_is_tchar(unsigned char c)

@@ -35,6 +35,16 @@ static void test_field_name(void)
 	CHECK(!nw_token_ok("a\"b", 3));
 	CHECK(!nw_token_ok("a(b)", 4));
 	CHECK(!nw_token_ok("a\0b", 3));
+	/* framing.c's table and charclass.h's bit set are the same tchar */
+	for (int c = 0; c < 256; c++) {
+		char one = (char)c;
+		bool strict = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+			      (c >= 'a' && c <= 'z') ||
+			      (c && strchr("!#$%&'*+-.^_`|~", c));
+
+		CHECK(nw_token_ok(&one, 1) == strict);
+		CHECK(nw_is_tchar((unsigned char)c) == strict);
+	}
 	CHECK(!nw_token_ok("caf\xc3\xa9", 5));
 }
 
