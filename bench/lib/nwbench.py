@@ -458,21 +458,24 @@ def fill(template, out, values):
 # network namespaces
 
 class Netns:
-    """Where one group of servers runs, and its clients. "veth": a server
-    and a client namespace joined by a veth pair; "lo": one namespace,
-    servers and clients on its loopback. nano-web+xdp gets a group of its
-    own on each transport, so its XDP and TC programs never sit on the peers'
-    path: generic XDP on loopback made lighttpd's new connections wait
-    ~40 ms each, and XDP on one veth end takes GSO away from the other."""
+    """Where one server runs, and its clients. "veth": a server and a client
+    namespace joined by a veth pair; "lo": one namespace, server and clients
+    on its loopback. Every server gets its own on each transport, so
+    nothing one leaves behind reaches another: nano-web+xdp's XDP and TC
+    programs (generic XDP on a shared loopback made lighttpd's new
+    connections wait ~40 ms each; XDP on one veth end takes GSO away from
+    the other), nor the sockets, TIME_WAITs and port use of the
+    new-connection scenarios (in a shared pair the server measured last
+    after fresh_conn sometimes fell to a third, and in page_load to a
+    twentieth, 2026-11-30)."""
 
-    def __init__(self, kind, group):
+    def __init__(self, kind, group, index):
         tag = "%d" % (os.getpid() % 100000)
         self.kind, self.group = kind, group
-        base = "nwb-%s-%s-%s" % (kind, group, tag)
+        base = "nwb-%s-%s-%s" % (kind, re.sub(r"[^a-z0-9]", "", group), tag)
         self.srv = base + "-srv" if kind == "veth" else base
         self.cli = base + "-cli" if kind == "veth" else base
-        g = group[0]
-        self.sif, self.cif = "nwbs%s%s" % (tag, g), "nwbc%s%s" % (tag, g)
+        self.sif, self.cif = "nwbs%s%d" % (tag, index), "nwbc%s%d" % (tag, index)
         self.created = []
         self.napi = None
 
@@ -1411,15 +1414,15 @@ def run_all(o, servers, scenarios, started, outdir, notes):
         xdp_reason = "nanoweb-xdpd not built next to nano-web"
     elif os.geteuid() != 0:
         xdp_reason = "needs root"
-    # as root every transport's servers run in namespaces of their own,
-    # nano-web+xdp apart from the rest (see Netns)
+    # as root every server runs in namespaces of its own on every
+    # transport (see Netns)
     nets = {}
     if os.geteuid() == 0:
-        groups = ["plain"] + (["xdp"] if xdp_reason is None and "nano-web+xdp" in servers
-                              else [])
+        groups = [name for name in servers
+                  if name != "nano-web+xdp" or xdp_reason is None]
         for tr in list(o.transports):
-            for g in groups:
-                n = Netns(tr, g)
+            for i, g in enumerate(groups):
+                n = Netns(tr, g, i)
                 CLEANUP.append(n.cleanup)
                 try:
                     n.setup(o.work)
@@ -1432,8 +1435,8 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                 if n.napi == "none":
                     notes.append("veth: neither clang nor ethtool: XDP_TX replies on veth will "
                                  "be dropped (apt-get install clang)")
-                elif n.napi and g == "plain":
-                    notes.append("veth: %s, in every group" % n.napi)
+                elif n.napi and i == 0:
+                    notes.append("veth: %s, in every pair" % n.napi)
     if xdp_reason is None and "nano-web+xdp" in servers:
         try:
             fd = bpfstats.enable()
@@ -1459,8 +1462,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                 if name in PEERS and reason == "not installed":
                     print("SKIP: %s is not installed; its rows are missing" % name, file=sys.stderr)
                 continue
-            insts.append(Server(name, tr, o, o.work,
-                                nets.get((tr, "xdp" if name == "nano-web+xdp" else "plain"))))
+            insts.append(Server(name, tr, o, o.work, nets.get((tr, name))))
     if o.loadgen == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk), or use --loadgen py")
 
