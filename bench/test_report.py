@@ -49,7 +49,7 @@ print(line)
 check(line is not None and "median of 30%" in line and "90th percentile 50%" in line
       and "most 50%" in line,
       "noise line gives the median and largest spread")
-check("steal" in line and "median 1.5%" in line and "most 4.0%" in line,
+check(line is not None and "steal" in line and "median 1.5%" in line and "most 4.0%" in line,
       "noise line gives the CPU steal")
 one = nwbench.summarize(records[:1])
 check(one["nano-web|head"]["round_spread"] is None, "one round has no spread")

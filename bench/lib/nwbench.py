@@ -84,6 +84,7 @@ SCENARIOS = [
 SCENARIO_NAMES = [s[0] for s in SCENARIOS]
 SCEN = {s[0]: s for s in SCENARIOS}
 PEERS = ["nginx", "h2o", "lighttpd"]
+NGINX_BROTLI = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"
 ALL_SERVERS = ["nano-web", "nano-web+xdp"] + PEERS
 
 SRV_NS_ADDR = "10.77.0.1"
@@ -508,7 +509,7 @@ class Netns:
         self.agent = Agent(self)
 
     def client_napi(self, work):
-        """NAPI on the client end, the same in every group: XDP_TX on veth
+        """NAPI on the client end, the same in every pair: XDP_TX on veth
         needs it, or the kernel path's answers are silently dropped. An
         XDP_PASS program there gives it (it also takes GSO away from the
         servers' end); GRO on (ethtool), the fallback, gave none for the
@@ -574,7 +575,7 @@ class Server:
             v["USER"] = "user nobody nogroup;" if root_user else ""
             v["LOAD_MODULES"] = ""
             v["BROTLI"] = ""
-            mod = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"
+            mod = NGINX_BROTLI
             if os.path.exists(mod):
                 v["LOAD_MODULES"] = "load_module %s;" % mod
                 v["BROTLI"] = "    brotli_static on;"
@@ -1342,8 +1343,9 @@ def main_bench(argv):
         o.idle_connections = 100
     is_root = os.geteuid() == 0
     o.transports = (o.transports or ("lo,veth" if is_root else "lo")).split(",")
-    servers = [s for s in o.servers.split(",") if s]
-    scenarios = [s for s in o.scenarios.split(",") if s]
+    # each once, in the order given: a server's namespaces are named after it
+    servers = list(dict.fromkeys(s for s in o.servers.split(",") if s))
+    scenarios = list(dict.fromkeys(s for s in o.scenarios.split(",") if s))
     if not 1 <= o.wrk_threads <= 64:
         ap.error("--load-threads wants 1 to 64 (nwload's limit)")
     for s in servers:
@@ -1373,6 +1375,11 @@ def main_bench(argv):
     if not o.keep_work:
         CLEANUP.append(lambda: shutil.rmtree(o.work, ignore_errors=True))
     notes = []
+    if "nginx" in servers and shutil.which("nginx") and not os.path.exists(NGINX_BROTLI):
+        # the answer check accepts gzip for br (a server may prefer it), so
+        # say it here: nginx then answers br clients with gzip
+        notes.append("nginx has no brotli_static module (apt-get install "
+                     "libnginx-mod-http-brotli-static): it answers br clients with gzip")
     try:
         return run_all(o, servers, scenarios, started, outdir, notes)
     finally:
@@ -1432,7 +1439,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
                     n.cleanup()
                     o.transports = [t for t in o.transports if t != tr]
                     break
-                if n.napi == "none":
+                if n.napi == "none" and i == 0:
                     notes.append("veth: neither clang nor ethtool: XDP_TX replies on veth will "
                                  "be dropped (apt-get install clang)")
                 elif n.napi and i == 0:
