@@ -25,24 +25,12 @@ bool nw_te_chunked_last(const char *value)
 	return end - start == 7 && strncasecmp(start, "chunked", 7) == 0;
 }
 
-/* tchar (RFC 9110 5.6.2) as a table: every header name of every request
- * goes through it, one load per byte. charclass.h's NW_CC_TCHAR is the
- * same set (test_framing checks both against the RFC's list). */
-static const bool tchar[256] = {
-	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
-	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true,
-	['\''] = true, ['*'] = true, ['+'] = true, ['-'] = true, ['.'] = true,
-	['^'] = true, ['_'] = true, ['`'] = true, ['|'] = true, ['~'] = true,
-};
-
 bool nw_token_ok(const char *name, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)name;
-
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!tchar[p[i]])
+		if (!nw_is_tchar((unsigned char)name[i]))
 			return false;
 	return true;
 }
