@@ -249,6 +249,7 @@ static void *run(void *arg)
 	for (size_t i = 0; i < sh->nconn; i++)
 		open_conn(&cs[i]);
 	struct epoll_event evs[256];
+	uint64_t next_scan = 0; /* for FINs that do not come */
 	for (;;) {
 		uint64_t t = now_us();
 		if (t >= stop)
@@ -257,14 +258,17 @@ static void *run(void *arg)
 		if (draining_n && wait_ms > 100)
 			wait_ms = 100; /* to see FINs that do not come */
 		int n = epoll_wait(ep, evs, 256, wait_ms);
-		if (draining_n)
+		if (draining_n && (t = now_us()) >= next_scan) {
+			/* every 100 ms, not on every wakeup of a busy loop */
+			next_scan = t + 100000;
 			for (size_t k = 0; k < sh->nconn; k++)
 				if (cs[k].fd >= 0 && cs[k].draining &&
-				    now_us() - cs[k].t_drain > DRAIN_US) {
+				    t - cs[k].t_drain > DRAIN_US) {
 					e_timeout++;
 					drop(&cs[k]);
 					open_conn(&cs[k]);
 				}
+		}
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 			if (c->fd < 0)
