@@ -285,13 +285,17 @@ def test_stats_flood(h):
 def test_stats_rate(h):
     """F2: STATS per connection: a burst of 10, then 10 a second; E_BUSY."""
     _, (s,) = connect_as(62001, 1)
+    t0 = time.monotonic()
     got = [call(s, msg(STATS)) for _ in range(30)]
+    # the burst of 10, one more per 100 ms the 30 calls took (a slow
+    # machine or an ASan build takes several hundred ms), and 2 to spare
+    most = 10 + int((time.monotonic() - t0) / 0.1) + 2
     ok = sum(1 for r in got if r and r[0] == STATS_REPLY)
     busy = [r for r in got if r and r[0] == ERROR and r[1] == E_BUSY]
-    check("30 STATS in a row on one connection: 10-12 answered, the others "
-          "E_BUSY", 10 <= ok <= 12 and ok + len(busy) == 30,
-          "(%d answered, %d E_BUSY, e.g. %r)" %
-          (ok, len(busy), busy[0][2] if busy else None))
+    check("30 STATS in a row on one connection: the burst of 10, then one per "
+          "100 ms, the others E_BUSY", 10 <= ok <= min(most, 29) and ok + len(busy) == 30,
+          "(%d answered, at most %d, %d E_BUSY, e.g. %r)" %
+          (ok, most, len(busy), busy[0][2] if busy else None))
     time.sleep(1.1)
     r = call(s, msg(STATS))
     check("STATS answered again a second later", r and r[0] == STATS_REPLY,
