@@ -56,6 +56,44 @@ check(one["nano-web|head"]["round_spread"] is None, "one round has no spread")
 check(nwbench.noise_line({"summary": one, "records": [{"server": "x"}]}) is None,
       "no noise line without rounds or steal figures")
 
+
+def rrec(server, scn, rnd, rps):
+    return {"server": server, "scenario": scn, "round": rnd, "rps": rps,
+            "requests": int(rps), "errors": {"status": 0}, "transport": "veth"}
+
+
+# a host whose speed halves in round 2 and recovers: rates scatter 2x,
+# the ratio of two servers measured together does not
+paired = [rrec("nano-web@veth", "head", 1, 110.0), rrec("h2o@veth", "head", 1, 100.0),
+          rrec("nano-web@veth", "head", 2, 55.0), rrec("h2o@veth", "head", 2, 50.0),
+          rrec("nano-web@veth", "head", 3, 99.0), rrec("h2o@veth", "head", 3, 90.0),
+          rrec("nginx@veth", "head", 1, 80.0), rrec("nginx@veth", "head", 2, 40.0),
+          rrec("nginx@veth", "head", 3, 95.0),
+          rrec("nano-web+xdp@veth", "head", 1, 200.0),
+          rrec("nano-web@veth", "not_found", 1, 10.0)]
+check([round(x, 3) for x in nwbench.paired_ratios(paired, "nano-web@veth", "h2o@veth", "head")]
+      == [1.1, 1.1, 1.1], "per-round ratios pair the two servers' rounds")
+check(nwbench.paired_ratios(paired, "nano-web@veth", "h2o@veth", "not_found") == [],
+      "no ratio where the peer has no round")
+res = {"summary": nwbench.summarize(paired), "records": paired,
+       "options": {"transports": ["veth"], "scenarios": ["head", "not_found"]}}
+rows = nwbench.vs_best_peer(res)
+check(len(rows) == 1 and rows[0]["best"] == "h2o@veth",
+      "best peer is the one with the highest median (h2o 90 over nginx 80)")
+check(rows and rows[0]["nano-web"]["median"] == 1.1 and rows[0]["nano-web"]["rounds"] == 3,
+      "nano-web's median paired ratio to the best peer")
+check(rows and rows[0]["nano-web+xdp"] == {"median": 2.0, "q1": 2.0, "q3": 2.0, "rounds": 1,
+                                           "spread": 1.0},
+      "one round gives that round's ratio")
+md = "\n".join(nwbench.vs_best_markdown(rows))
+check("| veth | head | h2o | 90 | 1.10 [1.10–1.10] | 2.00 [2.00–2.00] |" in md,
+      "the markdown row names the peer and gives median [middle half]")
+res["vs_best"] = rows
+line = nwbench.noise_line(res)
+check(line is not None and "rounds of one server and scenario differ by a median of 100%" in line
+      and "ratios to the best peer differ by a median of 0%" in line,
+      "noise line sets the rates' spread beside the paired ratios' spread")
+
 busy, steal, total = nwbench.stat_ticks()
 check(0 <= busy <= total and 0 <= steal <= total, "/proc/stat ticks are read")
 

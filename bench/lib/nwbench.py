@@ -1099,10 +1099,81 @@ def noise_line(res):
     if st:
         parts.append("CPU steal during the loads: median %.1f%%, most %.1f%%" % (
             statistics.median(st), st[-1]))
+    rsp = sorted(c["spread"] for row in res.get("vs_best") or [] for k, c in row.items()
+                 if k.startswith("nano-web") and c["rounds"] > 1)
+    if rsp:
+        parts.append("nano-web's per-round ratios to the best peer differ by a median of %.0f%%"
+                     % (100 * (statistics.median(rsp) - 1)))
     if not parts:
         return None
     return ("Noise: " + "; ".join(parts) + ". Differences smaller than that spread are not "
             "differences; rows whose rounds differ by more than 20% say so in their notes.")
+
+
+PEERS = ("nginx", "h2o", "lighttpd")
+
+
+def paired_ratios(records, a, b, scenario):
+    """a's req/s over b's in each round where both were measured. The two
+    loads ran seconds apart, so a slow phase of the host more often hits
+    both than one: the ratios scatter less than the rates do."""
+    by_round = {}
+    for r in records:
+        if r.get("scenario") == scenario and r.get("rps") and r.get("server") in (a, b):
+            by_round.setdefault(r.get("round"), {})[r["server"]] = r["rps"]
+    return sorted(v[a] / v[b] for v in by_round.values() if a in v and b in v)
+
+
+def vs_best_peer(res):
+    """For every transport and scenario: the peer with the highest median
+    req/s, and nano-web's (and nano-web+xdp's) per-round ratio to it as
+    median and middle half of the rounds (the issue's targets are ratios
+    to the best peer)."""
+    S = res["summary"]
+    rows = []
+    for tr in res["options"]["transports"]:
+        suffix = "" if tr == "lo" else "@" + tr
+        for scn in res["options"]["scenarios"]:
+            peers = [p + suffix for p in PEERS
+                     if S.get("%s%s|%s" % (p, suffix, scn), {}).get("rps")]
+            if not peers:
+                continue
+            best = max(peers, key=lambda p: S["%s|%s" % (p, scn)]["rps"])
+            row = {"transport": tr, "scenario": scn, "best": best,
+                   "best_rps": S["%s|%s" % (best, scn)]["rps"]}
+            for nw in ("nano-web", "nano-web+xdp"):
+                rs = paired_ratios(res["records"], nw + suffix, best, scn)
+                if not rs:
+                    continue
+                q = statistics.quantiles(rs, n=4, method="inclusive") if len(rs) > 1 else rs * 3
+                row[nw] = {"median": round(statistics.median(rs), 3),
+                           "q1": round(q[0], 3), "q3": round(q[2], 3), "rounds": len(rs),
+                           "spread": round(rs[-1] / rs[0], 3)}
+            rows.append(row)
+    return rows
+
+
+def vs_best_markdown(rows):
+    L = ["## nano-web against the best peer",
+         "",
+         "Per round, nano-web's req/s over the best peer's (highest median req/s of "
+         "nginx, h2o and lighttpd on that transport), both measured seconds apart; "
+         "the median over rounds and, in brackets, the middle half of them. "
+         "Above 1.00 nano-web served more.",
+         "",
+         "| transport | scenario | best peer | its req/s | nano-web | nano-web+xdp |",
+         "|---|---|---|---:|---:|---:|"]
+
+    def cell(c):
+        if not c:
+            return "–"
+        return "%.2f [%.2f–%.2f]" % (c["median"], c["q1"], c["q3"])
+    for r in rows:
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            r["transport"], r["scenario"], r["best"].split("@")[0], fmt(r["best_rps"]),
+            cell(r.get("nano-web")), cell(r.get("nano-web+xdp"))))
+    L.append("")
+    return L
 
 
 def write_markdown(path, res):
@@ -1207,6 +1278,8 @@ def write_markdown(path, res):
                     ratio(s.get("server_cpu_s_per_1k"), ref.get("server_cpu_s_per_1k")),
                     fmt(rss, 1), ratio(rss, rrss), ans, "; ".join(notes).replace("|", "/")))
         L.append("")
+    if res.get("vs_best"):
+        L.extend(vs_best_markdown(res["vs_best"]))
     if res.get("wrk_cross"):
         L.append("## Load generator cross-check (%s, last round)" % CROSS_SCENARIO)
         L.append("")
@@ -1566,6 +1639,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
         "elapsed_s": round(time.monotonic() - t0, 1), "wrk_check": wrk_check,
         "wrk_cross": wrk_cross,
     }
+    res["vs_best"] = vs_best_peer(res)
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=False)
     err = write_chart(outdir, res)
