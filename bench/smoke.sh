@@ -83,6 +83,16 @@ for s in ran:
         if row.get("status_errors") and (row.get("status") or 0) < 400:
             print("WARN: %s x %s: %s responses with status >= 400 under load" % (
                 s["id"], scn, row["status_errors"]))
+peers = {s["name"] for s in ran} & {"nginx", "h2o", "lighttpd"}
+if peers and "nano-web" in {s["name"] for s in ran}:
+    for tr in res["options"]["transports"]:
+        for scn in res["options"]["scenarios"]:
+            row = next((r for r in res.get("vs_best", [])
+                        if r["transport"] == tr and r["scenario"] == scn), None)
+            if row is None or "nano-web" not in row:
+                bad.append("no ratio to the best peer for nano-web on %s x %s" % (tr, scn))
+            elif "| %s | %s | %s |" % (tr, scn, row["best"].split("@")[0]) not in md:
+                bad.append("no results.md best-peer row for %s x %s" % (tr, scn))
 wc = res.get("wrk_check")
 if wc is not None and not wc.get("requests"):
     bad.append("wrk check failed: %s" % wc)
