@@ -1115,8 +1115,9 @@ PEERS = ("nginx", "h2o", "lighttpd")
 
 def paired_ratios(records, a, b, scenario):
     """a's req/s over b's in each round where both were measured. The two
-    loads ran seconds apart, so a slow phase of the host more often hits
-    both than one: the ratios scatter less than the rates do."""
+    loads ran seconds apart, so a slow phase of the host longer than that
+    hits both alike; swings faster than that (bench/README) it cannot
+    pair away, and then only more rounds narrow the ratio."""
     by_round = {}
     for r in records:
         if r.get("scenario") == scenario and r.get("rps") and r.get("server") in (a, b):
