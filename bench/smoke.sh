@@ -91,7 +91,7 @@ if peers and "nano-web" in {s["name"] for s in ran}:
                         if r["transport"] == tr and r["scenario"] == scn), None)
             if row is None or "nano-web" not in row:
                 bad.append("no ratio to the best peer for nano-web on %s x %s" % (tr, scn))
-            elif "| %s | %s | %s |" % (tr, scn, row["best"].split("@")[0]) not in md:
+            elif "| %s | %s | %s" % (tr, scn, row["best"].split("@")[0]) not in md:
                 bad.append("no results.md best-peer row for %s x %s" % (tr, scn))
 wc = res.get("wrk_check")
 if wc is not None and not wc.get("requests"):

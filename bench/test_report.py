@@ -86,12 +86,22 @@ check(rows and rows[0]["nano-web+xdp"] == {"median": 2.0, "q1": 2.0, "q3": 2.0, 
                                            "spread": 1.0},
       "one round gives that round's ratio")
 md = "\n".join(nwbench.vs_best_markdown(rows))
+# h2o answered wrongly (say, identity to a br request): not a fair best
+flagged = [dict(r, probe_mismatch="identity answer") if r["server"] == "h2o@veth" else r
+           for r in paired]
+fres = dict(res, summary=nwbench.summarize(flagged), records=flagged)
+frows = nwbench.vs_best_peer(fres)
+check(frows and frows[0]["best"] == "nginx@veth" and frows[0]["left_out"] == ["h2o"],
+      "a peer with a wrong answer is left out of the best-peer choice")
+check("| veth | head | nginx (h2o left out: wrong answer) |"
+      in "\n".join(nwbench.vs_best_markdown(frows)),
+      "the markdown row says which peer was left out")
 check("| veth | head | h2o | 90 | 1.10 [1.10–1.10] | 2.00 [2.00–2.00] |" in md,
       "the markdown row names the peer and gives median [middle half]")
 res["vs_best"] = rows
 line = nwbench.noise_line(res)
 check(line is not None and "rounds of one server and scenario differ by a median of 100%" in line
-      and "ratios to the best peer differ by a median of 0%" in line,
+      and "nano-web+xdp to the best peer differ by a median of 0%" in line,
       "noise line sets the rates' spread beside the paired ratios' spread")
 
 busy, steal, total = nwbench.stat_ticks()
