@@ -4,6 +4,7 @@
  * No HTTP here: the HTTP layer and the kernel fast path read the result.
  */
 #include "snapshot.h"
+#include "bodyfd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -877,8 +878,15 @@ static void snapshot_free(struct nw_snapshot *s)
 		free(r->file);
 		if (r->on_disk && r->disk_fd >= 0)
 			close(r->disk_fd);
-		for (int e = 0; e < NW_ENC_COUNT; e++)
-			free((void *)r->var[e].body);
+		for (int e = 0; e < NW_ENC_COUNT; e++) {
+			struct nw_variant *v = &r->var[e];
+
+			if (v->fd_plus1)
+				nw_bodyfd_release(v->body, (size_t)v->len,
+						  v->fd_plus1 - 1);
+			else
+				free((void *)v->body);
+		}
 	}
 	free(s->res);
 	free(s->slots);
@@ -1036,6 +1044,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 
 	char *ap = s->alias_pool;
 	size_t k = 0;
+	size_t memfds = 0, memfd_budget = nw_bodyfd_budget(cfg->max_connections);
 	for (size_t i = 0; i < w.n; i++) {
 		struct ent *e = &w.ents[i];
 		if (e->consumed)
@@ -1076,6 +1085,12 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 			r->enc_mask |= NW_ENC_BIT(enc);
 			s->stats.compressed_bytes += r->var[enc].len;
 			s->stats.memory_bytes += r->var[enc].len;
+		}
+		for (int enc = 0; enc < NW_ENC_COUNT && memfds < memfd_budget; enc++) {
+			struct nw_variant *v = &r->var[enc];
+
+			v->fd_plus1 = nw_bodyfd_seal(&v->body, (size_t)v->len) + 1;
+			memfds += v->fd_plus1 != 0;
 		}
 		s->n_res = ++k;
 

@@ -979,6 +979,25 @@ def measure(srv, scn, o, site_paths, pathlist, pagelist):
     return rec
 
 
+def memfd_kb(pid):
+    """What nano-web holds in sealed memfds (bodies of 256 KiB or more, not
+    in its RSS until mapped in): the sum of their sizes, each file once."""
+    d = "/proc/%d/fd" % pid
+    sizes = {}
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return None
+    for fd in names:
+        try:
+            if os.readlink(os.path.join(d, fd)).startswith("/memfd:nano-web body"):
+                st = os.stat(os.path.join(d, fd))
+                sizes[st.st_ino] = st.st_size
+        except OSError:
+            pass
+    return sum(sizes.values()) // 1024
+
+
 def startup_probe(o, root, label, timeout):
     """nano-web's time from exec to the first 200 on /_health, and its memory."""
     port = free_port()
@@ -1001,6 +1020,7 @@ def startup_probe(o, root, label, timeout):
         out["machine_cpu_s"] = (machine_ticks() - m0) / CLK_TCK
         out["rss_kb"] = proc_status_kb(p.pid, "VmRSS")
         out["peak_rss_kb"] = proc_status_kb(p.pid, "VmHWM")
+        out["memfd_kb"] = memfd_kb(p.pid)
     try:
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(10)
@@ -1309,14 +1329,15 @@ def write_markdown(path, res):
         L.append("")
     L.append("## nano-web start-up")
     L.append("")
-    L.append("| site | files | size MiB | start-up s (exec → first 200 on /_health) | CPU s | RSS MiB after start | peak RSS MiB |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    L.append("| site | files | size MiB | start-up s (exec → first 200 on /_health) | CPU s | RSS MiB after start | peak RSS MiB | in memfds MiB |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for st in res["startup"]:
-        L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             st["site"], fmt(st.get("files")), fmt((st.get("bytes") or 0) / 1048576, 1),
             fmt(st.get("startup_s"), 3) if "error" not in st else st["error"],
             fmt(st.get("cpu_s"), 2), fmt((st.get("rss_kb") or 0) / 1024, 1),
-            fmt((st.get("peak_rss_kb") or 0) / 1024, 1)))
+            fmt((st.get("peak_rss_kb") or 0) / 1024, 1),
+            fmt(st["memfd_kb"] / 1024, 1) if st.get("memfd_kb") is not None else "–"))
     L.append("")
     if res.get("notes"):
         L.append("## Notes")
@@ -1621,7 +1642,7 @@ def run_all(o, servers, scenarios, started, outdir, notes):
             ok = [r for r in runs if "startup_s" in r]
             st = dict(runs[0])
             if ok:
-                for f in ("startup_s", "cpu_s", "rss_kb", "peak_rss_kb", "machine_cpu_s"):
+                for f in ("startup_s", "cpu_s", "rss_kb", "peak_rss_kb", "machine_cpu_s", "memfd_kb"):
                     st[f] = median([r.get(f) for r in ok])
             st["files"], st["bytes"] = tree_stats(d)
             st.pop("root", None)

@@ -7,6 +7,7 @@ IT_TESTS = \
 	tests/integration/test_conditional_range.py \
 	tests/integration/test_preconditions.py \
 	tests/integration/test_disk_changed.py \
+	tests/integration/test_large_bodies.py \
 	tests/integration/test_paths.py \
 	tests/integration/test_spa_404.py \
 	tests/integration/test_config_cli.py \

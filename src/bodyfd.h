@@ -1,0 +1,30 @@
+/*
+ * Large bodies in sealed memfds. A body of NW_BODYFD_MIN bytes or more is
+ * moved into a memfd, sealed, and mapped read-only in place of its heap
+ * copy: the same bytes in the same amount of memory, but now servable by
+ * sendfile, which saves the copy into the socket (measured: a 1 MiB file
+ * 2.5k req/s by send, 3.5k by sendfile, loopback, one core).
+ */
+#ifndef NW_BODYFD_H
+#define NW_BODYFD_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Smaller bodies go out with their head in one send: no gain there. */
+#define NW_BODYFD_MIN (256u * 1024u)
+
+/* Moves *body (len bytes, malloc'd) into a sealed memfd and points *body at
+ * a read-only mapping of it. Returns the memfd, or -1 when len is below
+ * NW_BODYFD_MIN or the kernel refuses (then *body is unchanged). */
+int nw_bodyfd_seal(const uint8_t **body, size_t len);
+
+/* How many bodies one snapshot may move into memfds: each holds a
+ * descriptor, and so does its response once built, for two snapshots
+ * while a reload swaps them; the connections (max_connections) and a
+ * reserve come first. 0 when descriptors are short. */
+size_t nw_bodyfd_budget(unsigned max_connections);
+
+/* Unmaps a body nw_bodyfd_seal() moved and closes its memfd. */
+void nw_bodyfd_release(const uint8_t *body, size_t len, int fd);
+
+#endif
