@@ -15,13 +15,14 @@
 
 /* Moves *body (len bytes, malloc'd) into a sealed memfd and points *body at
  * a read-only mapping of it. Returns the memfd, or -1 when len is below
- * NW_BODYFD_MIN or the kernel refuses (then *body is unchanged). */
-int nw_bodyfd_seal(const uint8_t **body, size_t len);
+ * NW_BODYFD_MIN, budget memfds are alive in the process already, or the
+ * kernel refuses (then *body is unchanged). */
+int nw_bodyfd_seal(const uint8_t **body, size_t len, size_t budget);
 
-/* How many bodies one snapshot may move into memfds: each holds a
- * descriptor, and so does its response once built, for two snapshots
- * while a reload swaps them; the connections (max_connections) and a
- * reserve come first. 0 when descriptors are short. */
+/* How many memfds the process may hold: each holds a descriptor, its
+ * response one more once built (an SPA index two); the connections
+ * (max_connections) and a reserve for everything else come first, and
+ * half of what is left stays spare. 0 when descriptors are short. */
 size_t nw_bodyfd_budget(unsigned max_connections);
 
 /* Unmaps a body nw_bodyfd_seal() moved and closes its memfd. */

@@ -1,6 +1,7 @@
 #include "responses.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
@@ -113,18 +114,19 @@ static struct MHD_Response *build_ok(const struct nw_config *cfg,
 	const struct nw_variant *v = &r->var[enc];
 	struct MHD_Response *resp;
 
+	resp = NULL;
 	if (v->fd_plus1) {
 		/* sent by sendfile; libmicrohttpd closes its own descriptor */
-		int fd = dup(v->fd_plus1 - 1);
+		int fd = fcntl(v->fd_plus1 - 1, F_DUPFD_CLOEXEC, 0);
 
 		resp = fd < 0 ? NULL : MHD_create_response_from_fd64(v->len, fd);
 		if (!resp && fd >= 0)
 			close(fd);
-	} else {
+	}
+	if (!resp) /* no memfd, or no descriptor left: from the mapping */
 		resp = MHD_create_response_from_buffer((size_t)v->len,
 						       (void *)v->body,
 						       MHD_RESPMEM_PERSISTENT);
-	}
 	if (!resp)
 		return NULL;
 	if (!emit_resource_headers(r, enc, true, spa, mhd_header, resp) ||

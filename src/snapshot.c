@@ -1044,7 +1044,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 
 	char *ap = s->alias_pool;
 	size_t k = 0;
-	size_t memfds = 0, memfd_budget = nw_bodyfd_budget(cfg->max_connections);
+	size_t memfd_budget = nw_bodyfd_budget(cfg->max_connections);
 	for (size_t i = 0; i < w.n; i++) {
 		struct ent *e = &w.ents[i];
 		if (e->consumed)
@@ -1086,11 +1086,11 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 			s->stats.compressed_bytes += r->var[enc].len;
 			s->stats.memory_bytes += r->var[enc].len;
 		}
-		for (int enc = 0; enc < NW_ENC_COUNT && memfds < memfd_budget; enc++) {
+		for (int enc = 0; enc < NW_ENC_COUNT; enc++) {
 			struct nw_variant *v = &r->var[enc];
 
-			v->fd_plus1 = nw_bodyfd_seal(&v->body, (size_t)v->len) + 1;
-			memfds += v->fd_plus1 != 0;
+			v->fd_plus1 = nw_bodyfd_seal(&v->body, (size_t)v->len,
+						     memfd_budget) + 1;
 		}
 		s->n_res = ++k;
 
