@@ -225,6 +225,19 @@ def _chmod_up(d, root):
         d = os.path.dirname(d)
 
 
+def wait_for(fn, timeout=10.0, interval=0.05):
+    """Polls fn() until truthy or timeout (a bound, not a timing check);
+    returns its last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    return last
+
+
 def compressible_text(n, seed="nano"):
     """Deterministic, highly compressible text of n bytes."""
     line = ("/* %s: the quick brown fox jumps over the lazy dog 0123456789 */\n" % seed)

@@ -11,7 +11,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nwtest  # noqa: E402
-from nwtest import Server, Site  # noqa: E402
+from nwtest import Server, Site, wait_for  # noqa: E402
 
 t = nwtest.Tests("disk_changed")
 CONFIG = "[limits]\nmax_memory_file = 64K\n"
@@ -28,15 +28,6 @@ def overwrite_in_place(path, data):
         os.write(fd, data)
     finally:
         os.close(fd)
-
-
-def wait_for(fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def check_503(label, r, elapsed):

@@ -7,12 +7,11 @@ import hashlib
 import os
 import signal
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nwtest  # noqa: E402
-from nwtest import Server, Site  # noqa: E402
+from nwtest import Server, Site, wait_for  # noqa: E402
 
 t = nwtest.Tests("large_bodies")
 KIB = 1024
@@ -49,15 +48,6 @@ def memfds(srv):
 # connections leaves room; the default 10,000 would need more
 ROOMY = dict(config="[limits]\nmax_connections = 100\n",
              prefix=["prlimit", "--nofile=2048:2048", "--"])
-
-
-def wait_for(fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @t.case

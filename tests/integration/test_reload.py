@@ -16,21 +16,9 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nwtest  # noqa: E402
-from nwtest import Server, Site, compressible_text  # noqa: E402
+from nwtest import Server, Site, compressible_text, wait_for  # noqa: E402
 
 t = nwtest.Tests("reload")
-
-
-def wait_for(fn, timeout=10.0, interval=0.05):
-    """Polls fn() until truthy or timeout (a bound, not a timing check)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    return last
 
 
 def disk_body(i):
