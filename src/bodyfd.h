@@ -2,8 +2,8 @@
  * Large bodies in sealed memfds. A body of NW_BODYFD_MIN bytes or more is
  * moved into a memfd, sealed, and mapped read-only in place of its heap
  * copy: the same bytes in the same amount of memory, but now servable by
- * sendfile, which saves the copy into the socket (measured: a 1 MiB file
- * 2.5k req/s by send, 3.5k by sendfile, loopback, one core).
+ * sendfile, which saves the copy into the socket (measured, loopback, one
+ * core: a 1 MiB file 5.5k req/s from the heap, 6.1k from its memfd).
  */
 #ifndef NW_BODYFD_H
 #define NW_BODYFD_H

@@ -1131,9 +1131,6 @@ def noise_line(res):
             "differences; rows whose rounds differ by more than 20% say so in their notes.")
 
 
-PEERS = ("nginx", "h2o", "lighttpd")
-
-
 def paired_ratios(records, a, b, scenario):
     """a's req/s over b's in each round where both were measured. The two
     loads ran in the same scenario of the same round (seconds apart with
