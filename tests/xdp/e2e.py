@@ -708,11 +708,10 @@ def check_syn_flood(S, ref, tag):
     def flood():
         sent[0] = nwx.syn_flood(src_fn, dst, PORT, 10 ** 7, 15, stop)
 
-    # The client fetches for as long as the flood lasts: at least 3 s and
-    # 30 requests, at most the flood's 15 s. How many fetches fit is the
-    # machine's speed, not the server's correctness (a fixed 100,000-SYN
-    # flood once ended after 6 fetches on a loaded machine): every fetch
-    # must succeed, and there must be one.
+    # The flood lasts as long as the client needs (at least 3 s and 30
+    # fetches, at most 15 s), not a fixed 100,000 SYNs, which once ended
+    # after 6 fetches on a loaded machine: every fetch must succeed, and
+    # more than 10 must fit in 15 s under the flood.
     t = threading.Thread(target=flood, daemon=True)
     t0 = time.monotonic()
     t.start()
@@ -733,7 +732,7 @@ def check_syn_flood(S, ref, tag):
     lost = veth_tx_dropped(S) - lost0
     cookies = counter(k1, "syn_cookies") - counter(k0, "syn_cookies")
     check("%s: SYN flood (%d SYNs): a client kept being served (%d requests)"
-          % (tag, sent[0], n), not errs and n >= 1, "; ".join(errs[:3]))
+          % (tag, sent[0], n), not errs and n > 10, "; ".join(errs[:3]))
     if XDP:
         check("%s: SYN flood answered with SYN cookies from XDP" % tag,
               cookies >= (sent[0] - lost) * 0.9,
