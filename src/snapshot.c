@@ -3,6 +3,7 @@
  * templates, pre-compresses in parallel and indexes by URL path.
  * No HTTP here: the HTTP layer and the kernel fast path read the result.
  */
+#include "build-config.h" /* autoconf: HAVE_MALLOC_TRIM */
 #include "snapshot.h"
 #include "bodyfd.h"
 
@@ -10,6 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -868,6 +872,22 @@ const struct nw_resource *nw_snapshot_lookup(const struct nw_snapshot *s,
 
 /* ---- load / free ------------------------------------------------------- */
 
+/*
+ * glibc gives freed memory back to the system only from the top of an
+ * arena, so without this a reload leaves RSS near old content plus new
+ * (measured, 40 MB of text reloaded as 10 MB, two threads: 84-112 MB of
+ * anonymous memory over five reloads; with it 33-44 MB). malloc_trim
+ * releases every free page except a load thread's arena's top chunk,
+ * hence the rest. Called once a load has dropped its temporaries and once
+ * per freed snapshot, in whichever thread dropped the last reference.
+ */
+static void give_back_freed_memory(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	malloc_trim(0);
+#endif
+}
+
 static void snapshot_free(struct nw_snapshot *s)
 {
 	if (!s)
@@ -897,6 +917,7 @@ static void snapshot_free(struct nw_snapshot *s)
 	nw_xdp_demand_free(atomic_load(&s->xdp_demand));
 	free(s->root);
 	free(s);
+	give_back_freed_memory();
 }
 
 static double now_seconds(void)
@@ -1107,6 +1128,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	for (size_t i = 0; i < w.n; i++)
 		ent_free(&w.ents[i]);
 	free(w.ents);
+	give_back_freed_memory();
 
 	char key[PATH_MAX];
 	snprintf(key, sizeof(key), "/%s", index);
