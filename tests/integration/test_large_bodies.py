@@ -6,6 +6,7 @@ plain heap copy would pass the byte checks too)."""
 import hashlib
 import os
 import signal
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -121,6 +122,47 @@ def few_descriptors_keep_bodies_in_memory():
     t.eq("with max_connections = 100 the same limit leaves room: a memfd", memfds(srv), 1)
     t.eq("big.bin from its memfd: every byte", srv.get("/big.bin").body == big, True)
     srv.stop_checked(t)
+
+
+def lowest_free_fd(pid):
+    used = {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+    n = 0
+    while n in used:
+        n += 1
+    return n
+
+
+@t.case
+def no_descriptor_for_the_response_serves_from_memory():
+    """The 200 of a memfd body is sent from a dup of the memfd; when no
+    descriptor is left for the dup (the process at its limit) the response
+    is built from the mapping instead: still a 200 with every byte."""
+    big = body("big", 1024 * KIB)
+    s = Site({"big.bin": big})
+    # as our own user (user = empty keeps root): prlimit on another user's
+    # process needs CAP_SYS_RESOURCE, which root lacks on some machines
+    srv = Server(s.root, config="[server]\nuser =\n" + ROOMY["config"],
+                 prefix=ROOMY["prefix"])
+    t.eq("a memfd, no response built yet", len(memfd_fds(srv)), 1)
+    c = srv.conn()
+    c.request("GET", "/_health")
+    c.getresponse().read()
+    # every descriptor number under the soft limit taken: dup fails (EMFILE)
+    pid = srv.proc.pid
+    limit = lowest_free_fd(pid)
+    subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:2048" % limit], check=True)
+    c.request("GET", "/big.bin")
+    r = c.getresponse()
+    data = r.read()
+    t.eq("at the descriptor limit: 200 and every byte", (r.status, data == big), (200, True))
+    t.eq("at the descriptor limit: no second descriptor for the memfd",
+         len(memfd_fds(srv)), 1)
+    c.close()
+    subprocess.run(["prlimit", "--pid", str(pid), "--nofile=2048:2048"], check=True)
+    r = srv.get("/big.bin")
+    t.eq("limit raised again: still every byte", (r.status, r.body == big), (200, True))
+    srv.stop_checked(t)
+
 
 if __name__ == "__main__":
     t.main()
