@@ -83,20 +83,29 @@ static void log_snapshot(const char *what, const struct nw_snapshot *s)
 {
 	const struct nw_snapshot_stats *st = &s->stats;
 
+	char kept[64] = "";
+
+	if (st->kept_compressed)
+		snprintf(kept, sizeof kept, ", %zu unchanged not compressed again",
+			 st->kept_compressed);
 	nw_info("%s %zu files from %s (%llu bytes, %llu bytes compressed, "
-		"%llu bytes in memory, %zu skipped) in %.0f ms, generation %llu",
+		"%llu bytes in memory, %zu skipped%s) in %.0f ms, generation %llu",
 		what, st->files, s->root, (unsigned long long)st->bytes,
 		(unsigned long long)st->compressed_bytes,
-		(unsigned long long)st->memory_bytes, st->skipped,
+		(unsigned long long)st->memory_bytes, st->skipped, kept,
 		st->load_seconds * 1000.0, (unsigned long long)s->generation);
 }
 
+/* prev: the snapshot being served, whose unchanged files' compressed forms
+ * a reload keeps (NULL at start-up) */
 static struct nw_snapshot *load(const struct nw_config *cfg, unsigned threads,
+				const struct nw_snapshot *prev,
 				char *err, size_t errlen)
 {
 	struct nw_snapshot *s;
 
-	s = nw_snapshot_load(cfg, environ, threads, isatty(2), err, errlen);
+	s = nw_snapshot_reload(cfg, environ, threads, isatty(2), prev, err,
+			       errlen);
 	if (!s)
 		return NULL;
 	if (!nw_responses_build(s, cfg)) {
@@ -174,18 +183,18 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 		   const struct nw_config *cfg, unsigned threads,
 		   const char *why)
 {
-	struct nw_snapshot *s, *cur;
+	struct nw_snapshot *s, *cur = nw_server_current(srv);
 	char err[512];
 
-	s = load(cfg, threads, err, sizeof err);
+	s = load(cfg, threads, cur, err, sizeof err);
 	if (!s) {
-		cur = nw_server_current(srv);
 		nw_error("reload (%s) failed: %s; still serving generation %llu",
 			 why, err, (unsigned long long)cur->generation);
 		nw_snapshot_unref(cur);
 		nw_server_note_reload(srv, false);
 		return;
 	}
+	nw_snapshot_unref(cur);
 	nw_server_swap(srv, s);
 	nw_server_note_reload(srv, true);
 	if (xdp)
@@ -252,7 +261,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	 * is out of that user's reach, and `sudo scripts/serve.sh` must serve
 	 * it (its reloads then fail, and it keeps serving). */
 	was_root = geteuid() == 0 && cfg->user && cfg->user[0];
-	s = bundled ? load(cfg, threads, err, sizeof err) : NULL;
+	s = bundled ? load(cfg, threads, NULL, err, sizeof err) : NULL;
 	if (bundled && !s) {
 		nw_error("%s", err);
 		nw_server_free(srv);
@@ -267,7 +276,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	if (was_root && cfg->log_requests)
 		check_access_log(cfg);
 	if (!s)
-		s = load(cfg, threads, err, sizeof err);
+		s = load(cfg, threads, NULL, err, sizeof err);
 	if (!s) {
 		if (was_root && strstr(err, strerror(EACCES)))
 			nw_error("%s (loading as user '%s', see [server] user)",

@@ -83,6 +83,7 @@ struct ent {
 	const char *content_type;
 	uint8_t *var[NW_ENC_COUNT];
 	size_t var_len[NW_ENC_COUNT];
+	unsigned sibling_mask;  /* NW_ENC_BIT()s of var[] read from siblings */
 	atomic_uint jobs_left;
 };
 
@@ -628,6 +629,58 @@ static void assign_levels(struct job *jobs, size_t n, unsigned threads)
 	}
 }
 
+/* e gets compressed variants (those it has not from siblings). */
+static bool to_compress(const struct ent *e, const struct nw_config *cfg)
+{
+	return cfg->compress && !e->consumed && !e->on_disk &&
+	       e->size >= cfg->min_compress_size &&
+	       nw_mime_compressible(e->content_type);
+}
+
+/*
+ * Copies prev's compressed variants of the files whose body is byte for
+ * byte what prev serves under the same path (see nw_snapshot_reload):
+ * compress_all then skips them. Returns false on ENOMEM.
+ */
+static bool keep_compressed(struct ent *ents, size_t n_ents,
+			    const struct nw_config *cfg,
+			    const struct nw_snapshot *prev, size_t *kept)
+{
+	bool enabled[NW_ENC_COUNT] = { false, cfg->gzip, cfg->brotli, cfg->zstd };
+
+	*kept = 0;
+	if (!prev)
+		return true;
+	for (size_t i = 0; i < n_ents; i++) {
+		struct ent *e = &ents[i];
+		const struct nw_resource *r;
+		bool any = false;
+
+		if (!to_compress(e, cfg))
+			continue;
+		r = nw_snapshot_lookup(prev, e->url, strlen(e->url));
+		if (!r || r->on_disk || strcmp(r->path, e->url) != 0 ||
+		    r->size != e->size || !r->var[NW_ENC_IDENTITY].body ||
+		    memcmp(r->var[NW_ENC_IDENTITY].body, e->body, e->size) != 0)
+			continue;
+		for (int enc = NW_ENC_GZIP; enc < NW_ENC_COUNT; enc++) {
+			const struct nw_variant *v = &r->var[enc];
+
+			if (!enabled[enc] || e->var[enc] || !v->body ||
+			    (r->sibling_mask & NW_ENC_BIT(enc)))
+				continue;
+			e->var[enc] = malloc(v->len ? v->len : 1);
+			if (!e->var[enc])
+				return false;
+			memcpy(e->var[enc], v->body, v->len);
+			e->var_len[enc] = v->len;
+			any = true;
+		}
+		*kept += any;
+	}
+	return true;
+}
+
 /* Returns false on ENOMEM. */
 static bool compress_all(struct ent *ents, size_t n_ents, const struct nw_config *cfg,
 			 unsigned threads, bool progress)
@@ -642,8 +695,7 @@ static bool compress_all(struct ent *ents, size_t n_ents, const struct nw_config
 	for (size_t i = 0; i < n_ents; i++) {
 		struct ent *e = &ents[i];
 		unsigned k = 0;
-		if (e->consumed || e->on_disk || e->size < cfg->min_compress_size ||
-		    !nw_mime_compressible(e->content_type))
+		if (!to_compress(e, cfg))
 			continue;
 		for (size_t c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++)
 			if (enabled[codecs[c]] && !e->var[codecs[c]])
@@ -826,6 +878,7 @@ static bool use_siblings(struct ent *ents, size_t n, const struct nw_config *cfg
 			if (s->size < b->size) {
 				b->var[enc] = s->body;
 				b->var_len[enc] = s->size;
+				b->sibling_mask |= NW_ENC_BIT(enc);
 				s->body = NULL;
 			}
 		}
@@ -962,7 +1015,17 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 				     char *const *envp, unsigned threads,
 				     bool progress, char *err, size_t errlen)
 {
+	return nw_snapshot_reload(cfg, envp, threads, progress, NULL, err, errlen);
+}
+
+struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
+				       char *const *envp, unsigned threads,
+				       bool progress,
+				       const struct nw_snapshot *prev,
+				       char *err, size_t errlen)
+{
 	double t0 = now_seconds();
+	size_t kept = 0;
 	struct walk w;
 	struct nw_snapshot *s = NULL;
 	char *root_real = NULL;
@@ -1016,7 +1079,8 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	for (size_t i = 0; i < w.n; i++)
 		w.ents[i].content_type = nw_mime_type(w.ents[i].url);
 	render_templates(w.ents, w.n, cfg, envp);
-	if (!use_siblings(w.ents, w.n, cfg))
+	if (!use_siblings(w.ents, w.n, cfg) ||
+	    !keep_compressed(w.ents, w.n, cfg, prev, &kept))
 		goto oom;
 	double t1 = now_seconds();
 	if (!compress_all(w.ents, w.n, cfg, threads, progress))
@@ -1091,6 +1155,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 		r->var[NW_ENC_IDENTITY].len = e->size;
 		e->body = NULL;
 		r->enc_mask = NW_ENC_BIT(NW_ENC_IDENTITY);
+		r->sibling_mask = e->sibling_mask;
 		s->stats.bytes += r->size;
 		if (!r->on_disk)
 			s->stats.memory_bytes += r->size;
@@ -1136,6 +1201,7 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 	s->not_found = nw_snapshot_lookup(s, "/404.html", strlen("/404.html"));
 	s->stats.files = s->n_res;
 	s->stats.skipped = w.skipped;
+	s->stats.kept_compressed = kept;
 	s->generation = atomic_fetch_add(&nw_generation, 1) + 1;
 	s->stats.load_seconds = now_seconds() - t0;
 	nw_debug("snapshot %llu: %zu files, %zu skipped, %.3f s (read %.3f s, compress %.3f s)",

@@ -45,6 +45,7 @@ struct nw_resource {
 	bool is_html;
 	bool templated;         /* env placeholders were filled in */
 	unsigned enc_mask;      /* NW_ENC_BIT()s of the variants present (identity always) */
+	unsigned sibling_mask;  /* NW_ENC_BIT()s of those read from <file>.gz/.br/.zst */
 	struct nw_variant var[NW_ENC_COUNT];
 	void *server_data;      /* HTTP layer: 304 response etc. */
 	int disk_fd;            /* on_disk: descriptor held since load (-1: none);
@@ -71,6 +72,8 @@ struct nw_snapshot_stats {
 	uint64_t bytes;         /* identity bytes */
 	uint64_t compressed_bytes; /* bytes of all compressed variants kept */
 	uint64_t memory_bytes;  /* bytes held in memory (bodies) */
+	size_t kept_compressed; /* files whose compressed forms were copied
+				 * from the previous snapshot (unchanged) */
 	double load_seconds;
 };
 
@@ -115,6 +118,20 @@ struct nw_snapshot {
 struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
 				     char *const *envp, unsigned threads,
 				     bool progress, char *err, size_t errlen);
+
+/*
+ * The same for a reload: a file whose served body (after templates) is
+ * byte for byte the one `prev` serves under its path takes prev's
+ * compressed variants (copies; those nano-web made, not sibling files)
+ * instead of being compressed again, so that a reload costs about the
+ * changed files' compression. `prev` (may be NULL) is only read, and must
+ * stay referenced until this returns.
+ */
+struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
+				       char *const *envp, unsigned threads,
+				       bool progress,
+				       const struct nw_snapshot *prev,
+				       char *err, size_t errlen);
 
 /* nano-web answered a request for r, found by its own path, itself
  * (kind: enum nw_xdp_answer): counted when the kernel cache left that

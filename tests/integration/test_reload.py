@@ -508,6 +508,33 @@ def dev_mode_change_right_after_reload():
     srv.stop_checked(t)
 
 
+@t.case
+def reload_keeps_compressed_forms_of_unchanged_files():
+    """A reload compresses again only what changed: the unchanged files'
+    compressed forms are copied from the snapshot being replaced (the log
+    says how many), and every form still decodes to its file."""
+    files = {"a.js": compressible_text(20000, "a"), "b.css": compressible_text(20000, "b"),
+             "c.html": compressible_text(20000, "c")}
+    s = Site(files)
+    srv = Server(s.root)
+    files["b.css"] = compressible_text(20000, "B")
+    s.write("b.css", files["b.css"])
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/b.css").body == files["b.css"].encode())
+    t.check("reload applied", ok, srv.stderr()[-300:])
+    t.check("the log: 2 unchanged files not compressed again",
+            wait_for(lambda: "2 unchanged not compressed again" in srv.stderr() + srv.stdout()),
+            (srv.stderr() + srv.stdout())[-400:])
+    bad = []
+    for name, text in files.items():
+        for enc in ("gzip", "br", "zstd"):
+            r = srv.get("/" + name, {"Accept-Encoding": enc})
+            if r.h("Content-Encoding") != enc or nwtest.decode(r.body, enc) != text.encode():
+                bad.append((name, enc, r.h("Content-Encoding")))
+    t.eq("after the reload every form of every file decodes to it", bad, [])
+    srv.stop_checked(t)
+
+
 def rss_anon_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

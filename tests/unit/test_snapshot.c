@@ -146,6 +146,112 @@ static void test_compress_roundtrip(void)
 	CHECK(nw_decompress(NW_ENC_ZSTD, rnd, sizeof(rnd), 1000, &n) == NULL);
 }
 
+static bool decodes_to(const struct nw_resource *r, enum nw_enc enc,
+		       const void *want, size_t len)
+{
+	size_t n = 0;
+	uint8_t *d;
+	bool ok;
+
+	if (!r || !r->var[enc].body)
+		return false;
+	d = nw_decompress(enc, r->var[enc].body, r->var[enc].len, len, &n);
+	ok = d && n == len && memcmp(d, want, len) == 0;
+	free(d);
+	return ok;
+}
+
+/* A reload copies the compressed forms of the files it finds unchanged
+ * from the snapshot it replaces (not those read from sibling files), and
+ * compresses the others. */
+static void test_reload_keeps_unchanged(void)
+{
+	static const enum nw_enc codecs[] = { NW_ENC_GZIP, NW_ENC_BR, NW_ENC_ZSTD };
+	struct nw_config cfg;
+	char err[512];
+	char text[3][5000];
+	char *envp[] = { NULL };
+
+	snprintf(root, sizeof(root), "/tmp/nwsnap-re-XXXXXX");
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < sizeof(text[k]); i++)
+			text[k][i] = "abcdefghij klmnop\n"[(i * (k + 1) + i / 97) % 18];
+	write_file("same.txt", text[0], sizeof(text[0]));
+	write_file("changed.txt", text[1], sizeof(text[1]));
+	write_file("sib.txt", text[0], sizeof(text[0]) - 1);
+	size_t sl = 0;
+	uint8_t *sib = nw_compress_level(NW_ENC_BR, (const uint8_t *)text[0],
+					 sizeof(text[0]) - 1, 1, 1, &sl);
+	CHECK(sib != NULL);
+	write_file("sib.txt.br", sib, sl);
+	nw_config_init(&cfg);
+	free(cfg.root);
+	cfg.root = strdup(root);
+
+	struct nw_snapshot *a = nw_snapshot_load(&cfg, envp, 1, false, err, sizeof(err));
+	CHECK(a != NULL);
+	if (!a)
+		goto out;
+	CHECK_INT(a->stats.kept_compressed, 0);
+	const struct nw_resource *a_same = L(a, "/same.txt"), *a_sib = L(a, "/sib.txt");
+	CHECK(a_same && a_sib);
+	if (!a_same || !a_sib)
+		goto out_a;
+	CHECK_INT(a_sib->sibling_mask, NW_ENC_BIT(NW_ENC_BR));
+	CHECK(a_sib->var[NW_ENC_BR].len == sl);
+
+	/* same size, other bytes; a new file; the sibling gone */
+	write_file("changed.txt", text[2], sizeof(text[2]));
+	write_file("new.txt", text[1], sizeof(text[1]));
+	char path[600];
+	snprintf(path, sizeof(path), "%s/sib.txt.br", root);
+	CHECK(unlink(path) == 0);
+
+	struct nw_snapshot *b = nw_snapshot_reload(&cfg, envp, 1, false, a, err, sizeof(err));
+	CHECK(b != NULL);
+	if (!b)
+		goto out_a;
+	/* same.txt (all three) and sib.txt (gzip, zstd) */
+	CHECK_INT(b->stats.kept_compressed, 2);
+	const struct nw_resource *b_same = L(b, "/same.txt"), *b_sib = L(b, "/sib.txt");
+	CHECK(b_same && b_sib);
+	if (b_same && b_sib) {
+		CHECK_STR(b_same->etag, a_same->etag);
+		for (size_t c = 0; c < 3; c++) {
+			const struct nw_variant *va = &a_same->var[codecs[c]];
+			const struct nw_variant *vb = &b_same->var[codecs[c]];
+
+			CHECK(vb->body && vb->body != va->body && vb->len == va->len &&
+			      memcmp(vb->body, va->body, va->len) == 0);
+			CHECK(decodes_to(b_sib, codecs[c], text[0], sizeof(text[0]) - 1));
+		}
+		/* br compressed here, not the removed sibling's bytes */
+		CHECK_INT(b_sib->sibling_mask, 0);
+		CHECK(b_sib->var[NW_ENC_BR].len != sl ||
+		      memcmp(b_sib->var[NW_ENC_BR].body, sib, sl) != 0);
+	}
+	for (size_t c = 0; c < 3; c++) {
+		CHECK(decodes_to(L(b, "/changed.txt"), codecs[c], text[2], sizeof(text[2])));
+		CHECK(decodes_to(L(b, "/new.txt"), codecs[c], text[1], sizeof(text[1])));
+	}
+	/* a copy: b stays whole once a is gone */
+	nw_snapshot_unref(a);
+	a = NULL;
+	if (b_same)
+		CHECK(decodes_to(b_same, NW_ENC_BR, text[0], sizeof(text[0])));
+	nw_snapshot_unref(b);
+out_a:
+	nw_snapshot_unref(a);
+out:
+	free(sib);
+	nw_config_free(&cfg);
+	rm_tree(root);
+}
+
 int main(void)
 {
 	struct nw_config cfg;
@@ -154,6 +260,7 @@ int main(void)
 	bool as_root = geteuid() == 0;
 
 	test_compress_roundtrip();
+	test_reload_keeps_unchanged();
 	CHECK(nw_hash64("ab", 2) != nw_hash64("ba", 2));
 	CHECK(nw_hash64("", 0) != nw_hash64("\0", 1));
 
