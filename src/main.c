@@ -82,7 +82,6 @@ static unsigned ncpu(void)
 static void log_snapshot(const char *what, const struct nw_snapshot *s)
 {
 	const struct nw_snapshot_stats *st = &s->stats;
-
 	char kept[64] = "";
 
 	if (st->kept_compressed)
