@@ -324,13 +324,6 @@ static int serve(struct nw_config *cfg, const char *argv0)
 			nfds = 2;
 		}
 		n = poll(pfd, (nfds_t)nfds, timeout);
-		if (n < 0 && errno == ENOMEM) {
-			/* the kernel is short of memory for a moment: the
-			 * workers keep serving; signals wait for the next try */
-			nw_warn("poll: %s; retrying", strerror(errno));
-			nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
-			continue;
-		}
 		if (n < 0 && errno != EINTR) {
 			nw_error("poll: %s", strerror(errno));
 			break;

@@ -13,7 +13,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nwtest  # noqa: E402
-from nwtest import Server, Site, wait_for  # noqa: E402
+from nwtest import Server, Site  # noqa: E402
 
 t = nwtest.Tests("limits_shutdown")
 
@@ -451,27 +451,6 @@ def sigterm_listener_race():
         nwtest.skip_case(t, "%s not built (make check builds it)" % shim)
     repeat_shutdown_under_load("SIGTERM under load, epoll_ctl delayed", 0, 6,
                                preload_env(shim))
-
-
-@t.case
-def main_loop_survives_poll_enomem():
-    """poll() failing with ENOMEM (poll_enomem.so: the first three calls)
-    made nano-web log "poll: Cannot allocate memory" and exit; it retries
-    now: it keeps serving, and SIGHUP and SIGTERM still work."""
-    shim = os.path.join(nwtest.builddir(), "tests", "integration", "poll_enomem.so")
-    if not os.path.exists(shim):
-        nwtest.skip_case(t, "%s not built (make check builds it)" % shim)
-    s = Site({"a.txt": "one\n"})
-    srv = Server(s.root, env=preload_env(shim))
-    t.check("poll ENOMEM: logged and retried",
-            wait_for(lambda: srv.stderr().count("poll: Cannot allocate memory; retrying") == 3),
-            srv.stderr()[-400:])
-    t.eq("poll ENOMEM: still serving", (srv.alive(), srv.get("/a.txt").body), (True, b"one\n"))
-    s.write("a.txt", "two\n")
-    srv.signal(signal.SIGHUP)
-    t.check("poll ENOMEM: SIGHUP still reloads",
-            wait_for(lambda: srv.get("/a.txt").body == b"two\n"), srv.stderr()[-400:])
-    srv.stop_checked(t)
 
 
 @t.case
