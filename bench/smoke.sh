@@ -108,10 +108,10 @@ rc=$?
 echo "smoke took $(echo "$end - $start" | bc 2>/dev/null || echo '?') s"
 
 # bench/dev/pair.sh, once for a second: nano-web against itself
-cpus=$(nproc 2>/dev/null || echo 1)
-pair=$(ROUNDS=1 SECS=1 LOAD_CPU=$((cpus > 1 ? 1 : 0)) bash "$src/bench/dev/pair.sh" \
-	"$build" "$build" / 2>&1)
-if [[ $pair =~ A/B\ median\ [0-9.]+ ]]; then
+pair=$(ROUNDS=1 SECS=1 bash "$src/bench/dev/pair.sh" "$build" "$build" / 2>&1)
+if [[ $pair == "pair.sh: needs "* ]] && [ "${CI:-}" != true ]; then
+	echo "### SKIP: bench/dev/pair.sh not run: ${pair#pair.sh: }"
+elif [[ $pair =~ A/B\ median\ [0-9.]+ ]]; then
 	echo "OK: pair.sh: ${pair##*$'\n'}"
 else
 	echo "FAIL: bench/dev/pair.sh gave no ratio:"

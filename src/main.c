@@ -85,7 +85,7 @@ static void log_snapshot(const char *what, const struct nw_snapshot *s)
 	char kept[64] = "";
 
 	if (st->kept_compressed)
-		snprintf(kept, sizeof kept, ", %zu unchanged not compressed again",
+		snprintf(kept, sizeof kept, ", compressed forms of %zu unchanged kept",
 			 st->kept_compressed);
 	nw_info("%s %zu files from %s (%llu bytes, %llu bytes compressed, "
 		"%llu bytes in memory, %zu skipped%s) in %.0f ms, generation %llu",

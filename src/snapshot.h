@@ -72,8 +72,8 @@ struct nw_snapshot_stats {
 	uint64_t bytes;         /* identity bytes */
 	uint64_t compressed_bytes; /* bytes of all compressed variants kept */
 	uint64_t memory_bytes;  /* bytes held in memory (bodies) */
-	size_t kept_compressed; /* files whose compressed forms were copied
-				 * from the previous snapshot (unchanged) */
+	size_t kept_compressed; /* unchanged files with compressed forms
+				 * copied from the previous snapshot */
 	double load_seconds;
 };
 

@@ -19,12 +19,14 @@
 #         SERVER_CPU in a session of its own (e.g. `setsid taskset -c 0
 #         lighttpd -D -f ...`: see port_of below), or a nano-web
 #         build directory: started here on SERVER_CPU with one thread,
-#         serving SITE (default the bundled www/), plus NW_ARGS_A / NW_ARGS_B
-#         (e.g. "--config small.ini").
+#         serving SITE (default its bundled www/, which it reads before
+#         dropping root), plus NW_ARGS_A / NW_ARGS_B (e.g. "--config
+#         small.ini").
 #   PATH defaults to /index.html; nwload args apply to both sides (-m HEAD,
 #   -H "Connection: close", ...); LOAD_A / LOAD_B add arguments for one
 #   side only (each server's own If-None-Match).
-# env: ROUNDS (5), SECS (3), SERVER_CPU (0), LOAD_CPU (1), SITE.
+# env: ROUNDS (5), SECS (3), SERVER_CPU and LOAD_CPU (the first two CPUs
+# this process may use; the same one if it has one), SITE.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 A=${1:?usage: pair.sh A B [PATH [nwload args...]]}
@@ -33,9 +35,13 @@ URLPATH=${3:-/index.html}
 shift $(( $# < 3 ? $# : 3 ))
 ROUNDS=${ROUNDS:-5}
 SECS=${SECS:-3}
-SERVER_CPU=${SERVER_CPU:-0}
-LOAD_CPU=${LOAD_CPU:-1}
-SITE=${SITE:-$HERE/../../www}
+read -r cpu0 cpu1 < <(python3 -c 'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
+SERVER_CPU=${SERVER_CPU:-$cpu0}
+LOAD_CPU=${LOAD_CPU:-$cpu1}
+SITE=(${SITE:+"$SITE"})
+for tool in cc curl python3 taskset setsid; do
+	command -v $tool >/dev/null || { echo "pair.sh: needs $tool" >&2; exit 2; }
+done
 W=$(mktemp -d)
 cleanup() {
 	local f
@@ -61,12 +67,17 @@ port_of() { # SIDE SPEC EXTRA_ARGS
 		# nwloads of this script's session (measured: 0.44 against
 		# lighttpd instead of 0.95).
 		# shellcheck disable=SC2086 # NW_ARGS_* are word lists
-		setsid taskset -c "$SERVER_CPU" "$spec/nano-web" serve "$SITE" \
+		setsid taskset -c "$SERVER_CPU" "$spec/nano-web" serve "${SITE[@]}" \
 			--port "$port" --listen 127.0.0.1 --threads 1 --xdp off \
 			$extra > "$W/$side.log" 2>&1 &
 		echo $! > "$W/$side.pid"
 		for _ in $(seq 100); do
 			curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+			if ! kill -0 "$(cat "$W/$side.pid")" 2>/dev/null; then
+				echo "pair.sh: nano-web $side did not start:" >&2
+				cat "$W/$side.log" >&2
+				return 1
+			fi
 			sleep 0.2
 		done
 		echo "$port"

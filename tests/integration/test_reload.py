@@ -522,8 +522,8 @@ def reload_keeps_compressed_forms_of_unchanged_files():
     srv.signal(signal.SIGHUP)
     ok = wait_for(lambda: srv.get("/b.css").body == files["b.css"].encode())
     t.check("reload applied", ok, srv.stderr()[-300:])
-    t.check("the log: 2 unchanged files not compressed again",
-            wait_for(lambda: "2 unchanged not compressed again" in srv.stderr() + srv.stdout()),
+    t.check("the log: compressed forms of 2 unchanged files kept",
+            wait_for(lambda: "compressed forms of 2 unchanged kept" in srv.stderr() + srv.stdout()),
             (srv.stderr() + srv.stdout())[-400:])
     bad = []
     for name, text in files.items():
