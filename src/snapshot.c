@@ -629,6 +629,14 @@ static void assign_levels(struct job *jobs, size_t n, unsigned threads)
 	}
 }
 
+/* [compression] gzip / brotli / zstd */
+static bool codec_on(const struct nw_config *cfg, int enc)
+{
+	return (enc == NW_ENC_GZIP && cfg->gzip) ||
+	       (enc == NW_ENC_BR && cfg->brotli) ||
+	       (enc == NW_ENC_ZSTD && cfg->zstd);
+}
+
 /* e gets compressed variants (those it has not from siblings). */
 static bool to_compress(const struct ent *e, const struct nw_config *cfg)
 {
@@ -646,8 +654,6 @@ static bool keep_compressed(struct ent *ents, size_t n_ents,
 			    const struct nw_config *cfg,
 			    const struct nw_snapshot *prev, size_t *kept)
 {
-	bool enabled[NW_ENC_COUNT] = { false, cfg->gzip, cfg->brotli, cfg->zstd };
-
 	*kept = 0;
 	if (!prev)
 		return true;
@@ -666,7 +672,7 @@ static bool keep_compressed(struct ent *ents, size_t n_ents,
 		for (int enc = NW_ENC_GZIP; enc < NW_ENC_COUNT; enc++) {
 			const struct nw_variant *v = &r->var[enc];
 
-			if (!enabled[enc] || e->var[enc] || !v->body ||
+			if (!codec_on(cfg, enc) || e->var[enc] || !v->body ||
 			    (r->sibling_mask & NW_ENC_BIT(enc)))
 				continue;
 			e->var[enc] = malloc(v->len ? v->len : 1);
@@ -686,7 +692,6 @@ static bool compress_all(struct ent *ents, size_t n_ents, const struct nw_config
 			 unsigned threads, bool progress)
 {
 	static const enum nw_enc codecs[] = { NW_ENC_GZIP, NW_ENC_BR, NW_ENC_ZSTD };
-	bool enabled[NW_ENC_COUNT] = { false, cfg->gzip, cfg->brotli, cfg->zstd };
 	size_t n_jobs = 0, n_files = 0;
 
 	if (!cfg->compress)
@@ -698,7 +703,7 @@ static bool compress_all(struct ent *ents, size_t n_ents, const struct nw_config
 		if (!to_compress(e, cfg))
 			continue;
 		for (size_t c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++)
-			if (enabled[codecs[c]] && !e->var[codecs[c]])
+			if (codec_on(cfg, codecs[c]) && !e->var[codecs[c]])
 				k++;
 		atomic_store(&e->jobs_left, k);
 		n_jobs += k;
@@ -715,7 +720,7 @@ static bool compress_all(struct ent *ents, size_t n_ents, const struct nw_config
 		if (atomic_load(&e->jobs_left) == 0)
 			continue;
 		for (size_t c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++) {
-			if (enabled[codecs[c]] && !e->var[codecs[c]]) {
+			if (codec_on(cfg, codecs[c]) && !e->var[codecs[c]]) {
 				jobs[nj].ent = (uint32_t)i;
 				jobs[nj].enc = (uint8_t)codecs[c];
 				jobs[nj].size = e->size;
@@ -840,17 +845,14 @@ static const char *const sibling_ext[NW_ENC_COUNT] = {
  */
 static bool use_siblings(struct ent *ents, size_t n, const struct nw_config *cfg)
 {
-	bool enabled[NW_ENC_COUNT] = { false, cfg->gzip, cfg->brotli, cfg->zstd };
 	if (!cfg->compress)
 		return true;
 	for (size_t i = 0; i < n; i++) {
 		struct ent *b = &ents[i];
-		if (b->consumed || b->on_disk || b->templated ||
-		    b->size < cfg->min_compress_size ||
-		    !nw_mime_compressible(b->content_type))
+		if (b->templated || !to_compress(b, cfg))
 			continue;
 		for (int enc = NW_ENC_GZIP; enc < NW_ENC_COUNT; enc++) {
-			if (!enabled[enc])
+			if (!codec_on(cfg, enc))
 				continue;
 			size_t ul = strlen(b->url), xl = strlen(sibling_ext[enc]);
 			char *su = malloc(ul + xl + 1);
