@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -124,10 +125,24 @@ def few_descriptors_keep_bodies_in_memory():
     srv.stop_checked(t)
 
 
-def lowest_free_fd(pid):
-    used = {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+def open_fds(pid):
+    return {int(fd) for fd in os.listdir("/proc/%d/fd" % pid)}
+
+
+def lowest_free_fd_once_settled(pid):
+    """The lowest descriptor number pid has free, once its descriptors
+    stayed the same for a second: the server may still hold the socket of
+    a connection its client closed (the readiness checks'), and closing it
+    later would leave a free number under the limit."""
+    last, since = open_fds(pid), time.monotonic()
+    deadline = since + 15
+    while time.monotonic() - since < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = open_fds(pid)
+        if now != last:
+            last, since = now, time.monotonic()
     n = 0
-    while n in used:
+    while n in last:
         n += 1
     return n
 
@@ -149,7 +164,7 @@ def no_descriptor_for_the_response_serves_from_memory():
     c.getresponse().read()
     # every descriptor number under the soft limit taken: dup fails (EMFILE)
     pid = srv.proc.pid
-    limit = lowest_free_fd(pid)
+    limit = lowest_free_fd_once_settled(pid)
     subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:2048" % limit], check=True)
     c.request("GET", "/big.bin")
     r = c.getresponse()
