@@ -372,7 +372,7 @@ def check_stray_fin(S, tag):
     """A bare FIN of no connection (what a client whose FIN's ACK was lost
     resends: XDP keeps no TIME_WAIT) gets a RST at its ack; a FIN with
     data gets nothing."""
-    sport = random.randint(20000, 60000)
+    sport = nwx.raw_port()
     sn = nwx.Sniffer(E.vc, PORT, "from")
     tx = nwx.RawSender(socket.AF_INET)
     time.sleep(0.2)

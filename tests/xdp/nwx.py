@@ -320,6 +320,15 @@ class Sniffer:
         return self.seen
 
 
+def raw_port():
+    """A source port for a segment sent from a raw socket, below the
+    kernel's ephemeral range (32768-60999): no connection a test made
+    earlier from the same address can still own that 4-tuple (e.g. a flow
+    XDP keeps CLOSING because the client's last ACK was lost, which drops
+    the segment without counting it)."""
+    return random.randint(1024, 30000)
+
+
 def spoof_requests(src, dst, port, count=50, path="/index.html"):
     """Sends `count` ACK|PSH segments carrying a complete GET from random
     ports, without any handshake. Returns the set of source ports used."""
@@ -328,11 +337,7 @@ def spoof_requests(src, dst, port, count=50, path="/index.html"):
     ports = set()
     try:
         for i in range(count):
-            # below the kernel's ephemeral range (32768-60999) and the raw
-            # ports of other tests: a real connection made earlier from the
-            # same address may still have a flow (e.g. CLOSING, its last ACK
-            # lost) that drops a segment without counting it as invalid
-            sp = random.randint(1024, 19999)
+            sp = raw_port()
             ports.add(sp)
             req = request_bytes("GET", path)
             seg = tcp_segment(src, dst, sp, port, random.getrandbits(32),

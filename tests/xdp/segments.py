@@ -216,7 +216,7 @@ def check_wire(S, ref, addr, tag):
 def synack_mss(src, dst, mss):
     """Sends a SYN announcing `mss` from a raw socket; returns the MSS of
     the SYN-ACK (None if none came within 2 s)."""
-    sport = random.randint(20000, 60000)
+    sport = nwx.raw_port()
     opts = struct.pack("!BBH", 2, 4, mss) + b"\x01\x01\x04\x02"
     rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     rx.settimeout(0.2)
