@@ -39,6 +39,13 @@ bool nw_host_ok(const char *value, size_t len)
 {
 	size_t i = 0;
 
+	/* libmicrohttpd leaves the OWS after a field value in it */
+	while (len > 0 && is_ows(value[len - 1]))
+		len--;
+	while (len > 0 && is_ows(value[0])) {
+		value++;
+		len--;
+	}
 	for (size_t k = 0; k < len; k++)
 		if (!nw_cc_has(NW_CC_HOST, (unsigned char)value[k]))
 			return false;

@@ -19,8 +19,9 @@ bool nw_token_ok(const char *s, size_t len);
 
 /* True when value is a valid Host field value: uri-host [ ":" port ] with
  * reg-name, IPv4 or bracketed IPv6 characters only (RFC 9112 3.2, RFC 3986
- * 3.2.2); empty is valid. Checked by character class, as the kernel path
- * does. */
+ * 3.2.2); empty is valid. The OWS around a field value is not part of
+ * it (RFC 9110 5.5) and is skipped. Checked by character class, as the
+ * kernel path does. */
 bool nw_host_ok(const char *value, size_t len);
 
 #endif

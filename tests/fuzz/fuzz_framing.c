@@ -24,21 +24,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      !strchr("\"(),/:;<=>?@[\\]{}", data[i]));
 	}
 	if (nw_host_ok(s, size)) {
-		const char *rb = size ? memchr(s, ']', size) : NULL;
-		const char *host_end = rb ? rb + 1 : s;
-		const char *colon = memchr(host_end, ':', size - (size_t)(host_end - s));
+		/* the value is what lies between the OWS around it */
+		const char *v = s, *end = s + size;
 
-		for (size_t i = 0; i < size; i++)
-			CHECK(data[i] > 0x20 && data[i] < 0x7f &&
-			      !strchr("\"#/<>?@\\^`{|}", data[i]));
+		while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		const char *rb = end > v ? memchr(v, ']', (size_t)(end - v)) : NULL;
+		const char *host_end = rb ? rb + 1 : v;
+		const char *colon = memchr(host_end, ':', (size_t)(end - host_end));
+
+		for (const char *p = v; p < end; p++)
+			CHECK(*p > 0x20 && *p < 0x7f &&
+			      !strchr("\"#/<>?@\\^`{|}", *p));
 		/* brackets only around an IP literal at the start; after the
 		 * host, nothing or ':' and digits */
-		CHECK(!rb || s[0] == '[');
+		CHECK(!rb || v[0] == '[');
 		CHECK(!rb || rb == host_end - 1);
 		if (rb)
-			CHECK(host_end == s + size || *host_end == ':');
+			CHECK(host_end == end || *host_end == ':');
 		if (colon)
-			for (const char *p = colon + 1; p < s + size; p++)
+			for (const char *p = colon + 1; p < end; p++)
 				CHECK(*p >= '0' && *p <= '9');
 	}
 	if (nw_te_chunked_last(s)) {

@@ -266,6 +266,10 @@ def head_and_methods():
             ("Host with port", b"GET /style.css HTTP/1.1\r\nHost: example.com:8080\r\n", 200),
             ("Host IPv6 literal", b"GET /style.css HTTP/1.1\r\nHost: [::1]:3000\r\n", 200),
             ("Host with a space", b"GET /style.css HTTP/1.1\r\nHost: a b\r\n", 400),
+            # the OWS around a field value is not part of it (RFC 9110 5.5)
+            ("Host followed by a space", b"GET /style.css HTTP/1.1\r\nHost: x \r\n", 200),
+            ("Host with a port, then a tab",
+             b"GET /style.css HTTP/1.1\r\nHost: x:80\t\r\n", 200),
             ("Host with a slash", b"GET /style.css HTTP/1.1\r\nHost: a/b\r\n", 400),
             ("Host with userinfo", b"GET /style.css HTTP/1.1\r\nHost: u@a\r\n", 400),
             ("Host with a port that is not a number",

@@ -85,6 +85,15 @@ static void test_host(void)
 	CHECK(!HOST_OK("a]b"));
 	CHECK(!HOST_OK("a[b"));
 	CHECK(!HOST_OK("a\0b"));
+	/* the OWS around a field value is not part of it */
+	CHECK(HOST_OK("x "));
+	CHECK(HOST_OK("x\t"));
+	CHECK(HOST_OK(" example.com:8080 \t"));
+	CHECK(HOST_OK("[::1]:3000 "));
+	CHECK(HOST_OK(" "));
+	CHECK(!HOST_OK("x :80"));
+	CHECK(!HOST_OK("x: 80"));
+	CHECK(!HOST_OK("x\r"));
 #undef HOST_OK
 }
 
