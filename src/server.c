@@ -798,7 +798,7 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 	 * against the representation a 200 would carry. */
 	selected = (enum nw_enc)enc;
 	switch (nw_evaluate_preconditions(&h->pre, nw_variant_etag(r, selected),
-					  r->mtime)) {
+					  r->modified)) {
 	case NW_PRECOND_FAILED:
 		fixed(a, 412, srv->precondition_failed, "Precondition Failed\n");
 		return;
@@ -822,7 +822,7 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		break;
 	}
 	if (is_get && h->range && !h->if_range_repeated &&
-	    nw_if_range_allows(h->if_range, r->etag, r->mtime)) {
+	    nw_if_range_allows(h->if_range, r->etag, r->modified)) {
 		switch (nw_parse_range(h->range, r->size, &range)) {
 		case NW_RANGE_SINGLE:
 			if (per_request(srv, r, 206, &range, spa, a))

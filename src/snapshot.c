@@ -1031,6 +1031,7 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 				       char *err, size_t errlen)
 {
 	double t0 = now_seconds();
+	time_t loaded = time(NULL);
 	size_t kept = 0;
 	struct walk w;
 	struct nw_snapshot *s = NULL;
@@ -1148,7 +1149,8 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 		r->cache_control = nw_config_cache_control(cfg, r->path, r->content_type);
 		r->mtime = e->mtime;
 		r->mtime_nsec = e->mtime_nsec;
-		nw_http_date_format(e->mtime, r->last_modified);
+		r->modified = e->templated || e->mtime > loaded ? loaded : e->mtime;
+		nw_http_date_format(r->modified, r->last_modified);
 		r->size = e->size;
 		r->on_disk = e->on_disk;
 		r->disk_fd = e->fd_plus1 - 1;

@@ -37,8 +37,15 @@ struct nw_resource {
 	const char *content_type;
 	const char *cache_control;      /* points into the config */
 	char etag[NW_ETAG_MAX];         /* strong, quoted: "\"1f3a...\""; identity's */
-	char last_modified[NW_HTTP_DATE_LEN];
-	time_t mtime;
+	char last_modified[NW_HTTP_DATE_LEN];   /* `modified`, formatted */
+	time_t modified;        /* what validators compare (RFC 9110 8.8.2):
+				 * the file's mtime, but never later than the
+				 * load (8.8.2.1: a future time would be sent
+				 * as is, and a later edit back to the present
+				 * would look unmodified), and for a templated
+				 * page the load itself (its body also depends
+				 * on the environment) */
+	time_t mtime;           /* the file's */
 	long mtime_nsec;        /* on_disk: checked against the file per request */
 	uint64_t size;          /* identity length */
 	bool on_disk;           /* larger than max_memory_file: served from the file */

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Conditional requests (If-None-Match, If-Modified-Since, If-Range) and
 byte ranges, in memory and for large files served from disk."""
+import email.utils
 import hashlib
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -232,6 +234,40 @@ def empty_file():
     t.eq("1-byte file: Range bytes=0-0", (r.status, r.h("Content-Range"), r.body), (206, "bytes 0-0/1", b"1"))
     r = srv.get("/one.txt", {"Range": "bytes=-5"})
     t.eq("1-byte file: Range bytes=-5", (r.status, r.h("Content-Range"), r.body), (206, "bytes 0-0/1", b"1"))
+    srv.stop_checked(t)
+
+
+@t.case
+def last_modified_never_in_the_future_nor_older_than_a_templated_body():
+    """RFC 9110 8.8.2.1: no Last-Modified later than the Date. A page whose
+    body the environment fills in changed when it was rendered, not when
+    its file did (a restart with another value must not revalidate by
+    date as unmodified)."""
+    future = int(time.time()) + 10 * 365 * 86400
+    s = Site()
+    s.write("future.css", CSS, mtime=future)
+    s.write("page.html", b"<p>{{env.API}}</p>\n", mtime=MTIME)
+    s.write("plain.html", b"<p>no placeholder</p>\n", mtime=MTIME)
+    before = int(time.time())
+    srv = Server(s.root, env={"VITE_API": "one"})
+    after = int(time.time())
+    for path in ("/future.css", "/page.html"):
+        r = srv.get(path)
+        lm = email.utils.parsedate_to_datetime(r.h("Last-Modified")).timestamp()
+        date = email.utils.parsedate_to_datetime(r.h("Date")).timestamp()
+        t.check("%s: Last-Modified is the load, not after the Date" % path,
+                before <= lm <= after and lm <= date,
+                (r.h("Last-Modified"), r.h("Date")))
+        t.eq("%s: revalidates by that date" % path,
+             srv.get(path, {"If-Modified-Since": r.h("Last-Modified")}).status, 304)
+    t.eq("/page.html: the file's older date does not revalidate it",
+         srv.get("/page.html", {"If-Modified-Since": http_date(MTIME)}).status, 200)
+    t.eq("/plain.html (no placeholder) keeps the file's date",
+         srv.get("/plain.html").h("Last-Modified"), http_date(MTIME))
+    r = srv.get("/future.css", {"Range": "bytes=0-9",
+                                "If-Range": http_date(future)})
+    t.eq("/future.css: If-Range with the file's future date does not match",
+         r.status, 200)
     srv.stop_checked(t)
 
 
