@@ -131,6 +131,9 @@ static bool present(const char *value)
 bool nw_spa_fallback(const char *path, const char *fetch_mode,
 		     const char *fetch_dest, const char *accept)
 {
+	if (strncmp(path, "/.well-known/", 13) == 0 ||
+	    strcmp(path, "/.well-known") == 0)
+		return false;
 	if (present(fetch_mode) && strcasecmp(fetch_mode, "navigate") == 0)
 		return true;
 	/* crawlers ask for robots.txt or sitemap.xml with text/html in

@@ -14,6 +14,8 @@
  * Whether the missing canonical `path` is answered with index.html, from
  * the request's Sec-Fetch-Mode, Sec-Fetch-Dest and Accept values (NULL when
  * absent; an empty value counts as absent). The first rule that applies:
+ *   0. under /.well-known/ (RFC 8615: read by programs, an ACME client or
+ *      an OS fetching app links, never an app route): no;
  *   1. Sec-Fetch-Mode "navigate" (any case): yes, whatever the path
  *      (a browser opening /users/jane.doe);
  *   2. the last segment has a file extension (nw_path_has_extension): no

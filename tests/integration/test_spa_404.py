@@ -253,6 +253,12 @@ def spa_old_clients():
     raw = srv.raw(b"GET /users/jane.doe HTTP/1.1\r\nHost: x\r\nSec-Fetch-Mode: cors\r\n"
                   b"Sec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n")
     t.eq("Sec-Fetch-Mode repeated: the first (cors) counts -> 404", nwtest.raw_status(raw), 404)
+    for path, hdrs in (("/.well-known/acme-challenge/tok3n", CURL),
+                       ("/.well-known/apple-app-site-association", {"Accept": "*/*"}),
+                       ("/.well-known/x", {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"})):
+        r = srv.get(path, hdrs)
+        t.eq("missing %s -> 404, never index.html" % path, (r.status, r.body),
+             (404, NOTFOUND.encode()))
     srv.stop_checked(t)
 
 

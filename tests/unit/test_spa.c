@@ -120,6 +120,17 @@ static void test_old_rule(void)
 	CHECK(!nw_spa_fallback("/nope.png", "", "", ""));
 }
 
+static void test_well_known(void)
+{
+	CHECK(!nw_spa_fallback("/.well-known/acme-challenge/abc", NULL, NULL, NULL));
+	CHECK(!nw_spa_fallback("/.well-known/apple-app-site-association",
+			       NULL, NULL, "*/*"));
+	CHECK(!nw_spa_fallback("/.well-known/x", "navigate", "document", CHROME_NAV));
+	CHECK(!nw_spa_fallback("/.well-known", NULL, NULL, NULL));
+	CHECK(nw_spa_fallback("/.well-knownx", NULL, NULL, NULL));
+	CHECK(nw_spa_fallback("/app/.well-known/x", NULL, NULL, NULL));
+}
+
 int main(void)
 {
 	test_accept();
@@ -127,5 +138,6 @@ int main(void)
 	test_accept_html();
 	test_subresources();
 	test_old_rule();
+	test_well_known();
 	return check_report();
 }
