@@ -44,8 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	html = nw_accept_lists_html(field[2]);
 	mode = field[0] && *field[0];
 	dest = field[1] && *field[1];
-	/* the four rules of spa.h, first match wins */
-	if (mode && !strcasecmp(field[0], "navigate"))
+	/* the rules of spa.h, first match wins */
+	if (!strncmp(path, "/.well-known/", 13) || !strcmp(path, "/.well-known"))
+		want = false;
+	else if (mode && !strcasecmp(field[0], "navigate"))
 		want = true;
 	else if (nw_path_has_extension(path))
 		want = false;
