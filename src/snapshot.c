@@ -1100,6 +1100,7 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 	atomic_init(&s->refs, 1);
 	s->root = root_real;
 	root_real = NULL;
+	s->env_time = prev ? prev->env_time : loaded;
 
 	size_t n_res = 0;
 	for (size_t i = 0; i < w.n; i++)
@@ -1149,7 +1150,11 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 		r->cache_control = nw_config_cache_control(cfg, r->path, r->content_type);
 		r->mtime = e->mtime;
 		r->mtime_nsec = e->mtime_nsec;
-		r->modified = e->templated || e->mtime > loaded ? loaded : e->mtime;
+		r->modified = e->mtime;
+		if (e->templated && r->modified < s->env_time)
+			r->modified = s->env_time;
+		if (r->modified > loaded)
+			r->modified = loaded;
 		nw_http_date_format(r->modified, r->last_modified);
 		r->size = e->size;
 		r->on_disk = e->on_disk;

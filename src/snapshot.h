@@ -43,8 +43,9 @@ struct nw_resource {
 				 * load (8.8.2.1: a future time would be sent
 				 * as is, and a later edit back to the present
 				 * would look unmodified), and for a templated
-				 * page the load itself (its body also depends
-				 * on the environment) */
+				 * page never earlier than the snapshot's
+				 * env_time (its body also depends on the
+				 * environment) */
 	time_t mtime;           /* the file's */
 	long mtime_nsec;        /* on_disk: checked against the file per request */
 	uint64_t size;          /* identity length */
@@ -98,6 +99,10 @@ struct nw_snapshot {
 	const struct nw_resource *index_html; /* "/index.html" or NULL */
 	const struct nw_resource *not_found;  /* "/404.html" or NULL */
 	struct nw_snapshot_stats stats;
+	/* When the environment templates are filled from was taken: the
+	 * first load's time, kept by every reload (the environment is the
+	 * process's, fixed at its start). */
+	time_t env_time;
 	/* Set by the HTTP layer; called once before the snapshot is freed. */
 	void (*server_release)(struct nw_snapshot *s);
 	/* Index internals, parallel to slots (appended by snapshot.c):
@@ -131,8 +136,8 @@ struct nw_snapshot *nw_snapshot_load(const struct nw_config *cfg,
  * byte for byte the one `prev` serves under its path takes prev's
  * compressed variants (copies; those nano-web made, not sibling files)
  * instead of being compressed again, so that a reload costs about the
- * changed files' compression. `prev` (may be NULL) is only read, and must
- * stay referenced until this returns.
+ * changed files' compression, and prev's env_time is kept. `prev` (may be
+ * NULL) is only read, and must stay referenced until this returns.
  */
 struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 				       char *const *envp, unsigned threads,

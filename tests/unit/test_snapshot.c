@@ -252,6 +252,78 @@ out:
 	rm_tree(root);
 }
 
+/* The time validators compare: the file's, never later than the load, and
+ * for a page whose placeholders were filled in never earlier than the first
+ * load of the process (kept by reloads). */
+static void test_modified(void)
+{
+	struct nw_config cfg;
+	char err[512];
+	char *envp[] = { "VITE_API=one", NULL };
+	const time_t old = 1000000000, future = time(NULL) + 10 * 365 * 86400;
+
+	snprintf(root, sizeof(root), "/tmp/nwsnap-mod-XXXXXX");
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	write_str("plain.html", "<p>plain</p>\n");
+	write_str("page.html", "<p>{{env.API}}</p>\n");
+	write_str("future.txt", "from the future\n");
+	set_mtime("plain.html", old);
+	set_mtime("page.html", old);
+	set_mtime("future.txt", future);
+	nw_config_init(&cfg);
+	free(cfg.root);
+	cfg.root = strdup(root);
+
+	time_t before = time(NULL);
+	struct nw_snapshot *a = nw_snapshot_load(&cfg, envp, 1, false, err, sizeof(err));
+	time_t after = time(NULL);
+	CHECK(a != NULL);
+	if (!a)
+		goto out;
+	CHECK(a->env_time >= before && a->env_time <= after);
+	const struct nw_resource *plain = L(a, "/plain.html"), *page = L(a, "/page.html"),
+				  *fut = L(a, "/future.txt");
+	CHECK(plain && page && fut);
+	if (plain && page && fut) {
+		CHECK(plain->modified == old && !plain->templated);
+		CHECK(page->templated && page->mtime == old);
+		CHECK(page->modified == a->env_time);
+		CHECK(fut->mtime == future);
+		CHECK(fut->modified >= before && fut->modified <= after);
+	}
+
+	/* a reload a few seconds on: the page keeps the first load's time;
+	 * a file edited after it gets the edit's time */
+	a->env_time -= 5;
+	write_str("page.html", "<p>{{env.API}}!</p>\n");
+	set_mtime("page.html", a->env_time + 2);
+	struct nw_snapshot *b = nw_snapshot_reload(&cfg, envp, 1, false, a, err, sizeof(err));
+	CHECK(b != NULL);
+	if (b) {
+		CHECK(b->env_time == a->env_time);
+		const struct nw_resource *bp = L(b, "/page.html"), *bpl = L(b, "/plain.html");
+		CHECK(bp && bp->modified == a->env_time + 2);
+		CHECK(bpl && bpl->modified == old);
+		set_mtime("page.html", old);
+		struct nw_snapshot *c = nw_snapshot_reload(&cfg, envp, 1, false, b, err,
+							   sizeof(err));
+		CHECK(c != NULL);
+		if (c) {
+			const struct nw_resource *cp = L(c, "/page.html");
+			CHECK(cp && cp->modified == a->env_time);
+			nw_snapshot_unref(c);
+		}
+		nw_snapshot_unref(b);
+	}
+	nw_snapshot_unref(a);
+out:
+	nw_config_free(&cfg);
+	rm_tree(root);
+}
+
 int main(void)
 {
 	struct nw_config cfg;
@@ -261,6 +333,7 @@ int main(void)
 
 	test_compress_roundtrip();
 	test_reload_keeps_unchanged();
+	test_modified();
 	CHECK(nw_hash64("ab", 2) != nw_hash64("ba", 2));
 	CHECK(nw_hash64("", 0) != nw_hash64("\0", 1));
 
