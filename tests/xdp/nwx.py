@@ -321,12 +321,17 @@ class Sniffer:
 
 
 def raw_port():
-    """A source port for a segment sent from a raw socket, below the
-    kernel's ephemeral range (32768-60999): no connection a test made
+    """A source port for a segment sent from a raw socket (it and the next
+    one), below the kernel's ephemeral range: no connection a test made
     earlier from the same address can still own that 4-tuple (e.g. a flow
     XDP keeps CLOSING because the client's last ACK was lost, which drops
-    the segment without counting it)."""
-    return random.randint(1024, 30000)
+    the segment without counting it). Above the servers' ports."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    if low < 10100:
+        raise RuntimeError("ip_local_port_range starts at %d: no room below "
+                           "it for raw test ports" % low)
+    return random.randint(10000, min(low - 2, 30000))
 
 
 def spoof_requests(src, dst, port, count=50, path="/index.html"):
