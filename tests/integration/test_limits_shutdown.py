@@ -6,6 +6,7 @@ import hashlib
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -362,6 +363,23 @@ def rejected_within(srv, bound):
     return True
 
 
+def listener_state(srv):
+    """What the kernel and the process hold for srv's port, for a failure
+    message: the sockets on the port (ss) and the server's descriptors."""
+    out = subprocess.run(["ss", "-tanpe", "sport = :%d" % srv.port],
+                         capture_output=True, text=True).stdout
+    fds = []
+    try:
+        for fd in sorted(os.listdir("/proc/%d/fd" % srv.proc.pid), key=int):
+            try:
+                fds.append("%s->%s" % (fd, os.readlink("/proc/%d/fd/%s" % (srv.proc.pid, fd))))
+            except OSError:
+                pass
+    except OSError as e:
+        fds.append(repr(e))
+    return "ss:\n%s\nfds: %s" % (out.strip(), " ".join(fds))
+
+
 def preload_env(shim):
     """Environment that preloads shim into nano-web (ASan, if the build has
     it, then tolerates not coming first)."""
@@ -399,7 +417,8 @@ def shutdown_under_load_once(site, args=(), env=None):
     if not srv.alive():
         problems.append("exited (%r) before the paused download finished" % srv.proc.returncode)
     elif not rejected_within(srv, 3):
-        problems.append("new connections still served 3 s after SIGTERM")
+        problems.append("new connections still served 3 s after SIGTERM "
+                        "(last: %s)\n%s" % (keepalive_conn(srv), listener_state(srv)))
     _read_download(paused, results, 1 << 20)
     paused.close()
     for s in fast:
@@ -425,7 +444,7 @@ def repeat_shutdown_under_load(label, budget, min_runs, env=None):
         problems = shutdown_under_load_once(s, args, env)
         if problems:
             failed += 1
-            print("   run %d: %s" % (runs, "; ".join(problems)[:2000]))
+            print("   run %d: %s" % (runs, "; ".join(problems)[:6000]))
     print("   %d runs, %d failed" % (runs, failed))
     t.eq("%s: every run drains and exits 0 (%d runs)" % (label, runs), failed, 0)
 
