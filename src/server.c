@@ -943,7 +943,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	}
 	/* Either answer to a missing path now depends on the request's
 	 * fields (both carry Vary: NW_SPA_VARY). */
-	spa = !r && cfg->spa && s->index_html;
+	spa = !r && cfg->spa && s->index_html && nw_spa_applies(path);
 	if (spa && wants_index(c, path))
 		r = s->index_html;
 	if (!r) {

@@ -128,11 +128,16 @@ static bool present(const char *value)
 	return value && value[0];
 }
 
+bool nw_spa_applies(const char *path)
+{
+	return strncmp(path, "/.well-known/", 13) != 0 &&
+	       strcmp(path, "/.well-known") != 0;
+}
+
 bool nw_spa_fallback(const char *path, const char *fetch_mode,
 		     const char *fetch_dest, const char *accept)
 {
-	if (strncmp(path, "/.well-known/", 13) == 0 ||
-	    strcmp(path, "/.well-known") == 0)
+	if (!nw_spa_applies(path))
 		return false;
 	if (present(fetch_mode) && strcasecmp(fetch_mode, "navigate") == 0)
 		return true;

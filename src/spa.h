@@ -27,6 +27,12 @@
 bool nw_spa_fallback(const char *path, const char *fetch_mode,
 		     const char *fetch_dest, const char *accept);
 
+/* Whether, under --spa, the answer to the missing canonical `path`
+ * depends on the request's fields (rules 1-4): false under /.well-known/
+ * (rule 0: always 404, so that 404 carries neither NW_SPA_VARY nor the
+ * SPA 404's no-store). */
+bool nw_spa_applies(const char *path);
+
 /*
  * True when the Accept field value lists the media range text/html
  * (case-insensitive, with any parameters) with a weight above 0, and no

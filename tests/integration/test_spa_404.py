@@ -259,6 +259,9 @@ def spa_old_clients():
         r = srv.get(path, hdrs)
         t.eq("missing %s -> 404, never index.html" % path, (r.status, r.body),
              (404, NOTFOUND.encode()))
+        check_plain_vary("missing %s" % path, r)
+        t.check("missing %s: not the SPA 404's no-store" % path,
+                "no-store" not in (r.h("Cache-Control") or ""), r.h("Cache-Control"))
     srv.stop_checked(t)
 
 

@@ -129,6 +129,10 @@ static void test_well_known(void)
 	CHECK(!nw_spa_fallback("/.well-known", NULL, NULL, NULL));
 	CHECK(nw_spa_fallback("/.well-knownx", NULL, NULL, NULL));
 	CHECK(nw_spa_fallback("/app/.well-known/x", NULL, NULL, NULL));
+	CHECK(!nw_spa_applies("/.well-known/x"));
+	CHECK(!nw_spa_applies("/.well-known"));
+	CHECK(nw_spa_applies("/.well-knownx"));
+	CHECK(nw_spa_applies("/dashboard"));
 }
 
 int main(void)
