@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *field[4] = { NULL }, *p;
 	const char *path;
-	bool html, mode, dest, want;
+	bool html, mode, dest, want, well_known;
 	size_t n = 0;
 
 	if (!buf)
@@ -45,7 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = field[0] && *field[0];
 	dest = field[1] && *field[1];
 	/* the rules of spa.h, first match wins */
-	if (!strncmp(path, "/.well-known/", 13) || !strcmp(path, "/.well-known"))
+	well_known = !strncmp(path, "/.well-known/", 13) || !strcmp(path, "/.well-known");
+	if (nw_spa_applies(path) == well_known)
+		abort();
+	if (well_known)
 		want = false;
 	else if (mode && !strcasecmp(field[0], "navigate"))
 		want = true;
