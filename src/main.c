@@ -288,9 +288,9 @@ static int serve(struct nw_config *cfg, const char *argv0)
 	log_snapshot("loaded", s);
 	if (cfg->dev) {
 		/* Armed before the first request can be answered. */
-		watch = nw_watch_new(s->root, cfg->follow_symlinks);
+		watch = nw_watch_new(cfg->root, cfg->follow_symlinks);
 		if (!watch)
-			nw_warn("dev: cannot watch %s; reload with SIGHUP", s->root);
+			nw_warn("dev: cannot watch %s; reload with SIGHUP", cfg->root);
 	}
 	if (!nw_server_start(srv, s, threads, err, sizeof err)) {
 		nw_error("%s", err);
@@ -313,9 +313,10 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		bool root_gone = watch && !nw_watch_root_watched(watch);
 		long due = nw_devtimer_due(&dev, nw_mono_ms());
 		/* Buffered access log lines go out within about a second; a
-		 * dev root that is gone is looked for every DEV_ROOT_RETRY_MS. */
+		 * dev root is looked for (gone) or re-resolved (a symlink
+		 * re-pointed) every DEV_ROOT_RETRY_MS. */
 		int timeout = due >= 0 ? (int)due :
-			      root_gone ? DEV_ROOT_RETRY_MS :
+			      watch ? DEV_ROOT_RETRY_MS :
 			      cfg->log_requests ? 1000 : -1;
 
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -337,6 +338,12 @@ static int serve(struct nw_config *cfg, const char *argv0)
 				nw_devtimer_note(&dev, NW_CHANGE_DONE, false,
 						 nw_mono_ms());
 			}
+			continue;
+		}
+		if (n == 0 && watch && due < 0 && nw_watch_root_moved(watch)) {
+			nw_watch_rescan(watch);
+			nw_info("dev: %s leads to another directory now", cfg->root);
+			nw_devtimer_note(&dev, NW_CHANGE_DONE, false, nw_mono_ms());
 			continue;
 		}
 		if (due >= 0 && nw_devtimer_due(&dev, nw_mono_ms()) == 0) {

@@ -26,7 +26,8 @@ struct writing {
 
 struct nw_watch {
 	int fd;
-	char *root;
+	char *root;        /* as configured: may be or pass through a symlink */
+	char *resolved;    /* realpath(root) at the last rescan, or NULL */
 	bool follow;       /* follow_symlinks: watch the directories links lead to */
 	size_t watches;
 	bool root_watched; /* false: the root is gone (deleted, moved) */
@@ -155,6 +156,8 @@ bool nw_watch_rescan(struct nw_watch *w)
 	w->watches = 0;
 	w->n_seen = 0;
 	forget_writing(w, -1);
+	free(w->resolved);
+	w->resolved = realpath(w->root, NULL);
 	add_tree(w, w->root, 0);
 	w->root_watched = w->watches > 0;
 	nw_debug("dev: watching %zu directories under %s", w->watches, w->root);
@@ -181,6 +184,15 @@ struct nw_watch *nw_watch_new(const char *root, bool follow_symlinks)
 bool nw_watch_root_watched(const struct nw_watch *w)
 {
 	return w->root_watched;
+}
+
+bool nw_watch_root_moved(const struct nw_watch *w)
+{
+	char *now = realpath(w->root, NULL);
+	bool moved = now && w->resolved && strcmp(now, w->resolved) != 0;
+
+	free(now);
+	return moved;
 }
 
 int nw_watch_fd(const struct nw_watch *w)
@@ -244,5 +256,6 @@ void nw_watch_free(struct nw_watch *w)
 	free(w->wr);
 	free(w->seen);
 	free(w->root);
+	free(w->resolved);
 	free(w);
 }

@@ -20,6 +20,11 @@ bool nw_watch_rescan(struct nw_watch *w);
 /* False when the last rescan found no root to watch (deleted or moved
  * away, as `rm -rf dist && build` does): rescan again until it is back. */
 bool nw_watch_root_watched(const struct nw_watch *w);
+/* True when root, as given, now leads to another directory than the one
+ * the last rescan watched (a symlink in it re-pointed, as a deploy that
+ * swaps `current -> releases/vN` does; inotify watches the directory a
+ * link led to, so no event says so): rescan and reload. */
+bool nw_watch_root_moved(const struct nw_watch *w);
 void nw_watch_free(struct nw_watch *w);
 
 #endif

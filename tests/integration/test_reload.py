@@ -491,6 +491,43 @@ def dev_mode_root_recreated():
 
 
 @t.case
+def dev_mode_symlinked_root():
+    """--dev on a symlink (a deploy that swaps `current -> releases/vN`):
+    re-pointing the link is picked up, and so are later changes in the new
+    target, also after the old one is deleted."""
+    s = Site({"v1/v.txt": version_body(1), "v2/v.txt": version_body(2),
+              "v3/v.txt": version_body(3)})
+    link = os.path.join(s.parent, "current")
+    os.symlink(s.path("v1"), link)
+
+    def repoint(target):
+        tmp = link + ".new"
+        os.symlink(s.path(target), tmp)
+        os.rename(tmp, link)
+
+    srv = Server(link, args=["--dev"])
+    t.eq("--dev on a link: v1", srv.get("/v.txt").body, version_body(1))
+    time.sleep(SETTLE)
+    repoint("v2")
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(2), timeout=10)
+    t.check("--dev: the link re-pointed to v2 is picked up", ok, srv.get("/v.txt").body[:20])
+    time.sleep(SETTLE)
+    s.write("v2/v.txt", version_body(22))
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(22), timeout=10)
+    t.check("--dev: a change in the new target is picked up", ok, srv.get("/v.txt").body[:20])
+    time.sleep(SETTLE)
+    repoint("v3")
+    shutil.rmtree(s.path("v2"))
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(3), timeout=10)
+    t.check("--dev: re-pointed to v3, v2 deleted: v3 served", ok, srv.get("/v.txt").body[:20])
+    time.sleep(SETTLE)
+    s.write("v3/v.txt", version_body(33))
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(33), timeout=10)
+    t.check("--dev: ... and its later changes", ok, srv.get("/v.txt").body[:20])
+    srv.stop_checked(t)
+
+
+@t.case
 def dev_mode_change_right_after_reload():
     """A change made as soon as the previous reload is visible must not be
     lost (the watcher has to be re-armed before, not after, the reload)."""
