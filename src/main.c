@@ -23,6 +23,7 @@
 #include "responses.h"
 #include "server.h"
 #include "snapshot.h"
+#include "textesc.h"
 #include "xdp_client.h"
 
 extern char **environ;
@@ -412,8 +413,11 @@ int main(int argc, char **argv)
 		break;
 	case NW_CMD_COMPLETION:
 		if (!nw_completion_script(shell, &sb) || !sb.buf) {
+			char esc[256];
+
+			nw_console_escape(shell, esc, sizeof esc, false);
 			fprintf(stderr, "nano-web: completion: unknown shell '%s' "
-				"(bash, zsh or fish)\n", shell);
+				"(bash, zsh or fish)\n", esc);
 			rc = 2;
 		} else {
 			fputs(sb.buf, stdout);
@@ -423,10 +427,15 @@ int main(int argc, char **argv)
 	case NW_CMD_VERSION:
 		printf("nano-web %s\n", PACKAGE_VERSION);
 		break;
-	case NW_CMD_ERROR:
-		fprintf(stderr, "nano-web: %s\n(see 'nano-web --help')\n", err);
+	case NW_CMD_ERROR: {
+		/* it may quote the config file's bytes: no terminal escapes */
+		char esc[4 * sizeof err];
+
+		nw_console_escape(err, esc, sizeof esc, false);
+		fprintf(stderr, "nano-web: %s\n(see 'nano-web --help')\n", esc);
 		rc = 2;
 		break;
+	}
 	case NW_CMD_SERVE:
 		nw_log_setup(cfg.log_level, cfg.log_format);
 		if (config_path)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "config.h"   /* nano-web's INI reader (libnwcore) */
+#include "textesc.h"  /* libnwcore */
 #include "xdpd.h"
 
 _Static_assert(NW_XDP_MAX_RESPONSE_MAX == NWX_RESP_MAX,
@@ -35,13 +36,16 @@ _Static_assert(NW_XDP_MAX_RESPONSE_MAX == NWX_RESP_MAX,
 
 void xlog(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], esc[4 * sizeof buf];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "nanoweb-xdpd[%d]: %s\n", (int)getpid(), buf);
+	/* it may quote a config file's or a client's bytes: one line, no
+	 * terminal escapes */
+	nw_console_escape(buf, esc, sizeof esc, false);
+	fprintf(stderr, "nanoweb-xdpd[%d]: %s\n", (int)getpid(), esc);
 }
 
 static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)

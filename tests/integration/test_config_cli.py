@@ -437,5 +437,25 @@ def line_length_limit_as_documented():
         os.unlink(p)
 
 
+@t.case
+def config_errors_escape_control_bytes():
+    """An error quoting the config file's bytes prints control bytes as
+    \\xHH: a value cannot clear the terminal or forge a line."""
+    s = Site(FILES)
+    p = write_tmp("[server]\nport = 80\x1b[2J\x07\n[limits]\n\x1b]0;x\x07 = 1\n")
+    try:
+        rc, out, err = run_cli(["serve", s.root, "--config", p, "--xdp", "off"], timeout=8)
+        t.eq("a port with control bytes exits 2", rc, 2)
+        t.check("the message names line 2, the bytes escaped",
+                "%s:2: [server] port: invalid port '80\\x1b[2J\\x07'" % p in err, err)
+        t.check("no raw control byte on stderr",
+                not any(c < " " and c != "\n" for c in err), repr(err))
+    finally:
+        os.unlink(p)
+    rc, out, err = run_cli(["completion", "x\x1b[2J"])
+    t.check("completion: an unknown shell is escaped too",
+            rc == 2 and "\\x1b[2J" in err and "\x1b" not in err, repr(err))
+
+
 if __name__ == "__main__":
     t.main()
