@@ -248,6 +248,14 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 					free(pend);
 					return cli_fail(err, errlen, "%s: missing value", spelled);
 				}
+				/* "-p --threads 1": the value was left out (a
+				 * value of that form: "--dir=--x" or "-p--x") */
+				if (strncmp(argv[i + 1], "--", 2) == 0 && argv[i + 1][2]) {
+					free(pend);
+					return cli_fail(err, errlen,
+							"%s: missing value (before %s)",
+							spelled, argv[i + 1]);
+				}
 				value = argv[++i];
 			}
 			break;

@@ -307,7 +307,8 @@ static bool val_path(const char *v, char **dst, bool empty_is_null,
 		     char *err, size_t errlen)
 {
 	if (!header_value_ok(v) || strchr(v, '\t'))
-		return fail(err, errlen, "path contains control characters");
+		return fail(err, errlen, "path '%s' contains control characters "
+			    "(tab, newline, ...): not supported", v);
 	if (empty_is_null)
 		set_opt_str(dst, v);
 	else

@@ -438,6 +438,8 @@ static void test_set(void)
 	CHECK(!nw_config_set(&c, "security", "csp", "a\rb", err, sizeof(err)));
 	CHECK(!nw_config_set(&c, "cache", "ext.js", "a\nb", err, sizeof(err)));
 	CHECK(nw_config_set(&c, "security", "csp", "a\tb", err, sizeof(err)));
+	CHECK(!nw_config_set(&c, "server", "root", "/srv/a\tb", err, sizeof(err)));
+	CHECK(strstr(err, "path '/srv/a\tb' contains control characters") != NULL);
 	CHECK(!nw_config_set(&c, "nope", "x", "1", err, sizeof(err)));
 	CHECK_STR(err, "unknown section [nope]");
 	CHECK(!nw_config_set(&c, "", "x", "1", err, sizeof(err)));
@@ -766,6 +768,13 @@ static void test_cli(void)
 	CHECK(strncmp(err, "--port: invalid port '0'", 24) == 0);
 	CHECK_INT(cli(&c, &path, "serve", "--port"), NW_CMD_ERROR);
 	CHECK_STR(err, "--port: missing value");
+	CHECK_INT(cli(&c, &path, "serve", "site", "-p", "--threads", "1"), NW_CMD_ERROR);
+	CHECK_STR(err, "-p: missing value (before --threads)");
+	CHECK_INT(cli(&c, &path, "serve", "--dir", "--spa"), NW_CMD_ERROR);
+	CHECK_STR(err, "--dir: missing value (before --spa)");
+	CHECK_INT(cli(&c, &path, "serve", "--dir=--odd"), NW_CMD_SERVE);
+	CHECK_INT(cli(&c, &path, "serve", "--config-prefix", "-"), NW_CMD_ERROR);
+	CHECK(strstr(err, "missing value") == NULL);
 	CHECK_INT(cli(&c, &path, "serve", "--log-level=loud"), NW_CMD_ERROR);
 	CHECK(strncmp(err, "--log-level: invalid log level 'loud'", 37) == 0);
 	CHECK_INT(cli(&c, &path, "serve", "--log-format", "xml"), NW_CMD_ERROR);
