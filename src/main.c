@@ -196,7 +196,6 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 	}
 	nw_snapshot_unref(cur);
 	nw_server_swap(srv, s);
-	nw_server_note_reload(srv, true);
 	if (xdp)
 		nw_xdp_client_publish(xdp, s);
 	log_snapshot("reloaded", s);

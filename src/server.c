@@ -201,6 +201,8 @@ void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s)
 	pthread_mutex_lock(&srv->snap_lock);
 	old = srv->current;
 	srv->current = s;
+	srv->reload_time = time(NULL);
+	srv->reload_ok = true;
 	pthread_mutex_unlock(&srv->snap_lock);
 	if (old)
 		nw_snapshot_unref(old);

@@ -19,11 +19,14 @@ const char *nw_server_url(const struct nw_server *srv);
 /* Starts the daemon threads; snapshot s becomes current (ref taken over). */
 bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		     unsigned threads, char *err, size_t errlen);
-/* Makes s current; the old snapshot is released when its last request ends. */
+/* Makes s, a reload's result, current and records the reload as
+ * successful in the same step (/_health never reports an earlier failure
+ * while s is served: freeing the old snapshot may take milliseconds); the
+ * old snapshot is released when its last request ends. */
 void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s);
 /* Current snapshot with a reference held (caller unrefs). */
 struct nw_snapshot *nw_server_current(struct nw_server *srv);
-/* Records the outcome of a reload for /_health. */
+/* Records a reload that failed (ok false) or succeeded for /_health. */
 void nw_server_note_reload(struct nw_server *srv, bool ok);
 void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp);
 /* Stops accepting, waits for in-flight requests (up to grace_ms, or until
