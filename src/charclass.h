@@ -28,6 +28,12 @@ struct nw_charclass {
 #define NW_CC_QUERY ((struct nw_charclass){ \
 	.lo = 0xafffffd200000000ULL, .hi = 0x47fffffe87ffffffULL })
 
+/* OWS (RFC 9110 5.6.3): space or horizontal tab. */
+static inline bool nw_is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
 /* Branch-free: the word by bit 6, the bit by bits 0-5, none with bit 7. */
 static inline bool nw_cc_has(struct nw_charclass cc, unsigned char c)
 {

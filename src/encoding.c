@@ -35,11 +35,6 @@ const char *nw_enc_token(enum nw_enc e)
 	}
 }
 
-static inline bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static inline char lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
@@ -130,7 +125,7 @@ int nw_negotiate_encoding(const char *accept, unsigned available)
 		int k, w = Q_MAX;
 
 		/* Empty list elements and OWS are allowed (RFC 9110 §5.6.1.2). */
-		while (is_ows(*p) || *p == ',')
+		while (nw_is_ows(*p) || *p == ',')
 			p++;
 		if (*p == '\0')
 			break;
@@ -143,12 +138,12 @@ int nw_negotiate_encoding(const char *accept, unsigned available)
 			return NW_ENC_IDENTITY; /* garbage: treat as absent */
 		k = classify(tok, n);
 
-		while (is_ows(*p))
+		while (nw_is_ows(*p))
 			p++;
 		if (*p == ';') {
 			/* weight = OWS ";" OWS "q=" qvalue */
 			p++;
-			while (is_ows(*p))
+			while (nw_is_ows(*p))
 				p++;
 			if ((*p != 'q' && *p != 'Q') || p[1] != '=')
 				return NW_ENC_IDENTITY;
@@ -156,7 +151,7 @@ int nw_negotiate_encoding(const char *accept, unsigned available)
 			w = nw_parse_qvalue(&p);
 			if (w < 0)
 				return NW_ENC_IDENTITY;
-			while (is_ows(*p))
+			while (nw_is_ows(*p))
 				p++;
 		}
 		if (*p != ',' && *p != '\0')

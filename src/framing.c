@@ -6,21 +6,16 @@
 
 #include "charclass.h"
 
-static bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 bool nw_te_chunked_last(const char *value)
 {
 	const char *end = value + strlen(value), *start;
 
-	while (end > value && is_ows(end[-1]))
+	while (end > value && nw_is_ows(end[-1]))
 		end--;
 	start = end;
 	while (start > value && start[-1] != ',')
 		start--;
-	while (start < end && is_ows(*start))
+	while (start < end && nw_is_ows(*start))
 		start++;
 	return end - start == 7 && strncasecmp(start, "chunked", 7) == 0;
 }
@@ -40,9 +35,9 @@ bool nw_host_ok(const char *value, size_t len)
 	size_t i = 0;
 
 	/* libmicrohttpd leaves the OWS after a field value in it */
-	while (len > 0 && is_ows(value[len - 1]))
+	while (len > 0 && nw_is_ows(value[len - 1]))
 		len--;
-	while (len > 0 && is_ows(value[0])) {
+	while (len > 0 && nw_is_ows(value[0])) {
 		value++;
 		len--;
 	}

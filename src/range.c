@@ -3,17 +3,14 @@
 
 #include <stdbool.h>
 
+#include "charclass.h"
+
 /* A decimal number as written: digits with the leading zeros dropped. */
 struct num {
 	const char *digits;
 	size_t len;      /* 0 for the value zero */
 	uint64_t value;  /* saturated at UINT64_MAX */
 };
-
-static inline bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
 
 static inline bool is_digit(char c)
 {
@@ -84,7 +81,7 @@ enum nw_range_result nw_parse_range(const char *value, uint64_t length,
 
 	if (value == NULL)
 		return NW_RANGE_IGNORE;
-	while (is_ows(*p))
+	while (nw_is_ows(*p))
 		p++;
 	if (!unit_is_bytes(p))
 		return NW_RANGE_IGNORE; /* other unit, or garbage */
@@ -96,7 +93,7 @@ enum nw_range_result nw_parse_range(const char *value, uint64_t length,
 		struct nw_range r = { 0, 0 };
 		bool ok;
 
-		while (is_ows(*p) || *p == ',')
+		while (nw_is_ows(*p) || *p == ',')
 			p++;
 		if (*p == '\0')
 			break;
@@ -132,7 +129,7 @@ enum nw_range_result nw_parse_range(const char *value, uint64_t length,
 			}
 		}
 
-		while (is_ows(*p))
+		while (nw_is_ows(*p))
 			p++;
 		if (*p != ',' && *p != '\0')
 			return NW_RANGE_IGNORE;
