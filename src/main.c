@@ -191,7 +191,7 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 		nw_error("reload (%s) failed: %s; still serving generation %llu",
 			 why, err, (unsigned long long)cur->generation);
 		nw_snapshot_unref(cur);
-		nw_server_note_reload(srv, false);
+		nw_server_note_failed_reload(srv);
 		return;
 	}
 	nw_snapshot_unref(cur);

@@ -479,11 +479,11 @@ static void iso_time(char *buf, size_t len)
 	iso_time_of(time(NULL), buf, len);
 }
 
-void nw_server_note_reload(struct nw_server *srv, bool ok)
+void nw_server_note_failed_reload(struct nw_server *srv)
 {
 	pthread_mutex_lock(&srv->snap_lock);
 	srv->reload_time = time(NULL);
-	srv->reload_ok = ok;
+	srv->reload_ok = false;
 	pthread_mutex_unlock(&srv->snap_lock);
 }
 

@@ -26,8 +26,9 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s);
 /* Current snapshot with a reference held (caller unrefs). */
 struct nw_snapshot *nw_server_current(struct nw_server *srv);
-/* Records a reload that failed (ok false) or succeeded for /_health. */
-void nw_server_note_reload(struct nw_server *srv, bool ok);
+/* Records a reload that failed for /_health (nw_server_swap records
+ * one that succeeded). */
+void nw_server_note_failed_reload(struct nw_server *srv);
 void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp);
 /* Stops accepting, waits for in-flight requests (up to grace_ms, or until
  * a SIGTERM or SIGINT arrives on signal_fd, a signalfd, when >= 0), stops. */
