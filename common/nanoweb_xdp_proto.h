@@ -90,7 +90,7 @@
  *  - the path is in the cache for the active generation (full path
  *    compared), the negotiated encoding's entry for that method exists,
  *    and the response fits the client's receive window and at most
- *    NWX_MAX_SEGS segments of the client's MSS.
+ *    NWX_MAX_SEGS segments of nwx_seg_size(the client's MSS) bytes.
  * So: push the key nano-web would look up after normalisation ("/" for the
  * index, "/a/b.css"), one PUT per (encoding, method) variant that fits, and
  * give `avail` = the mask of encodings the resource has in nano-web (bit
@@ -136,17 +136,24 @@ typedef __u64 nwx_u64;
 #define NWX_PROTO_VERSION 1
 #define NWX_DEFAULT_SOCKET "/run/nanoweb/xdpd.sock"
 #define NWX_DEFAULT_PIN_DIR "/sys/fs/bpf/nanoweb"
-#define NWX_MSG_MAX 16384
+#define NWX_MSG_MAX 20480      /* (16384 before NWX_ANSWER_MAX) */
 
 /* Limits (also the sizes of the map values below). */
 #define NWX_PATH_MAX 256      /* canonical path, bytes, NUL excluded: < 256 */
-#define NWX_RESP_MAX 4000     /* absolute cap on one cached response: with
+#define NWX_RESP_MAX 4000     /* response bytes one map value holds: with
 			       * it an nwx_resp element (value, key and the
 			       * kernel's header) fits a 4 KiB allocation; at
 			       * 4096 each took 8 KiB */
-#define NWX_DEFAULT_MAX_RESPONSE NWX_RESP_MAX /* default cap (INI max_response) */
-#define NWX_MAX_SEGS 4        /* most TCP segments one answer may take (the
-			       * flow's MSS decides; more: handed off) */
+#define NWX_RESP_CHUNKS 4     /* a longer response continues in nwx_more */
+#define NWX_ANSWER_MAX (NWX_RESP_CHUNKS * NWX_RESP_MAX) /* absolute cap on
+			       * one cached response (16000 bytes) */
+#define NWX_DEFAULT_MAX_RESPONSE 14600 /* default cap (INI max_response):
+			       * NWX_MAX_SEGS segments of 1460 bytes */
+#define NWX_MAX_SEGS 10       /* most TCP segments one answer may take: the
+			       * initial window of RFC 6928 (the flow's MSS
+			       * decides; more: handed off) */
+#define NWX_SEG_MAX 4096      /* longest segment of an answer sent in several
+			       * (an MSS above it, as on loopback, is cut to it) */
 #define NWX_REQ_MAX 1536      /* longest request XDP parses */
 #define NWX_DATE_LEN 29       /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define NWX_NO_DATE 0xffff    /* date_offset: the response has no Date */
@@ -229,7 +236,8 @@ struct nwx_hello {
 struct nwx_hello_reply {
 	nwx_u32 version;       /* NWX_PROTO_VERSION of the helper */
 	nwx_u32 may_write;     /* 1: this peer's uid may change the maps */
-	nwx_u32 max_response;  /* cap on a PUT's resp_len (config, <= NWX_RESP_MAX) */
+	nwx_u32 max_response;  /* cap on a PUT's resp_len (config, <= NWX_ANSWER_MAX;
+				* helpers before it: <= NWX_RESP_MAX) */
 	nwx_u32 path_max;      /* NWX_PATH_MAX */
 	nwx_u32 cache_entries; /* responses per generation (config) */
 	nwx_u32 flow_entries;  /* flow map size (config) */
@@ -272,7 +280,9 @@ struct nwx_put {
 	nwx_u8 reserved;     /* 0 */
 	nwx_u16 path_len;    /* 1 .. NWX_PATH_MAX-1, must be canonical */
 	nwx_u16 date_offset; /* offset of the Date value, or NWX_NO_DATE */
-	nwx_u32 resp_len;    /* 1 .. max_response */
+	nwx_u32 resp_len;    /* 1 .. max_response; above NWX_RESP_MAX, the
+			      * Date value must end within the first
+			      * NWX_RESP_MAX bytes */
 };
 
 /* DELETE: followed by path_len bytes of path. */
@@ -418,12 +428,17 @@ struct nwx_path_val {
 	char path[NWX_PATH_MAX];
 };
 
-/* nwx_resp: HASH (no prealloc), one entry per variant. */
+/* nwx_resp: HASH (no prealloc), one entry per variant: the response's
+ * first NWX_RESP_MAX bytes (len, date_off and csum are the whole
+ * response's). nwx_more: HASH (no prealloc), the rest of a longer one:
+ * chunk k (1 .. NWX_RESP_CHUNKS-1) holds bytes [k * NWX_RESP_MAX, ...),
+ * len = its bytes, date_off = NWX_NO_DATE, csum = the whole response's
+ * (XDP checks it against the first part's: never a mix of two PUTs). */
 struct nwx_resp_key {
 	nwx_u32 gen;
 	nwx_u8 method;  /* NWX_METHOD_*: NM is coding enc's 304 */
 	nwx_u8 enc;
-	nwx_u16 pad; /* 0 */
+	nwx_u16 chunk;  /* 0 in nwx_resp; in nwx_more, 1 .. NWX_RESP_CHUNKS-1 */
 	nwx_u64 hash;
 };
 struct nwx_resp_val {
@@ -436,6 +451,12 @@ struct nwx_resp_val {
 	 * opaque-tag in the 64 bytes at data[NWX_NM_TAG_OFF]: its length,
 	 * then its bytes, then zeros (the helper fills them in). */
 };
+
+/* The segment size of an answer of several segments for a flow's MSS. */
+static inline nwx_u32 nwx_seg_size(nwx_u32 mss)
+{
+	return mss < NWX_SEG_MAX ? mss : NWX_SEG_MAX;
+}
 
 /* nwx_flows: LRU_HASH keyed by the connection as the client sends it. IPv4
  * addresses are stored as ::ffff:a.b.c.d. */

@@ -202,7 +202,7 @@ void nw_config_init(struct nw_config *cfg)
 	cfg->xdp_attach = NW_ATTACH_AUTO;
 	cfg->xdp_socket = xstrdup("/run/nanoweb/xdpd.sock");
 	cfg->xdp_pin_dir = xstrdup("/sys/fs/bpf/nanoweb");
-	cfg->xdp_max_response = NW_XDP_MAX_RESPONSE_MAX;
+	cfg->xdp_max_response = NW_XDP_MAX_RESPONSE_DEFAULT;
 	cfg->xdp_flow_entries = 65536;
 	cfg->xdp_cache_entries = 4096;
 	cfg->xdp_allowed_users = xstrdup("");

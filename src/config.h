@@ -79,7 +79,7 @@ struct nw_config {
 	enum nw_xdp_attach xdp_attach; /* auto */
 	char *xdp_socket;         /* "/run/nanoweb/xdpd.sock" */
 	char *xdp_pin_dir;        /* "/sys/fs/bpf/nanoweb" */
-	unsigned xdp_max_response; /* cap on a response XDP may send, bytes (4000) */
+	unsigned xdp_max_response; /* cap on a response XDP may send, bytes (14600) */
 	unsigned xdp_flow_entries; /* flow map size (65536) */
 	unsigned xdp_cache_entries; /* cache map size (4096) */
 	char *xdp_allowed_users;  /* uids/names allowed to change the maps ("" : root and the nano-web user) */
@@ -91,7 +91,8 @@ struct nw_config {
  * reads the same file with nw_config_load_file) and by the helper's flags.
  */
 #define NW_XDP_MAX_RESPONSE_MIN 64
-#define NW_XDP_MAX_RESPONSE_MAX 4000      /* NWX_RESP_MAX: the map value size */
+#define NW_XDP_MAX_RESPONSE_MAX 16000     /* NWX_ANSWER_MAX: four map values */
+#define NW_XDP_MAX_RESPONSE_DEFAULT 14600 /* NWX_DEFAULT_MAX_RESPONSE */
 #define NW_XDP_FLOW_ENTRIES_MIN 16
 #define NW_XDP_FLOW_ENTRIES_MAX (1u << 24)
 #define NW_XDP_CACHE_ENTRIES_MIN 1

@@ -6,7 +6,7 @@
  * their SYN. SYN -> SYN-ACK carrying a SYN cookie (no state); the ACK that
  * proves the cookie creates a flow entry; a complete cached GET/HEAD in one
  * segment is answered (one segment in place, or up to NWX_MAX_SEGS through
- * TC); FIN is answered; anything else on an owned flow is marked for
+ * TC, for a response of up to NWX_ANSWER_MAX bytes); FIN is answered; anything else on an owned flow is marked for
  * hand-off and passed up.
  *
  * nwx_tc (TC ingress): builds the answers XDP could not (several segments,
@@ -49,12 +49,19 @@
 /* CONN_CLOSE's sum as a payload at an even offset (the helper's order:
  * even offsets are the low byte); at an odd one it is byte-swapped */
 #define CONN_CLOSE_SUM 0x32674
-/* A power of two at or above NWX_RESP_MAX: the masks that bound offsets
- * into the scratch buffer (2 * RESP_SPAN bytes) for the verifier. Never
- * used to bound a read of a map value (NWX_RESP_MAX bytes of data). */
-#define RESP_SPAN 4096
-_Static_assert(RESP_SPAN >= NWX_RESP_MAX && !(RESP_SPAN & (RESP_SPAN - 1)),
-	       "RESP_SPAN: a power of two, at least NWX_RESP_MAX");
+/* Powers of two at or above a whole answer (with CONN_CLOSE), a segment
+ * of one and a map value's data: the masks that bound offsets and lengths
+ * in the scratch buffer (RESP_SPAN + SEG_SPAN bytes) for the verifier.
+ * Never used to bound a read of a map value (NWX_RESP_MAX bytes of data). */
+#define RESP_SPAN 16384
+#define SEG_SPAN NWX_SEG_MAX
+#define CHUNK_SPAN 4096
+_Static_assert(RESP_SPAN >= NWX_ANSWER_MAX + CONN_CLOSE_LEN &&
+	       !(RESP_SPAN & (RESP_SPAN - 1)),
+	       "RESP_SPAN: a power of two, at least a whole answer");
+_Static_assert(CHUNK_SPAN >= NWX_RESP_MAX && !(CHUNK_SPAN & (CHUNK_SPAN - 1)) &&
+	       !(SEG_SPAN & (SEG_SPAN - 1)),
+	       "CHUNK_SPAN, SEG_SPAN: powers of two");
 /* an answer sent in place by XDP has its Date line this close to its
  * start and at most this much after it (bounds for the verifier) */
 #define CLOSE_HEAD_MAX 128
@@ -139,6 +146,14 @@ struct {
 } nwx_resp SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nwx_resp_key);
+	__type(value, struct nwx_resp_val);
+} nwx_more SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct nwx_flow_key);
@@ -218,9 +233,9 @@ struct memo_val {
 /* per-CPU parse state: in a map value, so the verifier does not track
  * every byte's state machine precisely through bpf_loop */
 struct scratch {
-	/* the answer TC segments (Date filled in); twice the size so that
-	 * any offset below NWX_RESP_MAX plus any length up to it stays inside */
-	__u8 resp[2 * RESP_SPAN];
+	/* the answer TC segments (Date filled in); SEG_SPAN more so that
+	 * any offset in it plus any segment's length stays inside */
+	__u8 resp[RESP_SPAN + SEG_SPAN];
 	struct segjob job;
 	__u8 req[REQBUF] __attribute__((aligned(8)));
 	__u8 path[NWX_PATH_MAX];
@@ -1326,7 +1341,7 @@ static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
 	cnt(NWX_C_HIT_BYTES, rlen);
 	/* only answers of several segments are timed (loss probes,
 	 * partial_ack()): bpf_ktime_get_ns() is not free in a VM */
-	if (rlen + fin > f->mss)
+	if (rlen + fin > nwx_seg_size(f->mss))
 		f->sent_t = now_t();
 	f->acked = 0;
 	if (retrans) {
@@ -1355,7 +1370,7 @@ static __always_inline int close_fits(const struct nwx_resp_val *rv)
 	__u32 off = rv->date_off, rlen = rv->len;
 
 	if (off == NWX_NO_DATE || off + NWX_DATE_LEN + 2 > rlen ||
-	    rlen + CONN_CLOSE_LEN > NWX_RESP_MAX)
+	    rlen + CONN_CLOSE_LEN > NWX_ANSWER_MAX)
 		return 0;
 	off += NWX_DATE_LEN;
 	if (off >= NWX_RESP_MAX - 1) /* known from rlen: for the verifier */
@@ -1456,7 +1471,7 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 	struct pctx *pc;
 	struct actx *ac;
 	__u64 gen, wnd, psum, phash;
-	__u32 seq = p->seq, ack = p->ack, mss = f->mss, ins = 0;
+	__u32 seq = p->seq, ack = p->ack, mss = f->mss, ins = 0, seg;
 	__u8 method, close;
 	int enc, i;
 
@@ -1597,8 +1612,9 @@ known:
 		rlen += CONN_CLOSE_LEN;
 		ins = close_in_place(rv);
 	}
-	if (rlen < 1 || rlen > NWX_RESP_MAX || mss == 0 ||
-	    (rlen + mss - 1) / mss > NWX_MAX_SEGS)
+	seg = nwx_seg_size(mss);
+	if (rlen < 1 || rlen > NWX_ANSWER_MAX || seg == 0 ||
+	    (rlen + seg - 1) / seg > NWX_MAX_SEGS)
 		return HANDOFF;
 	wnd = (__u64)p->window << (f->wscale_ok ? (f->snd_wscale & 15) : 0);
 	if (rlen > wnd)
@@ -1607,10 +1623,11 @@ known:
 		return HANDOFF;
 	if (method == NWX_METHOD_NM)
 		cnt(NWX_C_NOT_MODIFIED, 1);
-	if (rlen > mss || (close && !ins) ||
+	if (rlen > NWX_RESP_MAX || rlen > mss || (close && !ins) ||
 	    resize(ctx, p->l4off + 20 + rlen)) {
-		/* several segments, a header XDP does not insert, or no room
-		 * in this frame: TC builds the answer in the skb */
+		/* more than one map value, several segments, a header XDP
+		 * does not insert, or no room in this frame: TC builds the
+		 * answer in the skb */
 		f->pend = close ? PEND_CLOSE : NWX_PEND_ANSWER;
 		f->pend_method = method | (f->pend_method & PM_CLOSED);
 		f->pend_enc = (__u8)enc;
@@ -1683,8 +1700,8 @@ static __always_inline int ack_inside(const struct nwx_flow *f, __u32 ack)
 {
 	__u32 total = f->snd_nxt - f->last_ack;
 
-	return total > f->mss && total <= NWX_RESP_MAX &&
-	       ack - f->last_ack < total;
+	return total > nwx_seg_size(f->mss) &&
+	       total <= NWX_ANSWER_MAX + 1 && ack - f->last_ack < total;
 }
 
 /*
@@ -1930,38 +1947,85 @@ have_flow:
 /* ------------------------------------------------------------- TC: hand-off */
 
 /*
- * The rest of the response, from byte ins on, into the scratch buffer
- * after CONN_CLOSE inserted at ins. The size check also bounds ins for
- * the verifier: ins + CONN_CLOSE_LEN + n stays inside resp[].
+ * The rest of the response's first part (bytes [ins, end0)) into the
+ * scratch buffer after CONN_CLOSE inserted at ins. The size check also
+ * bounds ins for the verifier: ins + CONN_CLOSE_LEN + n stays inside resp[].
  */
 static __always_inline int insert_close(struct scratch *s,
 					struct bpf_dynptr *dp, __u32 ins,
-					__u32 rlen)
+					__u32 end0)
 {
-	__u32 n = rlen - ins;
+	__u32 n = end0 - ins;
 
-	if (ins >= rlen || rlen + CONN_CLOSE_LEN > NWX_RESP_MAX)
+	if (ins >= end0 || end0 > NWX_RESP_MAX)
 		return -1;
-	ins &= RESP_SPAN - 1;
+	ins &= CHUNK_SPAN - 1;
 	__builtin_memcpy(s->resp + ins, CONN_CLOSE, CONN_CLOSE_LEN);
 	OPAQUE(n);
-	n &= RESP_SPAN - 1; /* unchanged: bounds for the verifier */
+	n &= CHUNK_SPAN - 1; /* unchanged: bounds for the verifier */
 	return bpf_dynptr_read(s->resp + ins + CONN_CLOSE_LEN, n, dp, ins, 0);
 }
 
-/* The response into the scratch buffer, with the Date dt (answer_date();
- * and CONN_CLOSE after the Date line if close). */
+/*
+ * The parts after the first of a response longer than one map value, from
+ * nwx_more, into the scratch buffer (shift bytes further: CONN_CLOSE).
+ * Every part must carry the first's sum: a part of another PUT of the
+ * same key is never mixed in. (Not inlined: its stack would add to that
+ * of nwx_tc, beside put_segment's.)
+ */
+static __noinline int load_more(struct scratch *s,
+				     const struct nwx_resp_key *rk0,
+				     const struct nwx_resp_val *rv, __u32 rlen,
+				     __u32 shift)
+{
+	struct nwx_resp_key k = *rk0;
+	struct nwx_resp_val *cv;
+	struct bpf_dynptr dp;
+	__u32 at, n;
+	int c;
+
+	OPAQUE(shift);
+	shift &= 31; /* 0 or CONN_CLOSE_LEN: bounds for the verifier */
+	for (c = 1; c < NWX_RESP_CHUNKS; c++) {
+		at = c * NWX_RESP_MAX;
+		if (at >= rlen)
+			break;
+		k.chunk = (__u16)c;
+		cv = bpf_map_lookup_elem(&nwx_more, &k);
+		if (!cv || cv->csum != rv->csum)
+			return -1;
+		n = rlen - at;
+		if (n > NWX_RESP_MAX)
+			n = NWX_RESP_MAX;
+		if (cv->len != n)
+			return -1;
+		OPAQUE(n);
+		n = ((n - 1) & (CHUNK_SPAN - 1)) + 1; /* unchanged (1..4000):
+						       * for the verifier */
+		if (bpf_dynptr_from_mem(cv->data, NWX_RESP_MAX, 0, &dp) ||
+		    bpf_dynptr_read(s->resp + at + shift, n, &dp, 0, 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* The response (key rk) into the scratch buffer, with the Date dt
+ * (answer_date(); and CONN_CLOSE after the Date line if close). */
 static __always_inline int load_resp(struct scratch *s,
+				     const struct nwx_resp_key *rk,
 				     struct nwx_resp_val *rv, __u32 rlen,
 				     int close, const struct nwx_date *dt)
 {
-	__u32 off = rv->date_off, head = rlen;
+	__u32 off = rv->date_off, end0 = rlen, head;
 	struct bpf_dynptr dp;
 
-	if (rlen < 1 || rlen > NWX_RESP_MAX)
+	if (rlen < 1 || rlen > NWX_ANSWER_MAX)
 		return -1;
+	if (end0 > NWX_RESP_MAX)
+		end0 = NWX_RESP_MAX;
+	head = end0;
 	if (close) {
-		if (off == NWX_NO_DATE || off + NWX_DATE_LEN + 2 > rlen)
+		if (off == NWX_NO_DATE || off + NWX_DATE_LEN + 2 > end0)
 			return -1;
 		head = off + NWX_DATE_LEN + 2;
 	}
@@ -1970,11 +2034,14 @@ static __always_inline int load_resp(struct scratch *s,
 	if (bpf_dynptr_from_mem(rv->data, NWX_RESP_MAX, 0, &dp) ||
 	    bpf_dynptr_read(s->resp, head, &dp, 0, 0))
 		return -1;
-	if (close && insert_close(s, &dp, head, rlen))
+	if (close && insert_close(s, &dp, head, end0))
+		return -1;
+	if (rlen > NWX_RESP_MAX &&
+	    load_more(s, rk, rv, rlen, close ? CONN_CLOSE_LEN : 0))
 		return -1;
 	if (!dt)
 		return 0;
-	__builtin_memcpy(s->resp + (off & (RESP_SPAN - 1)), dt->s,
+	__builtin_memcpy(s->resp + (off & (CHUNK_SPAN - 1)), dt->s,
 			 NWX_DATE_LEN);
 	return 0;
 }
@@ -1989,7 +2056,7 @@ static __always_inline __u64 seg_sum(struct scratch *s, __u32 off, __u32 len)
 	__s64 r;
 	int c;
 
-	for (c = 0; c < RESP_SPAN / 512; c++) {
+	for (c = 0; c < SEG_SPAN / 512; c++) {
 		o = c * 512;
 		if (o >= n4)
 			break;
@@ -2057,7 +2124,7 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 	int last;
 
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
-	if (!s || len > NWX_RESP_MAX || off > NWX_RESP_MAX)
+	if (!s || len > SEG_SPAN || off > NWX_ANSWER_MAX + CONN_CLOSE_LEN)
 		return -1;
 	j = &s->job;
 	hl = j->p.l4off + 20;
@@ -2071,8 +2138,8 @@ static __noinline int put_segment(struct __sk_buff *skb, __u32 off, __u32 len)
 		return -1;
 	n = len;
 	OPAQUE(n);
-	n = ((n - 1) & (RESP_SPAN - 1)) + 1; /* len, 1..RESP_SPAN, as
-						  * the verifier can see */
+	n = ((n - 1) & (SEG_SPAN - 1)) + 1; /* len, 1..SEG_SPAN, as
+						 * the verifier can see */
 	if (len && bpf_skb_store_bytes(skb, hl,
 				       s->resp + (off & (RESP_SPAN - 1)),
 				       n, 0))
@@ -2187,7 +2254,7 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	struct nwx_date *dt;
 	struct segjob *j;
 	struct scratch *s;
-	__u32 zero = 0, rlen, mss = f->mss;
+	__u32 zero = 0, rlen, mss = f->mss, seg = nwx_seg_size(f->mss);
 	__u16 win = 65535 >> (f->rcv_wscale & 15);
 	__u64 psum;
 	int pend = f->pend, close;
@@ -2207,24 +2274,25 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT_; /* reloaded meanwhile: the client retransmits */
 	}
 	rlen = rv->len;
-	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss) {
+	if (pend == NWX_PEND_ANSWER && !close && rlen <= mss &&
+	    rlen <= NWX_RESP_MAX) {
 		answered(f, p->seq, p->ack, p->plen, rlen, 0, f->pend_retrans);
 		return tc_one(skb, p, rv, win);
 	}
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
-	if (!s || mss == 0 || answer_date(rv, &dt, &psum) ||
-	    load_resp(s, rv, rlen, close, dt))
+	if (!s || seg == 0 || answer_date(rv, &dt, &psum) ||
+	    load_resp(s, &rk, rv, rlen, close, dt))
 		return TC_ACT_SHOT_;
 	if (close)
 		rlen += CONN_CLOSE_LEN;
 	j = &s->job;
 	j->p = *p;
 	j->rlen = rlen;
-	j->mss = mss;
+	j->mss = seg;
 	j->win = win;
 	j->fin = close;
 	j->from = 0;
-	j->known = !close && !(mss & 1); /* the sum of all of it: psum */
+	j->known = !close && !(seg & 1); /* the sum of all of it: psum */
 	j->rest = psum;
 	if (pend == NWX_PEND_RTX) {
 		j->seq0 = f->last_ack;
@@ -2238,7 +2306,7 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	}
 	j->seq0 = p->ack;
 	j->ack = p->seq + p->plen;
-	if (rlen > mss)
+	if (rlen > seg)
 		cnt(NWX_C_MULTISEG, 1);
 	/* recorded before sending: a segment that fails to go out is a loss */
 	answered(f, p->seq, p->ack, p->plen, rlen, close, f->pend_retrans);

@@ -43,7 +43,7 @@ struct nanoweb;
 struct xdpd {
 	struct xdpd_cfg cfg;
 	struct nanoweb *skel;
-	int fd_ctl, fd_secret, fd_date, fd_ports, fd_paths, fd_resp, fd_flows,
+	int fd_ctl, fd_secret, fd_date, fd_ports, fd_paths, fd_resp, fd_more, fd_flows,
 	    fd_stats;
 	bool adopted;
 	struct xdpd_iface ifs[XDPD_MAX_IFACES];

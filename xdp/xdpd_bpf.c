@@ -450,6 +450,10 @@ int xdpd_bpf_setup(struct xdpd *x)
 	bpf_map__set_max_entries(x->skel->maps.nwx_flows, x->cfg.flow_entries);
 	bpf_map__set_max_entries(x->skel->maps.nwx_paths, 2 * x->cfg.cache_entries);
 	bpf_map__set_max_entries(x->skel->maps.nwx_resp, 2 * x->cfg.cache_entries);
+	/* at most NWX_RESP_CHUNKS - 1 more parts per response; entries (4 KiB
+	 * each) are allocated only for responses longer than NWX_RESP_MAX */
+	bpf_map__set_max_entries(x->skel->maps.nwx_more,
+				 2 * (NWX_RESP_CHUNKS - 1) * x->cfg.cache_entries);
 	bpf_object__for_each_map(m, x->skel->obj) {
 		int r;
 
@@ -473,6 +477,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 	x->fd_ports = bpf_map__fd(x->skel->maps.nwx_ports);
 	x->fd_paths = bpf_map__fd(x->skel->maps.nwx_paths);
 	x->fd_resp = bpf_map__fd(x->skel->maps.nwx_resp);
+	x->fd_more = bpf_map__fd(x->skel->maps.nwx_more);
 	x->fd_flows = bpf_map__fd(x->skel->maps.nwx_flows);
 	x->fd_stats = bpf_map__fd(x->skel->maps.nwx_stats);
 
@@ -728,17 +733,21 @@ static void *map_keys(int fd, size_t ksz, size_t *n)
  */
 int xdpd_gen_delete(struct xdpd *x, uint32_t gen)
 {
+	const int fds[] = { x->fd_resp, x->fd_more };
 	size_t n, i;
-	struct nwx_resp_key *rk = map_keys(x->fd_resp, sizeof(*rk), &n);
 	struct nwx_path_key *pk;
 
-	for (i = 0; rk && i < n; i++) {
-		uint32_t g = rk[i].gen;
+	for (unsigned m = 0; m < 2; m++) {
+		struct nwx_resp_key *rk = map_keys(fds[m], sizeof(*rk), &n);
 
-		if (gen ? g == gen : (g != x->active_gen && !xdpd_gen_in_use(g)))
-			bpf_map_delete_elem(x->fd_resp, &rk[i]);
+		for (i = 0; rk && i < n; i++) {
+			uint32_t g = rk[i].gen;
+
+			if (gen ? g == gen : (g != x->active_gen && !xdpd_gen_in_use(g)))
+				bpf_map_delete_elem(fds[m], &rk[i]);
+		}
+		free(rk);
 	}
-	free(rk);
 	pk = map_keys(x->fd_paths, sizeof(*pk), &n);
 	for (i = 0; pk && i < n; i++) {
 		uint32_t g = pk[i].gen;
@@ -763,28 +772,47 @@ int xdpd_gen_count(struct xdpd *x, uint32_t gen, unsigned *count)
 	return 0;
 }
 
-int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count)
+/* Copies generation from's entries of a response map to generation to;
+ * returns how many, or -1 if one could not be written. */
+static int copy_resp(int fd, uint32_t from, uint32_t to)
 {
 	static struct nwx_resp_val rv;
-	struct nwx_path_val pv;
 	size_t n, i;
-	struct nwx_resp_key *rk = map_keys(x->fd_resp, sizeof(*rk), &n);
-	struct nwx_path_key *pk;
-	int err = 0;
+	struct nwx_resp_key *rk = map_keys(fd, sizeof(*rk), &n);
+	int copied = 0;
 
-	*count = 0;
 	for (i = 0; rk && i < n; i++) {
 		struct nwx_resp_key k = rk[i];
 
-		if (k.gen != from || bpf_map_lookup_elem(x->fd_resp, &k, &rv))
+		if (k.gen != from || bpf_map_lookup_elem(fd, &k, &rv))
 			continue;
 		k.gen = to;
-		if (bpf_map_update_elem(x->fd_resp, &k, &rv, BPF_ANY))
-			err = -1;
-		else
-			(*count)++;
+		if (bpf_map_update_elem(fd, &k, &rv, BPF_ANY)) {
+			copied = -1;
+			break;
+		}
+		copied++;
 	}
 	free(rk);
+	return copied;
+}
+
+int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count)
+{
+	struct nwx_path_val pv;
+	size_t n, i;
+	struct nwx_path_key *pk;
+	int err = 0, r;
+
+	*count = 0;
+	/* the further parts first: a response is whole once nwx_resp has it */
+	if (copy_resp(x->fd_more, from, to) < 0)
+		err = -1;
+	r = copy_resp(x->fd_resp, from, to);
+	if (r < 0)
+		err = -1;
+	else
+		*count = (unsigned)r;
 	pk = map_keys(x->fd_paths, sizeof(*pk), &n);
 	for (i = 0; pk && i < n; i++) {
 		struct nwx_path_key k = pk[i];
@@ -811,6 +839,47 @@ int xdpd_gen_flip(struct xdpd *x, uint32_t gen)
 static uint8_t *method_mask(struct nwx_path_val *pv, unsigned m)
 {
 	return m == NWX_METHOD_NM ? &pv->nm : &pv->pushed[m];
+}
+
+/*
+ * Writes the parts of a response after its first NWX_RESP_MAX bytes to
+ * nwx_more (the first part's key rk, sum csum), and deletes parts a
+ * longer earlier response of that key left beyond them.
+ */
+static int put_more(struct xdpd *x, struct nwx_resp_key rk, const uint8_t *resp,
+		    size_t len, uint32_t csum)
+{
+	static struct nwx_resp_val cv;
+
+	for (unsigned c = 1; c < NWX_RESP_CHUNKS; c++) {
+		size_t at = (size_t)c * NWX_RESP_MAX;
+
+		rk.chunk = (__u16)c;
+		if (at >= len) {
+			bpf_map_delete_elem(x->fd_more, &rk);
+			continue;
+		}
+		memset(&cv, 0, sizeof(cv));
+		cv.len = (__u16)(len - at < NWX_RESP_MAX ? len - at : NWX_RESP_MAX);
+		cv.date_off = NWX_NO_DATE;
+		cv.csum = csum;
+		memcpy(cv.data, resp + at, cv.len);
+		if (bpf_map_update_elem(x->fd_more, &rk, &cv, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
+/* Deletes a response: its first part, then the others. */
+static int delete_resp(struct xdpd *x, struct nwx_resp_key rk)
+{
+	int r = bpf_map_delete_elem(x->fd_resp, &rk);
+
+	for (unsigned c = 1; c < NWX_RESP_CHUNKS; c++) {
+		rk.chunk = (__u16)c;
+		bpf_map_delete_elem(x->fd_more, &rk);
+	}
+	return r;
 }
 
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
@@ -854,8 +923,8 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	memset(&rv, 0, sizeof(rv));
 	rv.len = (__u16)p->resp_len;
 	rv.date_off = p->date_offset;
-	memcpy(rv.data, resp, p->resp_len);
-	rv.csum = xdpd_resp_csum(rv.data, rv.len, rv.date_off);
+	memcpy(rv.data, resp, p->resp_len < NWX_RESP_MAX ? p->resp_len : NWX_RESP_MAX);
+	rv.csum = xdpd_resp_csum(resp, p->resp_len, rv.date_off);
 	if (p->method == NWX_METHOD_NM) {
 		/* after the response (len <= NWX_NM_RESP_MAX): what XDP
 		 * compares a request's entity-tag with */
@@ -865,9 +934,14 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	rk.method = p->method;
 	rk.enc = p->encoding;
 	rk.hash = h;
-	if (bpf_map_update_elem(x->fd_resp, &rk, &rv, BPF_ANY)) {
+	/* the further parts first: XDP reads them only through the first */
+	if (put_more(x, rk, resp, p->resp_len, rv.csum) ||
+	    bpf_map_update_elem(x->fd_resp, &rk, &rv, BPF_ANY)) {
 		snprintf(err, errlen, "PUT %.*s: response map: %s", (int)p->path_len,
 			 path, strerror(errno));
+		/* no earlier response of the key stays with parts of this one
+		 * (XDP would refuse it, and the client retry forever) */
+		delete_resp(x, rk);
 		*added = false;
 		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
@@ -876,7 +950,7 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	if (bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY)) {
 		snprintf(err, errlen, "PUT %.*s: path map: %s", (int)p->path_len,
 			 path, strerror(errno));
-		bpf_map_delete_elem(x->fd_resp, &rk);
+		delete_resp(x, rk);
 		*added = false;
 		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
@@ -905,7 +979,7 @@ int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 
 			if (enc != NWX_ALL && enc != e)
 				continue;
-			if (!bpf_map_delete_elem(x->fd_resp, &rk))
+			if (!delete_resp(x, rk))
 				(*removed)++;
 			*method_mask(&pv, m) &= (uint8_t)~(1u << e);
 		}

@@ -27,8 +27,9 @@
 #include "textesc.h"  /* libnwcore */
 #include "xdpd.h"
 
-_Static_assert(NW_XDP_MAX_RESPONSE_MAX == NWX_RESP_MAX,
-	       "[xdp] max_response range and the helper's map value size");
+_Static_assert(NW_XDP_MAX_RESPONSE_MAX == NWX_ANSWER_MAX &&
+		       NW_XDP_MAX_RESPONSE_DEFAULT == NWX_DEFAULT_MAX_RESPONSE,
+	       "[xdp] max_response range and the helper's map values");
 
 #ifndef NW_SYSCONFDIR
 #define NW_SYSCONFDIR "/etc"

@@ -79,7 +79,8 @@ bool xdpd_loss_probe_due(const struct nwx_flow *f, uint32_t now)
 	uint32_t total = f->snd_nxt - f->last_ack;
 	uint64_t age;
 
-	if (f->state != NWX_FLOW_OWNED || total <= f->mss || total > NWX_RESP_MAX)
+	if (f->state != NWX_FLOW_OWNED || total <= nwx_seg_size(f->mss) ||
+	    total > NWX_ANSWER_MAX + 1)
 		return false;
 	if ((uint32_t)(f->acked & ~NWX_ACKED_RTX) >= total)
 		return false;
@@ -231,13 +232,18 @@ int xdpd_check_put(const void *msg, size_t n, unsigned max_response,
 		FAIL(NWX_E_INVAL, "PUT: path is not canonical (or too long)");
 	if (p->resp_len == 0)
 		FAIL(NWX_E_INVAL, "PUT: empty response");
-	if (p->resp_len > max_response || p->resp_len > NWX_RESP_MAX)
+	if (p->resp_len > max_response || p->resp_len > NWX_ANSWER_MAX)
 		FAIL(NWX_E_TOOBIG, "PUT: response of %u bytes exceeds max_response %u",
 		     p->resp_len, max_response);
 	if (p->date_offset != NWX_NO_DATE &&
 	    (size_t)p->date_offset + NWX_DATE_LEN > p->resp_len)
 		FAIL(NWX_E_INVAL, "PUT: date offset %u outside the response",
 		     p->date_offset);
+	/* XDP patches the Date in the part nwx_resp holds */
+	if (p->date_offset != NWX_NO_DATE &&
+	    (size_t)p->date_offset + NWX_DATE_LEN > NWX_RESP_MAX)
+		FAIL(NWX_E_INVAL, "PUT: date offset %u beyond the first %d bytes",
+		     p->date_offset, NWX_RESP_MAX);
 	if (p->resp_len < 9 ||
 	    memcmp(b + sizeof(*p) + p->path_len, "HTTP/1.1 ", 9) != 0)
 		FAIL(NWX_E_INVAL, "PUT: response does not start with \"HTTP/1.1 \"");

@@ -32,11 +32,12 @@ static void check_put(const void *msg, size_t n, unsigned max_response)
 	CHECK(xdpd_path_canonical(put.path, put.put->path_len));
 	CHECK(inside(put.resp, put.put->resp_len, msg, n));
 	CHECK(put.put->resp_len >= 9 && put.put->resp_len <= max_response &&
-	      put.put->resp_len <= NWX_RESP_MAX);
+	      put.put->resp_len <= NWX_ANSWER_MAX);
 	CHECK(!memcmp(put.resp, "HTTP/1.1 ", 9));
 	CHECK(put.put->encoding < NWX_ENC_COUNT);
 	CHECK(put.put->date_offset == NWX_NO_DATE ||
-	      put.put->date_offset + NWX_DATE_LEN <= put.put->resp_len);
+	      (put.put->date_offset + NWX_DATE_LEN <= put.put->resp_len &&
+	       put.put->date_offset + NWX_DATE_LEN <= NWX_RESP_MAX));
 	if (put.put->method == NWX_METHOD_NM) {
 		CHECK(put.put->resp_len <= NWX_NM_RESP_MAX);
 		CHECK(inside(put.tag, put.tag_len, put.resp, put.put->resp_len));

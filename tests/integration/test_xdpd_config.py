@@ -60,15 +60,15 @@ ACCEPTED = {
         ("[xdp]\nmax_response = 64\nflow_entries = 16\ncache_entries = 1\ndrain_ms = 0\n",
          {"max_response": "64", "flow_entries": "16", "cache_entries": "1", "drain_ms": "0"}),
     "ranges_high_ends":
-        ("[xdp]\nmax_response = 4000\nflow_entries = 16777216\ncache_entries = 1048576\n"
+        ("[xdp]\nmax_response = 16000\nflow_entries = 16777216\ncache_entries = 1048576\n"
          "drain_ms = 600000\n",
-         {"max_response": "4000", "flow_entries": "16777216", "cache_entries": "1048576"}),
+         {"max_response": "16000", "flow_entries": "16777216", "cache_entries": "1048576"}),
 }
 
 REJECTED = {
     # (text, line nano-web and the helper must name)
     "max_response_too_small": ("[server]\nuser = nobody\n\n[xdp]\nmax_response = 63\n", 5),
-    "max_response_too_big": ("[xdp]\nmax_response = 4001\n", 2),
+    "max_response_too_big": ("[xdp]\nmax_response = 16001\n", 2),
     "flow_entries_too_small": ("# x\n[xdp]\nflow_entries = 15\n", 3),
     "flow_entries_too_big": ("[xdp]\nflow_entries = 16777217\n", 2),
     "cache_entries_zero": ("[xdp]\ncache_entries = 0\n", 2),
@@ -120,7 +120,7 @@ def same_files_rejected_with_the_same_line():
 def flags_use_the_same_ranges():
     s = Site()
     path = write_ini(s, "empty.ini", "")
-    for flag, bad, good in (("--max-response", "63", "64"), ("--max-response", "4001", "4000"),
+    for flag, bad, good in (("--max-response", "63", "64"), ("--max-response", "16001", "16000"),
                             ("--flow-entries", "15", "16"),
                             ("--flow-entries", "16777217", "16777216"),
                             ("--cache-entries", "0", "1")):

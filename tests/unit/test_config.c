@@ -79,7 +79,7 @@ static void test_defaults(void)
 	CHECK_INT(c.xdp_attach, NW_ATTACH_AUTO);
 	CHECK_STR(c.xdp_socket, "/run/nanoweb/xdpd.sock");
 	CHECK_STR(c.xdp_pin_dir, "/sys/fs/bpf/nanoweb");
-	CHECK_INT(c.xdp_max_response, 4000);
+	CHECK_INT(c.xdp_max_response, 14600);
 	CHECK_INT(c.xdp_flow_entries, 65536);
 	CHECK_INT(c.xdp_cache_entries, 4096);
 	CHECK_STR(c.xdp_allowed_users, "");
@@ -415,7 +415,7 @@ static void test_ini_errors(void)
 	load_fails("[xdp]\niface = eth0,,eth1\n", "invalid interface list");
 	load_fails("[xdp]\nallowed_users = root;rm\n", "invalid user list");
 	load_fails("[xdp]\nmax_response = 100000\n", "invalid number");
-	load_fails("[xdp]\nmax_response = 4001\n", "t.ini:2:");
+	load_fails("[xdp]\nmax_response = 16001\n", "t.ini:2:");
 	/* The first error is reported, not a later one. */
 	load_fails("[server]\nport = x\nspa = y\n", "t.ini:2:");
 	load_fails("[server]\nport\nspa = y\n", "t.ini:2: syntax error");

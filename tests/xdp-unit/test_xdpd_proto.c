@@ -147,6 +147,49 @@ static void test_loss_probe_due(void)
 	f.snd_nxt = f.last_ack + 2600;
 	f.state = NWX_FLOW_KERNEL;
 	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	/* answers of up to NWX_ANSWER_MAX (and a FIN) are probed too */
+	f.state = NWX_FLOW_OWNED;
+	f.snd_nxt = f.last_ack + NWX_ANSWER_MAX + 1;
+	CHECK(xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	f.snd_nxt = f.last_ack + NWX_ANSWER_MAX + 2;
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	/* segments of at most NWX_SEG_MAX (loopback's MSS): 5000 is two */
+	f.mss = 65483;
+	f.snd_nxt = f.last_ack + 5000;
+	CHECK(xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+	f.snd_nxt = f.last_ack + NWX_SEG_MAX;
+	CHECK(!xdpd_loss_probe_due(&f, t0 + NWX_MS_TO_T(300)));
+}
+
+/* A response of up to NWX_ANSWER_MAX bytes: accepted up to max_response;
+ * its Date must lie in the first NWX_RESP_MAX bytes (nwx_resp's part). */
+static void test_long_put(uint8_t *buf)
+{
+	static char resp[NWX_ANSWER_MAX + 2];
+	const char *head = "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n";
+	struct xdpd_put p;
+	char err[256];
+	size_t n;
+
+	memset(resp, 'b', NWX_ANSWER_MAX);
+	memcpy(resp, head, strlen(head));
+	resp[NWX_ANSWER_MAX] = '\0';
+	n = mk_put(buf, "/big.js", resp, 23, 0, 1);
+	CHECK(n <= NWX_MSG_MAX && xdpd_check_frame(buf, n, err, sizeof(err)) == 0);
+	CHECK(xdpd_check_put(buf, n, NWX_ANSWER_MAX, &p, err, sizeof(err)) == 0 &&
+	      p.put->resp_len == NWX_ANSWER_MAX);
+	CHECK(xdpd_check_put(buf, n, NWX_DEFAULT_MAX_RESPONSE, &p, err,
+			     sizeof(err)) == NWX_E_TOOBIG);
+	resp[NWX_ANSWER_MAX] = 'b';
+	n = mk_put(buf, "/big.js", resp, 23, 0, 1);
+	CHECK(xdpd_check_put(buf, n, 1u << 20, &p, err, sizeof(err)) == NWX_E_TOOBIG);
+	/* a Date beyond the first part, in a long response: refused */
+	resp[NWX_ANSWER_MAX] = '\0';
+	memcpy(resp + NWX_RESP_MAX - 20, "Sun, 06 Nov 1994 08:49:37 GMT", 29);
+	n = mk_put(buf, "/big.js", resp, NWX_RESP_MAX - 20, 0, 1);
+	CHECK(xdpd_check_put(buf, n, NWX_ANSWER_MAX, &p, err, sizeof(err)) == NWX_E_INVAL);
+	n = mk_put(buf, "/big.js", resp, NWX_RESP_MAX - NWX_DATE_LEN, 0, 1);
+	CHECK(xdpd_check_put(buf, n, NWX_ANSWER_MAX, &p, err, sizeof(err)) == 0);
 }
 
 int main(void)
@@ -215,6 +258,7 @@ int main(void)
 		CHECK(fold_le(s) == ref_csum(r, 101));
 	}
 	test_loss_probe_due();
+	test_long_put(buf);
 	if (fails)
 		fprintf(stderr, "%d check(s) failed\n", fails);
 	return fails ? 1 : 0;

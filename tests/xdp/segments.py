@@ -1,10 +1,11 @@
 """Answers of several TCP segments from the kernel path (run by multiseg.sh
 in the client namespace; see e2e.py and xt.py).
 
-The server's veth has a 3500-byte MTU and the INI sets max_response = 4000,
-so nano-web pushes responses of up to 4000 bytes; the client's veth
+The server's veth has a 3500-byte MTU and max_response keeps its default,
+14600, so nano-web pushes responses of up to 14600 bytes; the client's veth
 keeps 1500, so the client announces an MSS of 1460 (IPv6: 1440) and such a
-response takes 2 or 3 segments. Checks: served by XDP (hits, multiseg), byte-identical to
+response takes up to 10 segments (the first 4000 bytes of a response in
+nwx_resp, the rest in nwx_more). Checks: served by XDP (hits, multiseg), byte-identical to
 userspace (except Date) for GET and HEAD, every encoding, keep-alive and a
 new connection per request, IPv4 and IPv6, the segments on the wire, and
 complete, correct answers under random loss both ways within a bound.
@@ -40,7 +41,7 @@ check = e2e.check
 PORT = e2e.PORT
 ENCODINGS = [("none", None), ("gzip", "gzip"), ("br", "br"),
              ("browser", "gzip, deflate, br, zstd")]
-MAX_RESPONSE = 4000   # in the INI, the most a cached response may have
+MAX_RESPONSE = 14600  # the default: the most a cached response may have
 # How long a response may take under random loss (check_loss), from the
 # client's sending its request. Lost segments of an answer of several
 # segments are resent by XDP (duplicate ACKs) and after the helper's loss
@@ -77,8 +78,11 @@ def make_site(root):
         "tiny.txt": b"tiny\n",
         "big.html": ("<html>%s</html>\n" % e2e.text(30000, 12)).encode(),
     }
-    # incompressible: identity only, 2 and 3 segments, and one just too big
-    for name, n in (("r2k.bin", 1700), ("r3k.bin", 2900), ("r4k.bin", 3990)):
+    # incompressible: identity only, 2, 3, 3, 5, 9 and 10 segments (more
+    # than one map value from r4k on), and one just too big
+    for name, n in (("r2k.bin", 1700), ("r3k.bin", 2900), ("r4k.bin", 3990),
+                    ("r7k.bin", 6800), ("r12k.bin", 11800),
+                    ("r14k.bin", 13700), ("r15k.bin", 14700)):
         files[name] = bytes(rnd.getrandbits(8) for _ in range(n))
     for name, body in files.items():
         with open(os.path.join(root, name), "wb") as f:
@@ -87,9 +91,9 @@ def make_site(root):
     os.chmod(root, 0o755)
 
 
-PATHS = ["/page2k.html", "/r2k.bin", "/r3k.bin", "/r4k.bin", "/tiny.txt",
-         "/big.html"]
-MULTI = ["/page2k.html", "/r2k.bin", "/r3k.bin"]
+PATHS = ["/page2k.html", "/r2k.bin", "/r3k.bin", "/r4k.bin", "/r7k.bin",
+         "/r12k.bin", "/r14k.bin", "/r15k.bin", "/tiny.txt", "/big.html"]
+MULTI = ["/page2k.html", "/r2k.bin", "/r3k.bin", "/r7k.bin", "/r12k.bin"]
 
 
 CLIENT_MSS = None   # lo: the client sets TCP_MAXSEG (lo's MTU is 65536)
@@ -166,7 +170,8 @@ def check_hits(S, ref, addr, tag):
                 d = nwx.parity_diff(r.raw, want)
                 if d:
                     bad.append("%s %s %s: %s" % (m, p, label, d))
-                fits = len(want) <= S.max_response
+                fits = (len(want) <= S.max_response and
+                        -(-len(want) // mss) <= 10)
                 if delta(s0, s1, "hits") != (1 if fits else 0):
                     not_hit.append("%s %s %s (%d bytes): hits +%d" % (
                         m, p, label, len(want), delta(s0, s1, "hits")))
@@ -183,16 +188,21 @@ def check_hits(S, ref, addr, tag):
 
 
 def check_wire(S, ref, addr, tag):
-    """The segments of a 3-segment answer on the wire: MSS-sized, in order,
-    PSH on the last one only, right TCP checksums (veth does not verify
-    those of the skbs nwx_tc redirects)."""
+    """The segments of a 3- and of a 10-segment answer on the wire:
+    MSS-sized, in order, PSH on the last one only, right TCP checksums (veth
+    does not verify those of the skbs nwx_tc redirects)."""
+    for path in ("/r3k.bin", "/r14k.bin"):
+        check_wire_of(S, ref, addr, tag, path)
+
+
+def check_wire_of(S, ref, addr, tag, path):
     mss = 1440 if ":" in addr else 1460
-    want = ref[("/r3k.bin", "none", "GET")].raw
+    want = ref[(path, "none", "GET")].raw
     sn = nwx.Sniffer(E.vc, PORT, "from")
     time.sleep(0.2)
     c = nwx.Conn(addr, PORT, 5)
     try:
-        r = c.exchange("GET", "/r3k.bin")
+        r = c.exchange("GET", path)
         lport = c.sock.getsockname()[1]
     finally:
         c.close()
@@ -345,16 +355,23 @@ def check_one_loss(S, ref, addr, tag):
     (TCP_QUICKACK 0), whose only ACK, sent when the last segment arrives out
     of order, moves forward to the gap and carries a SACK block; the last
     one after a loss probe, NWX_RTO_MS (200 ms) plus at most one sweep
-    (100 ms) later."""
+    (100 ms) later. And the sixth of a 9-segment answer (one held in
+    nwx_resp and nwx_more), resent on the client's duplicate ACK."""
     mss = 1440 if ":" in addr else 1460
-    want = ref[("/r3k.bin", "none", "GET")].raw
-    n = -(-len(want) // mss)
-    cases = [("first", mss, 0, 0.0, 0.15, False),
-             ("middle", mss, 1, 0.0, 0.15, False),
-             ("last", len(want) - mss * (n - 1), 0, 0.18, 1.0, True)]
+    ends = {}
+    for path in ("/r3k.bin", "/r12k.bin"):
+        want = ref[(path, "none", "GET")].raw
+        ends[path] = (len(want), -(-len(want) // mss))
+    size3, n3 = ends["/r3k.bin"]
+    cases = [("first", "/r3k.bin", mss, 0, 0.0, 0.15, False),
+             ("middle", "/r3k.bin", mss, 1, 0.0, 0.15, False),
+             ("last", "/r3k.bin", size3 - mss * (n3 - 1), 0, 0.18, 1.0, True),
+             ("sixth", "/r12k.bin", mss, 5, 0.0, 0.15, False)]
     d = Dropper()
     try:
-        for name, length, skip, lo, hi, probed in cases:
+        for name, path, length, skip, lo, hi, probed in cases:
+            want = ref[(path, "none", "GET")].raw
+            n = ends[path][1]
             s0 = helper_stats(S)
             k0 = d.dropped()
             c = nwx.Conn(addr, PORT, 5)
@@ -363,7 +380,7 @@ def check_one_loss(S, ref, addr, tag):
                     c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
                 d.arm(length, skip)
                 t0 = time.monotonic()
-                r = c.exchange("GET", "/r3k.bin", timeout=5)
+                r = c.exchange("GET", path, timeout=5)
                 dt = time.monotonic() - t0
                 err = nwx.parity_diff(r.raw, want)
             except (nwx.HTTPError, OSError) as e:
@@ -629,16 +646,15 @@ def main():
     if not S.helper_bin:
         print("nanoweb-xdpd not built in %s" % E.builddir, flush=True)
         return 1
-    with open(S.ini, "a") as f:
-        f.write("max_response = %d\n" % MAX_RESPONSE)
     make_site(S.site)
     S.start_nanoweb("off", name="nanoweb-ref")
     ref = collect_reference(S)
     e2e.start_fast_path(S, tag)
     k = S.kstats() or {}
     S.max_response = int(k.get("max_response", 0))
-    check("%s: nano-web pushes responses of 3 segments (max_response %d)"
-          % (tag, S.max_response), S.max_response > 2 * 1460, "(%r)" % k)
+    check("%s: nano-web pushes responses of 10 segments by default "
+          "(max_response %d)" % (tag, S.max_response),
+          S.max_response == MAX_RESPONSE, "(%r)" % k)
 
     for addr, t in ((S.addr4, tag + "/v4"), (S.addr6, tag + "/v6")):
         if want("hits"):
