@@ -26,6 +26,7 @@
 #define ETH_P_IPV6_ 0x86DD
 #define TC_ACT_OK_ 0
 #define TC_ACT_SHOT_ 2
+#define TC_HANDOFF (-100) /* tc_answer(): hand the flow off instead */
 
 #define F_FIN 0x01
 #define F_SYN 0x02
@@ -2046,6 +2047,22 @@ static __always_inline int load_resp(struct scratch *s,
 	return 0;
 }
 
+/*
+ * bpf_redirect() out of the interface the skb came in on. The field is
+ * loaded in asm: clang may otherwise compute skb + offset once for several
+ * call sites and load through it, a modified context pointer the verifier
+ * refuses.
+ */
+static __always_inline long redirect_back(struct __sk_buff *skb)
+{
+	__u32 ifx;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)"
+		     : "=r"(ifx)
+		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, ifindex)));
+	return bpf_redirect(ifx, 0);
+}
+
 /* One's-complement sum (unfolded) of s->resp[off, off+len) as a TCP
  * payload: bpf_csum_diff over whole words, 512 bytes a call, then the
  * last 0-3 bytes. */
@@ -2183,7 +2200,7 @@ static __always_inline int send_segments(struct __sk_buff *skb,
 			return TC_ACT_SHOT_;
 		off += len;
 		if (off >= j->rlen)
-			return bpf_redirect(skb->ifindex, 0);
+			return redirect_back(skb);
 	}
 	return TC_ACT_SHOT_;
 }
@@ -2204,7 +2221,7 @@ static __always_inline int tc_reset(struct __sk_buff *skb, struct pkt *p,
 	end = (void *)(long)skb->data_end;
 	if (write_reply(data, end, p, p->ack, 0, F_RST, 0, 20, 0, 0, NULL))
 		return TC_ACT_SHOT_;
-	return bpf_redirect(skb->ifindex, 0);
+	return redirect_back(skb);
 }
 
 /*
@@ -2240,11 +2257,12 @@ static __always_inline int tc_one(struct __sk_buff *skb, struct pkt *p,
 	if (write_reply(data, end, p, p->ack, p->seq + p->plen, F_PSH | F_ACK,
 			win, 20, rlen, psum, NULL))
 		return TC_ACT_SHOT_;
-	return bpf_redirect(skb->ifindex, 0);
+	return redirect_back(skb);
 }
 
 /* Builds in the skb what XDP left pending for this segment: an answer (of
- * one or several segments) or the resending of one from the ACK's ack. */
+ * one or several segments) or the resending of one from the ACK's ack.
+ * Returns the TC verdict, or TC_HANDOFF. */
 static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 				     struct nwx_flow *f,
 				     struct nwx_flow_key *key)
@@ -2281,8 +2299,14 @@ static __always_inline int tc_answer(struct __sk_buff *skb, struct pkt *p,
 	}
 	s = bpf_map_lookup_elem(&nwx_scratch, &zero);
 	if (!s || seg == 0 || answer_date(rv, &dt, &psum) ||
-	    load_resp(s, &rk, rv, rlen, close, dt))
+	    load_resp(s, &rk, rv, rlen, close, dt)) {
+		/* a part of a long response missing or of another PUT (the
+		 * helper deleting a generation as we read it): a request not
+		 * answered before goes to nano-web, which has it whole */
+		if (pend != NWX_PEND_RTX && !f->pend_retrans && !fin_sent(f))
+			return TC_HANDOFF;
 		return TC_ACT_SHOT_;
+	}
 	if (close)
 		rlen += CONN_CLOSE_LEN;
 	j = &s->job;
@@ -2342,8 +2366,12 @@ int nwx_tc(struct __sk_buff *skb)
 	f = bpf_map_lookup_elem(&nwx_flows, &key);
 	if (!f)
 		return TC_ACT_OK_;
-	if (f->state == NWX_FLOW_OWNED && f->pend)
-		return tc_answer(skb, &p, f, &key);
+	if (f->state == NWX_FLOW_OWNED && f->pend) {
+		ret = tc_answer(skb, &p, f, &key);
+		if (ret != TC_HANDOFF)
+			return ret;
+		f->state = NWX_FLOW_HANDOFF;
+	}
 	if (f->state != NWX_FLOW_HANDOFF)
 		return TC_ACT_OK_;
 

@@ -81,7 +81,7 @@ int xdpd_gen_flip(struct xdpd *x, uint32_t gen);
  * says whether it took one */
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		 const char *path, const uint8_t *resp, const uint8_t *tag,
-		 size_t tag_len, unsigned room, bool *added, char *err,
+		 size_t tag_len, unsigned room, int *staged_change, char *err,
 		 size_t errlen);
 int xdpd_map_delete(struct xdpd *x, uint32_t gen, const char *path,
 		    unsigned len, unsigned method, unsigned enc, unsigned *removed);

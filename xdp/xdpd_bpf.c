@@ -884,7 +884,7 @@ static int delete_resp(struct xdpd *x, struct nwx_resp_key rk)
 
 int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		 const char *path, const uint8_t *resp, const uint8_t *tag,
-		 size_t tag_len, unsigned room, bool *added, char *err,
+		 size_t tag_len, unsigned room, int *staged_change, char *err,
 		 size_t errlen)
 {
 	static struct nwx_resp_val rv;
@@ -893,8 +893,11 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	struct nwx_path_val pv;
 	uint64_t h = nwx_path_hash(path, p->path_len);
 	uint8_t avail = (uint8_t)(p->avail | 1);
+	uint8_t bit = (uint8_t)(1u << p->encoding);
+	bool added;
+	int e;
 
-	*added = false;
+	*staged_change = 0;
 	pk.hash = h;
 	if (!bpf_map_lookup_elem(x->fd_paths, &pk, &pv)) {
 		if (pv.len != p->path_len || memcmp(pv.path, path, p->path_len)) {
@@ -913,9 +916,8 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 		pv.avail = avail;
 		memcpy(pv.path, path, p->path_len);
 	}
-	*added = !(*method_mask(&pv, p->method) & (1u << p->encoding));
-	if (*added && !room) {
-		*added = false;
+	added = !(*method_mask(&pv, p->method) & bit);
+	if (added && !room) {
 		snprintf(err, errlen, "PUT: cache full (%u entries)",
 			 x->cfg.cache_entries);
 		return NWX_E_NOSPC;
@@ -937,24 +939,34 @@ int xdpd_map_put(struct xdpd *x, uint32_t gen, const struct nwx_put *p,
 	/* the further parts first: XDP reads them only through the first */
 	if (put_more(x, rk, resp, p->resp_len, rv.csum) ||
 	    bpf_map_update_elem(x->fd_resp, &rk, &rv, BPF_ANY)) {
+		e = errno;
 		snprintf(err, errlen, "PUT %.*s: response map: %s", (int)p->path_len,
-			 path, strerror(errno));
+			 path, strerror(e));
 		/* no earlier response of the key stays with parts of this one
-		 * (XDP would refuse it, and the client retry forever) */
+		 * (TC would refuse them, and the client retry) */
 		delete_resp(x, rk);
-		*added = false;
-		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
+		if (!added) { /* that earlier response is gone */
+			*method_mask(&pv, p->method) &= (uint8_t)~bit;
+			if (!pv.pushed[0] && !pv.pushed[1] && !pv.nm)
+				bpf_map_delete_elem(x->fd_paths, &pk);
+			else
+				bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY);
+			*staged_change = -1;
+		}
+		return e == E2BIG || e == ENOMEM || e == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}
-	*method_mask(&pv, p->method) |= (uint8_t)(1u << p->encoding);
+	*method_mask(&pv, p->method) |= bit;
 	if (bpf_map_update_elem(x->fd_paths, &pk, &pv, BPF_ANY)) {
+		e = errno;
 		snprintf(err, errlen, "PUT %.*s: path map: %s", (int)p->path_len,
-			 path, strerror(errno));
+			 path, strerror(e));
 		delete_resp(x, rk);
-		*added = false;
-		return errno == E2BIG || errno == ENOMEM || errno == ENOSPC ?
+		*staged_change = added ? 0 : -1;
+		return e == E2BIG || e == ENOMEM || e == ENOSPC ?
 			       NWX_E_NOSPC : NWX_E_INTERNAL;
 	}
+	*staged_change = added;
 	return 0;
 }
 

@@ -651,7 +651,7 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 	}
 	case NWX_MSG_PUT: {
 		struct xdpd_put p;
-		bool added = false;
+		int change = 0;
 
 		code = xdpd_check_put(rx.b, n, x->cfg.max_response, &p, err, sizeof(err));
 		if (!code && (!c->staging || p.put->generation != c->staging)) {
@@ -666,12 +666,15 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 					    p.tag, p.tag_len,
 					    c->staged < x->cfg.cache_entries ?
 						    x->cfg.cache_entries - c->staged : 0,
-					    &added, err, sizeof(err));
+					    &change, err, sizeof(err));
+		/* a failed PUT may have removed the response it was to replace */
+		if (change < 0 && c->staged)
+			c->staged--;
 		if (code) {
 			reply_err(c, seq, code, err);
 			return;
 		}
-		c->staged += added;
+		c->staged += change > 0;
 		reply_ok(c, seq, c->staging, 1);
 		return;
 	}

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Requests with "Connection: close" answered by the kernel path, over veth
-# (native XDP), with the MTUs of multiseg.sh (answers of 1-3 segments) and
+# (native XDP), with the MTUs of multiseg.sh (answers of 1-10 segments) and
 # 15 % random loss both ways for the loss check. See closing.py.
 . "$(dirname "$0")/lib.sh"
 xt_veth_test "$@"

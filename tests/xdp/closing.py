@@ -2,7 +2,7 @@
 close.sh in the client namespace; see segments.py, e2e.py and xt.py).
 
 The server's veth has a 3500-byte MTU, the client's 1500, as in
-multiseg.sh: answers of one and of 2-3 segments. Checks: served by XDP
+multiseg.sh: answers of one and of 2-10 segments. Checks: served by XDP
 (hits), byte-identical to nano-web's own answer to the same request (except
 Date), EOF right after the body, for GET and HEAD, every encoding, IPv4 and
 IPv6; the FIN on the answer's last segment on the wire; other Connection

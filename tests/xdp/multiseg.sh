@@ -1,8 +1,9 @@
 #!/bin/bash
 # Answers of several TCP segments from the kernel path, over veth (native
 # XDP): the server's end gets a 3500-byte MTU (about the most a veth allows
-# with XDP on its peer) so that nano-web, which caps what it pushes at the
-# MTU, pushes responses of ~3.4 KB; the client's keeps 1500 (MSS 1460/1440).
+# with XDP on its peer: the MSS XDP announces must fit it, see the mss
+# check), the client's keeps 1500 (MSS 1460/1440), and nano-web pushes
+# responses of up to the default max_response (14600): up to 10 segments.
 # Random loss at 15 % both ways for the loss check. Then the same on
 # loopback (generic XDP). See segments.py.
 . "$(dirname "$0")/lib.sh"
