@@ -11,7 +11,7 @@ new connection per request, IPv4 and IPv6, the segments on the wire, and
 complete, correct answers under random loss both ways within a bound.
 
   segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, oneloss, mss,
-                                          loss)
+                                          loss, missing)
               [--loss-rounds N] [--loss-bound S] [--trace DIR]
 
 To study the loss check: XT_LOSS_PERMILLE=200 XT_LOSS_LOG=1 multiseg.sh
@@ -404,6 +404,45 @@ def check_one_loss(S, ref, addr, tag):
         d.off()
 
 
+def fnv64(b):
+    """nwx_path_hash(): FNV-1a 64 of the path bytes."""
+    h = 0xcbf29ce484222325
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def check_missing_part(S, ref, addr, tag):
+    """A long response whose second part is gone from nwx_more while its
+    first is in nwx_resp (as while the helper deletes a generation): TC
+    hands the request to nano-web, which answers it whole, instead of
+    dropping it for the client to retry."""
+    path = "/r7k.bin"
+    want = ref[(path, "none", "GET")].raw
+    gen = helper_stats(S).get("active_generation", 0)
+    key = struct.pack("<IBBHQ", gen, 0, 0, 1, fnv64(path.encode()))
+    r = subprocess.run(["bpftool", "map", "delete", "pinned",
+                        os.path.join(E.pin_dir, "nwx_more"), "key"] +
+                       [str(b) for b in key], capture_output=True, text=True,
+                       timeout=20)
+    check("%s: the second part of GET %s deleted from nwx_more" % (tag, path),
+          r.returncode == 0, "(%s)" % r.stderr.strip())
+    s0 = helper_stats(S)
+    err = None
+    try:
+        got = fetch(addr, "GET", path, timeout=5)
+        err = nwx.parity_diff(got.raw, want)
+    except (nwx.HTTPError, OSError) as e:
+        err = repr(e)
+    s1 = helper_stats(S)
+    check("%s: part missing: the request handed to nano-web, answered whole "
+          "at once" % tag,
+          err is None and delta(s0, s1, "handoffs") == 1 and
+          delta(s0, s1, "hits") == 0,
+          "(%s; handoffs +%d, hits +%d)" % (err, delta(s0, s1, "handoffs"),
+                                            delta(s0, s1, "hits")))
+
+
 LOSS_PERMILLE = int(os.environ.get("XT_LOSS_PERMILLE", "150"))
 
 
@@ -669,6 +708,8 @@ def main():
         check_mss_clamp(S, tag)
     if want("loss"):
         check_loss(S, ref, tag, a.loss_rounds, a.loss_bound, a.trace)
+    if want("missing") and a.mode == "veth":
+        check_missing_part(S, ref, S.addr4, tag)   # last: it breaks r7k.bin
     return e2e.stop_and_finish(S, tag)
 
 
