@@ -6,8 +6,8 @@
  * their SYN. SYN -> SYN-ACK carrying a SYN cookie (no state); the ACK that
  * proves the cookie creates a flow entry; a complete cached GET/HEAD in one
  * segment is answered (one segment in place, or up to NWX_MAX_SEGS through
- * TC, for a response of up to NWX_ANSWER_MAX bytes); FIN is answered; anything else on an owned flow is marked for
- * hand-off and passed up.
+ * TC, for a response of up to NWX_ANSWER_MAX bytes); FIN is answered;
+ * anything else on an owned flow is marked for hand-off and passed up.
  *
  * nwx_tc (TC ingress): builds the answers XDP could not (several segments,
  * or no room in the frame) and resends lost answer data; for a flow marked
@@ -1975,9 +1975,9 @@ static __always_inline int insert_close(struct scratch *s,
  * of nwx_tc, beside put_segment's.)
  */
 static __noinline int load_more(struct scratch *s,
-				     const struct nwx_resp_key *rk0,
-				     const struct nwx_resp_val *rv, __u32 rlen,
-				     __u32 shift)
+				const struct nwx_resp_key *rk0,
+				const struct nwx_resp_val *rv, __u32 rlen,
+				__u32 shift)
 {
 	struct nwx_resp_key k = *rk0;
 	struct nwx_resp_val *cv;
