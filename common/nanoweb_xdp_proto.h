@@ -160,6 +160,7 @@ typedef __u64 nwx_u64;
 #define NWX_MAX_PORTS 16
 #define NWX_ADOPT_GRACE_S 15
 #define NWX_LEASE_S 5         /* see NWX_CTL_LEASE */
+#define NWX_IDLE_GIVE_UP_S 60 /* see NWX_CTL_IDLE */
 
 /* Encoding ids: identical to nano-web's enum nw_enc. */
 #define NWX_ENC_IDENTITY 0
@@ -393,6 +394,13 @@ struct nwx_error {
 			     * renews it every second (NWX_LEASE_S ahead), so a
 			     * helper that died or hangs leaves no fast path
 			     * serving a cache nano-web can no longer update */
+#define NWX_CTL_IDLE 6      /* idle timeout of an XDP-owned connection, in
+			     * NWX_TIME() units (0: none): past it, the
+			     * client's next in-order ACK hands it to the
+			     * kernel (nano-web then applies its own
+			     * timeout); the helper probes such flows for
+			     * that ACK. nwx_flow.sent_t is the flow's last
+			     * answer (or its handshake, or its FIN) */
 #define NWX_CTL_COUNT 8
 
 /* nwx_secret: ARRAY, 1 entry: SipHash key of the SYN cookies. */

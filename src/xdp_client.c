@@ -386,6 +386,8 @@ static bool write_helper_config(const struct nw_config *cfg, char *path,
 	}
 	fprintf(f, "# written by nano-web for the helper it started\n");
 	fprintf(f, "[server]\nuser = %s\n", cfg->user ? cfg->user : "");
+	/* XDP hands connections idle this long to nano-web, which closes them */
+	fprintf(f, "[limits]\ntimeout = %u\n", cfg->timeout);
 	fprintf(f, "[xdp]\n");
 	if (cfg->xdp_iface && cfg->xdp_iface[0])
 		fprintf(f, "iface = %s\n", cfg->xdp_iface);

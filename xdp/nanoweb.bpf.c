@@ -296,9 +296,11 @@ static __always_inline __u16 fold(__u64 s)
 	return (__u16)~s;
 }
 
+/* the coarse clock (a tick's resolution) is cheap enough to stamp every
+ * answer with (bpf_ktime_get_ns() is not free in a VM) */
 static __always_inline __u32 now_t(void)
 {
-	return (__u32)(bpf_ktime_get_ns() >> NWX_TIME_SHIFT);
+	return (__u32)(bpf_ktime_get_coarse_ns() >> NWX_TIME_SHIFT);
 }
 
 static __always_inline __u64 sum32(__u32 x)
@@ -584,6 +586,7 @@ static __always_inline int cookie_check(const struct pkt *p, struct nwx_flow *f)
 		return -1;
 	ws = info & 0xf;
 	__builtin_memset(f, 0, sizeof(*f));
+	f->sent_t = now_t();
 	f->rcv_nxt = p->seq;
 	f->snd_nxt = p->ack;
 	f->last_seq = p->seq - 1;
@@ -1340,10 +1343,9 @@ static __always_inline void answered(struct nwx_flow *f, __u32 seq, __u32 ack,
 {
 	cnt(NWX_C_HITS, 1);
 	cnt(NWX_C_HIT_BYTES, rlen);
-	/* only answers of several segments are timed (loss probes,
-	 * partial_ack()): bpf_ktime_get_ns() is not free in a VM */
-	if (rlen + fin > nwx_seg_size(f->mss))
-		f->sent_t = now_t();
+	/* the loss recovery of answers of several segments, and the idle
+	 * timeout (NWX_CTL_IDLE) */
+	f->sent_t = now_t();
 	f->acked = 0;
 	if (retrans) {
 		cnt(NWX_C_RETRANSMITS, 1);
@@ -1696,6 +1698,17 @@ static __always_inline int leaving(const struct pkt *p)
 	return stopping() || !port_served(p->dport);
 }
 
+/*
+ * The flow has been idle longer than NWX_CTL_IDLE: nano-web closes such a
+ * connection ([limits] timeout), so it goes to nano-web, which will.
+ */
+static __always_inline int idle(const struct nwx_flow *f)
+{
+	__u32 limit = (__u32)ctl_get(NWX_CTL_IDLE);
+
+	return limit && now_t() - f->sent_t >= limit;
+}
+
 /* An answer of several segments is out and ack falls inside it. */
 static __always_inline int ack_inside(const struct nwx_flow *f, __u32 ack)
 {
@@ -1809,7 +1822,7 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 			 * (an in-order ACK is enough for the hand-off: the
 			 * kernel takes it as the handshake's last ACK) */
 			if (p->seq == f->rcv_nxt && p->ack == f->snd_nxt &&
-			    leaving(p)) {
+			    (leaving(p) || idle(f))) {
 				f->state = NWX_FLOW_HANDOFF;
 				return XDP_PASS;
 			}
@@ -1819,6 +1832,7 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 			return XDP_DROP;
 		f->rcv_nxt = p->seq + 1;
 		f->state = NWX_FLOW_CLOSING;
+		f->sent_t = now_t();
 		cnt(NWX_C_FINS, 1);
 		return send_ctl(ctx, p, f->snd_nxt, p->seq + 1, F_FIN | F_ACK,
 				65535 >> (f->rcv_wscale & 15));

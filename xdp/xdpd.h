@@ -28,6 +28,8 @@ struct xdpd_cfg {
 	unsigned n_allowed;
 	bool foreground;
 	unsigned drain_ms;   /* clean stop: longest wait for owned flows */
+	unsigned idle_s;     /* [limits] timeout: XDP-owned connections idle
+			      * longer go to nano-web (0: never) */
 };
 
 struct xdpd_iface {
@@ -95,6 +97,10 @@ unsigned xdpd_bpf_probe_owned(struct xdpd *x);
 /* loss recovery: probes flows whose multi-segment answer is not fully
  * acknowledged after NWX_RTO_MS (called by xdpd_bpf_tick every 100 ms) */
 unsigned xdpd_bpf_loss_sweep(struct xdpd *x);
+/* Connections idle past cfg.idle_s: probed, so that the client's ACK hands
+ * them to nano-web; given up (entry deleted) NWX_IDLE_GIVE_UP_S later, as
+ * are CLOSING flows whose last ACK never came (called once a second) */
+unsigned xdpd_bpf_idle_sweep(struct xdpd *x);
 
 /* xdpd_sock.c */
 /* before anything is loaded: a socket the helper could not take is refused

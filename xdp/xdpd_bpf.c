@@ -548,6 +548,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 	sysctl_syncookies();
 
 	update_mtu(x);
+	ctl_set(x, NWX_CTL_IDLE, NWX_MS_TO_T((uint64_t)x->cfg.idle_s * 1000));
 	for (unsigned i = 0; i < x->n_ifs; i++)
 		if (x->ifs[i].lock_fd >= 0 && !attach_iface(x, &x->ifs[i]))
 			n_ok++;
@@ -644,6 +645,7 @@ void xdpd_bpf_tick(struct xdpd *x)
 
 		xdpd_make_date(now, &d);
 		update_mtu(x); /* once a second */
+		xdpd_bpf_idle_sweep(x);
 		if (!bpf_map_update_elem(x->fd_date, &idx, &d, BPF_ANY)) {
 			ctl_set(x, NWX_CTL_DATE_IDX, idx);
 			x->date_idx = idx;
@@ -1207,6 +1209,45 @@ unsigned xdpd_bpf_loss_sweep(struct xdpd *x)
 
 	x->loss_probes += sent;
 	return sent;
+}
+
+struct idle_arg {
+	int fd_flows;
+	uint32_t now, limit; /* NWX_TIME() units; limit 0: no idle timeout */
+};
+
+static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		      void *arg)
+{
+	const struct idle_arg *a = arg;
+	uint32_t age = a->now - f->sent_t;
+	uint32_t give_up = NWX_MS_TO_T(NWX_IDLE_GIVE_UP_S * 1000);
+
+	if (f->state == NWX_FLOW_CLOSING) {
+		/* its last ACK was lost: the client is gone */
+		if (age < give_up)
+			return false;
+	} else if (f->state != NWX_FLOW_OWNED || !a->limit || age < a->limit) {
+		return false;
+	} else if (age < a->limit + give_up) {
+		/* its ACK hands it to nano-web (XDP checks the age too) */
+		if (!f->pend)
+			send_probe(k, f, f->snd_nxt - 1, false);
+		return false;
+	}
+	bpf_map_delete_elem(a->fd_flows, k);
+	return true;
+}
+
+unsigned xdpd_bpf_idle_sweep(struct xdpd *x)
+{
+	struct idle_arg a = {
+		.fd_flows = x->fd_flows,
+		.now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT),
+		.limit = NWX_MS_TO_T((uint64_t)x->cfg.idle_s * 1000),
+	};
+
+	return each_flow(x, idle_flow, &a);
 }
 
 int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)

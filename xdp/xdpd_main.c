@@ -156,6 +156,7 @@ static bool load_config(struct xdpd_cfg *c, const char *path,
 	c->flow_entries = nc->xdp_flow_entries;
 	c->cache_entries = nc->xdp_cache_entries;
 	c->drain_ms = nc->xdp_drain_ms;
+	c->idle_s = nc->timeout;
 	return true;
 }
 

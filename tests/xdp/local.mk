@@ -36,10 +36,11 @@ XDP_TEST_SUPPORT = tests/xdp/lib.sh tests/xdp/nwx.py tests/xdp/xt.py \
 	tests/xdp/xt_selftest.py tests/xdp/e2e.py tests/xdp/loss.bpf.c \
 	tests/xdp/pass.bpf.c tests/xdp/bench.sh tests/xdp/bench.py \
 	tests/xdp/lsan-helper.supp tests/xdp/segments.py tests/xdp/dropseg.bpf.c \
-	tests/xdp/closing.py tests/xdp/revalidating.py tests/xdp/abusive_peers.py
+	tests/xdp/closing.py tests/xdp/revalidating.py tests/xdp/abusive_peers.py \
+	tests/xdp/idling.py
 XDP_TESTS = tests/xdp/tools.sh tests/xdp/fallback.sh tests/xdp/veth.sh \
 	tests/xdp/loopback.sh tests/xdp/multiseg.sh tests/xdp/close.sh \
-	tests/xdp/notmod.sh tests/xdp/sock_abuse.sh
+	tests/xdp/notmod.sh tests/xdp/sock_abuse.sh tests/xdp/idle.sh
 EXTRA_DIST += $(XDP_TEST_SUPPORT) $(XDP_TESTS) tests/xdp/client.py \
 	tests/xdp/close_csum.py tests/xdp/stats_cache.py
 TESTS += tests/xdp/client.py tests/xdp/close_csum.py tests/xdp/stats_cache.py

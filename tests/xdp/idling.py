@@ -1,0 +1,134 @@
+"""Idle connections that XDP owns (run by idle.sh in the client namespace;
+see e2e.py and xt.py).
+
+nano-web closes a keep-alive connection idle for [limits] timeout (2 s
+here). The kernel path follows: a flow XDP owns and that has been idle that
+long is probed by the helper, the client's ACK hands it to the kernel, and
+nano-web closes it after its own timeout. Checks, IPv4 and IPv6: a
+connection XDP answered, left idle, is handed off (the helper's counter, a
+kernel socket on the server); a request on it then gets nano-web's answer,
+byte for byte; left idle again, the server closes it (EOF). A connection
+that asks more often than the timeout stays with XDP (every answer a hit,
+no hand-off).
+
+  idling.py [--only NAME[,NAME...]]   (handoff, active)
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+import nwx  # noqa: E402
+import segments  # noqa: E402
+import xt  # noqa: E402
+
+E = e2e.E
+check = e2e.check
+PORT = e2e.PORT
+TIMEOUT = 2
+PATH = "/index.html"
+
+
+def delta(a, b, k):
+    return b.get(k, 0) - a.get(k, 0)
+
+
+def kernel_socket(lport):
+    out = E.run_s(["ss", "-Htn", "state", "established",
+                   "( dport = :%d )" % lport]).stdout.decode()
+    return out.strip() != ""
+
+
+def check_handoff(S, want, addr, tag):
+    c = nwx.Conn(addr, PORT, 10)
+    try:
+        s0 = segments.helper_stats(S)
+        r = c.exchange("GET", PATH)
+        s1 = segments.helper_stats(S)
+        lport = c.sock.getsockname()[1]
+        served = (nwx.parity_diff(r.raw, want) is None and
+                  delta(s0, s1, "hits") == 1 and not kernel_socket(lport))
+        check("%s: a keep-alive request answered by XDP, no kernel socket"
+              % tag, served, "(hits +%d)" % delta(s0, s1, "hits"))
+        t0 = time.monotonic()
+        handed = xt.wait_until(
+            lambda: delta(s1, segments.helper_stats(S), "handoffs") >= 1,
+            TIMEOUT + 5, 0.1)
+        dt = time.monotonic() - t0
+        check("%s: idle for the %d s timeout: handed to the kernel after "
+              "%.1f s, a kernel socket on the server" % (tag, TIMEOUT, dt),
+              handed and dt >= TIMEOUT - 0.1 and kernel_socket(lport))
+        s2 = segments.helper_stats(S)
+        r = c.exchange("GET", PATH)
+        s3 = segments.helper_stats(S)
+        check("%s: a request after it: nano-web's answer, byte for byte "
+              "(not XDP's)" % tag,
+              nwx.parity_diff(r.raw, want) is None and
+              delta(s2, s3, "hits") == 0,
+              "(hits +%d)" % delta(s2, s3, "hits"))
+        t0 = time.monotonic()
+        eof = c.closed_by_peer(TIMEOUT + 4)
+        dt = time.monotonic() - t0
+        check("%s: idle again: nano-web closes it after its timeout (EOF "
+              "after %.1f s)" % (tag, dt), eof and dt >= TIMEOUT - 0.5)
+    except (nwx.HTTPError, OSError) as e:
+        check("%s: idle connection" % tag, False, repr(e))
+    finally:
+        c.close()
+
+
+def check_active(S, want, addr, tag):
+    c = nwx.Conn(addr, PORT, 10)
+    n, bad = 0, []
+    try:
+        s0 = segments.helper_stats(S)
+        end = time.monotonic() + 2.5 * TIMEOUT
+        while time.monotonic() < end:
+            r = c.exchange("GET", PATH)
+            n += 1
+            if nwx.parity_diff(r.raw, want):
+                bad.append(n)
+            time.sleep(TIMEOUT / 3)
+        s1 = segments.helper_stats(S)
+    except (nwx.HTTPError, OSError) as e:
+        bad.append(repr(e))
+        s1 = s0
+    finally:
+        c.close()
+    check("%s: %d requests %.1f s apart over %.0f s: all from XDP, no "
+          "hand-off" % (tag, n, TIMEOUT / 3, 2.5 * TIMEOUT),
+          not bad and n >= 5 and delta(s0, s1, "hits") == n and
+          delta(s0, s1, "handoffs") == 0,
+          "(bad %r, hits +%d, handoffs +%d)" % (
+              bad[:3], delta(s0, s1, "hits"), delta(s0, s1, "handoffs")))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    want = e2e.wanted(a.only)
+
+    tag = "idle"
+    S = e2e.Servers("veth")
+    if not S.helper_bin:
+        print("nanoweb-xdpd not built in %s" % E.builddir, flush=True)
+        return 1
+    with open(S.ini, "a") as f:
+        f.write("[limits]\ntimeout = %d\n" % TIMEOUT)
+    e2e.make_site(S.site)
+    S.start_nanoweb("off", name="nanoweb-ref")
+    ref = nwx.fetch(S.addr4, PORT, "GET", PATH).raw
+    e2e.start_fast_path(S, tag)
+    for addr, t in ((S.addr4, tag + "/v4"), (S.addr6, tag + "/v6")):
+        if want("handoff"):
+            check_handoff(S, ref, addr, t)
+        if want("active"):
+            check_active(S, ref, addr, t)
+    return e2e.stop_and_finish(S, tag)
+
+
+if __name__ == "__main__":
+    e2e.run_main(main)
