@@ -515,8 +515,8 @@ struct nwx_flow {
 #define NWX_PEND_ANSWER 1    /* answer the request (seq/ack below) */
 #define NWX_PEND_RTX 2       /* resend the answer from this ACK's ack */
 #define NWX_ACKED_RTX 0x8000
-/* Flow clock: CLOCK_MONOTONIC (bpf_ktime_get_ns) in units of 2^20 ns
- * (about 1.05 ms), truncated to 32 bits. */
+/* Flow clock: CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns in XDP: a tick's
+ * resolution) in units of 2^20 ns (about 1.05 ms), truncated to 32 bits. */
 #define NWX_TIME_SHIFT 20
 #define NWX_MS_TO_T(ms) ((nwx_u32)(((nwx_u64)(ms) * 1000000) >> NWX_TIME_SHIFT))
 /* An answer not fully acknowledged this long after it was sent is resent

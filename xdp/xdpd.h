@@ -48,6 +48,8 @@ struct xdpd {
 	int fd_ctl, fd_secret, fd_date, fd_ports, fd_paths, fd_resp, fd_more, fd_flows,
 	    fd_stats;
 	bool adopted;
+	uint32_t started_t;  /* setup time, NWX_TIME() units: flows of
+			      * adopted pins were stamped by older programs */
 	struct xdpd_iface ifs[XDPD_MAX_IFACES];
 	unsigned n_ifs;
 	uint32_t active_gen, next_gen;

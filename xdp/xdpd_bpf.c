@@ -466,6 +466,7 @@ int xdpd_bpf_setup(struct xdpd *x)
 		adopted += r; /* libbpf reuses pinned maps and pins new ones */
 	}
 	x->adopted = adopted > 0;
+	x->started_t = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT);
 	err = nanoweb__load(x->skel);
 	if (err) {
 		xlog("loading the BPF programs failed: %s", strerror(-err));
@@ -1213,15 +1214,32 @@ unsigned xdpd_bpf_loss_sweep(struct xdpd *x)
 
 struct idle_arg {
 	int fd_flows;
-	uint32_t now, limit; /* NWX_TIME() units; limit 0: no idle timeout */
+	uint32_t started, limit; /* NWX_TIME() units; limit 0: no idle timeout */
 };
+
+/*
+ * How long the flow has been idle: never more than the helper has run (an
+ * older program stamped only some answers), and 0 for a stamp later than
+ * our clock (XDP answered it after we read the clock, or its coarse clock
+ * and ours differ by a tick).
+ */
+static uint32_t idle_age(const struct idle_arg *a, uint32_t sent_t)
+{
+	uint32_t now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT);
+	int32_t age = (int32_t)(now - sent_t), up = (int32_t)(now - a->started);
+
+	if (age > up)
+		age = up;
+	return age > 0 ? (uint32_t)age : 0;
+}
 
 static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 		      void *arg)
 {
 	const struct idle_arg *a = arg;
-	uint32_t age = a->now - f->sent_t;
+	uint32_t age = idle_age(a, f->sent_t);
 	uint32_t give_up = NWX_MS_TO_T(NWX_IDLE_GIVE_UP_S * 1000);
+	struct nwx_flow cur;
 
 	if (f->state == NWX_FLOW_CLOSING) {
 		/* its last ACK was lost: the client is gone */
@@ -1235,6 +1253,10 @@ static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 			send_probe(k, f, f->snd_nxt - 1, false);
 		return false;
 	}
+	/* only as read: not one XDP changed meanwhile */
+	if (bpf_map_lookup_elem(a->fd_flows, k, &cur) || cur.state != f->state ||
+	    cur.sent_t != f->sent_t || cur.rcv_nxt != f->rcv_nxt)
+		return false;
 	bpf_map_delete_elem(a->fd_flows, k);
 	return true;
 }
@@ -1243,7 +1265,7 @@ unsigned xdpd_bpf_idle_sweep(struct xdpd *x)
 {
 	struct idle_arg a = {
 		.fd_flows = x->fd_flows,
-		.now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT),
+		.started = x->started_t,
 		.limit = NWX_MS_TO_T((uint64_t)x->cfg.idle_s * 1000),
 	};
 

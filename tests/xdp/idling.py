@@ -46,29 +46,29 @@ def check_handoff(S, want, addr, tag):
     try:
         s0 = segments.helper_stats(S)
         r = c.exchange("GET", PATH)
+        t0 = time.monotonic()
         s1 = segments.helper_stats(S)
         lport = c.sock.getsockname()[1]
         served = (nwx.parity_diff(r.raw, want) is None and
                   delta(s0, s1, "hits") == 1 and not kernel_socket(lport))
         check("%s: a keep-alive request answered by XDP, no kernel socket"
               % tag, served, "(hits +%d)" % delta(s0, s1, "hits"))
-        t0 = time.monotonic()
         handed = xt.wait_until(
             lambda: delta(s1, segments.helper_stats(S), "handoffs") >= 1,
             TIMEOUT + 5, 0.1)
         dt = time.monotonic() - t0
         check("%s: idle for the %d s timeout: handed to the kernel after "
               "%.1f s, a kernel socket on the server" % (tag, TIMEOUT, dt),
-              handed and dt >= TIMEOUT - 0.1 and kernel_socket(lport))
+              handed and dt >= TIMEOUT - 0.5 and kernel_socket(lport))
         s2 = segments.helper_stats(S)
         r = c.exchange("GET", PATH)
+        t0 = time.monotonic()
         s3 = segments.helper_stats(S)
         check("%s: a request after it: nano-web's answer, byte for byte "
               "(not XDP's)" % tag,
               nwx.parity_diff(r.raw, want) is None and
               delta(s2, s3, "hits") == 0,
               "(hits +%d)" % delta(s2, s3, "hits"))
-        t0 = time.monotonic()
         eof = c.closed_by_peer(TIMEOUT + 4)
         dt = time.monotonic() - t0
         check("%s: idle again: nano-web closes it after its timeout (EOF "
