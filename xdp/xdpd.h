@@ -62,6 +62,7 @@ struct xdpd {
 	time_t adopt_deadline;
 	struct xdpd_owner owner; /* the single writer (xdpd_owner.h) */
 	long last_sweep_ms;      /* loss probes: last sweep of the flow map */
+	long last_idle_ms;       /* the last sweep that looked for idle flows */
 	long last_lease_ms;      /* NWX_CTL_LEASE last renewed */
 	uint64_t loss_probes;    /* loss probes sent */
 };
@@ -98,11 +99,12 @@ unsigned xdpd_bpf_owned_flows(struct xdpd *x);
 unsigned xdpd_bpf_probe_owned(struct xdpd *x);
 /* loss recovery: probes flows whose multi-segment answer is not fully
  * acknowledged after NWX_RTO_MS (called by xdpd_bpf_tick every 100 ms) */
-unsigned xdpd_bpf_loss_sweep(struct xdpd *x);
-/* Connections idle past cfg.idle_s: probed, so that the client's ACK hands
- * them to nano-web; given up (entry deleted) NWX_IDLE_GIVE_UP_S later, as
- * are CLOSING flows whose last ACK never came (called once a second) */
-unsigned xdpd_bpf_idle_sweep(struct xdpd *x);
+/* and, when idle is set (once a second), connections idle past cfg.idle_s:
+ * probed, so that the client's ACK hands them to nano-web; given up (entry
+ * deleted) NWX_IDLE_GIVE_UP_S later, as are CLOSING flows whose last ACK
+ * never came. One walk of the flow map for both; returns the loss probes
+ * sent. */
+unsigned xdpd_bpf_sweep(struct xdpd *x, bool idle);
 
 /* xdpd_sock.c */
 /* before anything is loaded: a socket the helper could not take is refused

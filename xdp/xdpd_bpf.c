@@ -634,8 +634,12 @@ void xdpd_bpf_tick(struct xdpd *x)
 	long ms = (long)(xdpd_mono_ns() / 1000000);
 
 	if (ms - x->last_sweep_ms >= 100) {
+		bool idle = ms - x->last_idle_ms >= 1000;
+
 		x->last_sweep_ms = ms;
-		xdpd_bpf_loss_sweep(x);
+		if (idle)
+			x->last_idle_ms = ms;
+		xdpd_bpf_sweep(x, idle);
 	}
 	if (ms - x->last_lease_ms >= 1000)
 		lease(x, NWX_LEASE_S);
@@ -646,7 +650,6 @@ void xdpd_bpf_tick(struct xdpd *x)
 
 		xdpd_make_date(now, &d);
 		update_mtu(x); /* once a second */
-		xdpd_bpf_idle_sweep(x);
 		if (!bpf_map_update_elem(x->fd_date, &idx, &d, BPF_ANY)) {
 			ctl_set(x, NWX_CTL_DATE_IDX, idx);
 			x->date_idx = idx;
@@ -1197,36 +1200,27 @@ unsigned xdpd_bpf_probe_owned(struct xdpd *x)
  * Linux answers such a duplicate data segment at once, with no rate limit.
  */
 static bool probe_lost(const struct nwx_flow_key *k, const struct nwx_flow *f,
-		       void *arg)
+		       uint32_t now)
 {
-	return xdpd_loss_probe_due(f, *(const uint32_t *)arg) &&
+	return xdpd_loss_probe_due(f, now) &&
 	       !send_probe(k, f, f->last_ack - 1, true);
-}
-
-unsigned xdpd_bpf_loss_sweep(struct xdpd *x)
-{
-	uint32_t now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT);
-	unsigned sent = each_flow(x, probe_lost, &now);
-
-	x->loss_probes += sent;
-	return sent;
 }
 
 struct idle_arg {
 	int fd_flows;
-	uint32_t started, limit; /* NWX_TIME() units; limit 0: no idle timeout */
+	uint32_t now;            /* NWX_TIME() units, read once a sweep */
+	uint32_t started, limit; /* the same units; limit 0: no idle timeout */
+	bool idle;               /* this sweep handles idle flows too */
 };
 
 /*
  * How long the flow has been idle: never more than the helper has run (an
  * older program stamped only some answers), and 0 for a stamp later than
- * our clock (XDP answered it after we read the clock, or its coarse clock
- * and ours differ by a tick).
+ * the sweep's clock (XDP answered it after the sweep read the clock).
  */
 static uint32_t idle_age(const struct idle_arg *a, uint32_t sent_t)
 {
-	uint32_t now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT);
-	int32_t age = (int32_t)(now - sent_t), up = (int32_t)(now - a->started);
+	int32_t age = (int32_t)(a->now - sent_t), up = (int32_t)(a->now - a->started);
 
 	if (age > up)
 		age = up;
@@ -1261,15 +1255,30 @@ static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 	return true;
 }
 
-unsigned xdpd_bpf_idle_sweep(struct xdpd *x)
+/* One walk for both: the flow map can be large */
+static bool sweep_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
+		       void *arg)
+{
+	const struct idle_arg *a = arg;
+
+	if (a->idle && idle_flow(k, f, arg))
+		return false; /* deleted */
+	return probe_lost(k, f, a->now);
+}
+
+unsigned xdpd_bpf_sweep(struct xdpd *x, bool idle)
 {
 	struct idle_arg a = {
 		.fd_flows = x->fd_flows,
+		.now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT),
 		.started = x->started_t,
 		.limit = NWX_MS_TO_T((uint64_t)x->cfg.idle_s * 1000),
+		.idle = idle,
 	};
+	unsigned sent = each_flow(x, sweep_flow, &a);
 
-	return each_flow(x, idle_flow, &a);
+	x->loss_probes += sent;
+	return sent;
 }
 
 int xdpd_bpf_stats(struct xdpd *x, struct nwx_stats *st)

@@ -267,9 +267,11 @@ def test_stats_flood(h):
     os.waitpid(pid, 0)
     with os.fdopen(rfd) as f:
         res = json.loads(f.read() or "{}")
+    # a held loop would keep the HELLO waiting for the whole flood (4 s);
+    # the bound is loose: CI's ASan stage shares 2 cores with the flood
     check("STATS flood (4 connections, 32 outstanding each): another client's "
-          "HELLO answered within 500 ms each time",
-          lost == 0 and worst < 0.5, "(worst %.0f ms, %d unanswered)" %
+          "HELLO answered within 1 s each time",
+          lost == 0 and worst < 1.0, "(worst %.0f ms, %d unanswered)" %
           (worst * 1000, lost))
     check("STATS flood: the main loop's tick goes on (the Date slot turned "
           "at least twice in %.1f s)" % (seconds - 0.5), flips >= 2,
