@@ -466,6 +466,14 @@ static inline nwx_u32 nwx_seg_size(nwx_u32 mss)
 	return mss < NWX_SEG_MAX ? mss : NWX_SEG_MAX;
 }
 
+/* Whether an answer of total bytes (its FIN included) is one that loss
+ * recovery covers: several segments (XDP's ack_inside(), the helper's
+ * loss probes). */
+static inline int nwx_answer_multiseg(nwx_u32 total, nwx_u32 mss)
+{
+	return total > nwx_seg_size(mss) && total <= NWX_ANSWER_MAX + 1;
+}
+
 /* nwx_flows: LRU_HASH keyed by the connection as the client sends it. IPv4
  * addresses are stored as ::ffff:a.b.c.d. */
 struct nwx_flow_key {

@@ -1714,8 +1714,7 @@ static __always_inline int ack_inside(const struct nwx_flow *f, __u32 ack)
 {
 	__u32 total = f->snd_nxt - f->last_ack;
 
-	return total > nwx_seg_size(f->mss) &&
-	       total <= NWX_ANSWER_MAX + 1 && ack - f->last_ack < total;
+	return nwx_answer_multiseg(total, f->mss) && ack - f->last_ack < total;
 }
 
 /*

@@ -1206,11 +1206,11 @@ static bool probe_lost(const struct nwx_flow_key *k, const struct nwx_flow *f,
 	       !send_probe(k, f, f->last_ack - 1, true);
 }
 
-struct idle_arg {
-	int fd_flows;
-	uint32_t now;            /* NWX_TIME() units, read once a sweep */
-	uint32_t started, limit; /* the same units; limit 0: no idle timeout */
-	bool idle;               /* this sweep handles idle flows too */
+struct sweep_arg {
+	const struct xdpd *x;
+	uint32_t now;   /* NWX_TIME() units, read once a sweep */
+	uint32_t limit; /* the idle timeout, the same units (0: none) */
+	bool idle;      /* this sweep handles idle flows too */
 };
 
 /*
@@ -1218,9 +1218,10 @@ struct idle_arg {
  * older program stamped only some answers), and 0 for a stamp later than
  * the sweep's clock (XDP answered it after the sweep read the clock).
  */
-static uint32_t idle_age(const struct idle_arg *a, uint32_t sent_t)
+static uint32_t idle_age(const struct sweep_arg *a, uint32_t sent_t)
 {
-	int32_t age = (int32_t)(a->now - sent_t), up = (int32_t)(a->now - a->started);
+	int32_t age = (int32_t)(a->now - sent_t);
+	int32_t up = (int32_t)(a->now - a->x->started_t);
 
 	if (age > up)
 		age = up;
@@ -1230,7 +1231,7 @@ static uint32_t idle_age(const struct idle_arg *a, uint32_t sent_t)
 static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 		      void *arg)
 {
-	const struct idle_arg *a = arg;
+	const struct sweep_arg *a = arg;
 	uint32_t age = idle_age(a, f->sent_t);
 	uint32_t give_up = NWX_MS_TO_T(NWX_IDLE_GIVE_UP_S * 1000);
 	struct nwx_flow cur;
@@ -1242,16 +1243,16 @@ static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 	} else if (f->state != NWX_FLOW_OWNED || !a->limit || age < a->limit) {
 		return false;
 	} else if (age < a->limit + give_up) {
-		/* its ACK hands it to nano-web (XDP checks the age too) */
-		if (!f->pend)
-			send_probe(k, f, f->snd_nxt - 1, false);
+		/* the drain's probe: its ACK hands the flow to nano-web (XDP
+		 * checks the age too) */
+		probe_idle(k, f, NULL);
 		return false;
 	}
 	/* only as read: not one XDP changed meanwhile */
-	if (bpf_map_lookup_elem(a->fd_flows, k, &cur) || cur.state != f->state ||
+	if (bpf_map_lookup_elem(a->x->fd_flows, k, &cur) || cur.state != f->state ||
 	    cur.sent_t != f->sent_t || cur.rcv_nxt != f->rcv_nxt)
 		return false;
-	bpf_map_delete_elem(a->fd_flows, k);
+	bpf_map_delete_elem(a->x->fd_flows, k);
 	return true;
 }
 
@@ -1259,7 +1260,7 @@ static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 static bool sweep_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 		       void *arg)
 {
-	const struct idle_arg *a = arg;
+	const struct sweep_arg *a = arg;
 
 	if (a->idle && idle_flow(k, f, arg))
 		return false; /* deleted */
@@ -1268,10 +1269,9 @@ static bool sweep_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 
 unsigned xdpd_bpf_sweep(struct xdpd *x, bool idle)
 {
-	struct idle_arg a = {
-		.fd_flows = x->fd_flows,
+	struct sweep_arg a = {
+		.x = x,
 		.now = (uint32_t)(xdpd_mono_ns() >> NWX_TIME_SHIFT),
-		.started = x->started_t,
 		.limit = NWX_MS_TO_T((uint64_t)x->cfg.idle_s * 1000),
 		.idle = idle,
 	};

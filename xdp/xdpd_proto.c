@@ -79,8 +79,7 @@ bool xdpd_loss_probe_due(const struct nwx_flow *f, uint32_t now)
 	uint32_t total = f->snd_nxt - f->last_ack;
 	uint64_t age;
 
-	if (f->state != NWX_FLOW_OWNED || total <= nwx_seg_size(f->mss) ||
-	    total > NWX_ANSWER_MAX + 1)
+	if (f->state != NWX_FLOW_OWNED || !nwx_answer_multiseg(total, f->mss))
 		return false;
 	if ((uint32_t)(f->acked & ~NWX_ACKED_RTX) >= total)
 		return false;
