@@ -323,7 +323,8 @@ struct nwx_stats {
 	nwx_u64 handoff_failed;  /* hand-offs the kfunc or socket lookup refused */
 	nwx_u64 syn_cookies;     /* SYN-ACKs with a cookie sent */
 	nwx_u64 cookies_ok;      /* handshakes validated (flows created) */
-	nwx_u64 invalid_dropped; /* segments without a valid flow or cookie, dropped */
+	nwx_u64 invalid_dropped; /* segments of no flow, cookie or kernel
+				  * socket: dropped, a RST sent back */
 	nwx_u64 retransmits;     /* retransmitted requests answered again */
 	nwx_u64 fins;            /* FINs answered by XDP */
 	nwx_u64 rsts;            /* RSTs that removed an XDP flow */
@@ -523,6 +524,9 @@ struct nwx_flow {
 #define NWX_PEND_ANSWER 1    /* answer the request (seq/ack below) */
 #define NWX_PEND_RTX 2       /* resend the answer from this ACK's ack */
 #define NWX_ACKED_RTX 0x8000
+/* in pend_method: the answer ended with our FIN ("Connection: close"); the
+ * flow only waits for the client's */
+#define NWX_PM_CLOSED 0x80
 /* Flow clock: CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns in XDP: a tick's
  * resolution) in units of 2^20 ns (about 1.05 ms), truncated to 32 bits. */
 #define NWX_TIME_SHIFT 20

@@ -44,7 +44,7 @@
  * sent (snd_nxt counts the FIN): it only waits for the client's FIN.
  */
 #define PEND_CLOSE 3
-#define PM_CLOSED 0x80
+#define PM_CLOSED NWX_PM_CLOSED
 #define CONN_CLOSE "Connection: close\r\n"
 #define CONN_CLOSE_LEN 19
 /* CONN_CLOSE's sum as a payload at an even offset (the helper's order:
@@ -1921,14 +1921,16 @@ int nwx_xdp(struct xdp_md *ctx)
 	ks = kernel_socket(ctx, &p);
 	if (ks == 2)
 		return XDP_PASS; /* a connection the kernel owns */
-	if ((p.flags & F_FIN) && !p.plen)
-		/* most likely the client of a "Connection: close" answer
-		 * resending its FIN because our ACK was lost (its flow is
-		 * gone: no TIME_WAIT); a RST, as the kernel sends for a
-		 * segment of no connection, ends its LAST_ACK */
-		return send_ctl(ctx, &p, p.ack, 0, F_RST, 0);
+	/*
+	 * No connection: a RST, as the kernel sends for a segment of none.
+	 * The client of a flow that is gone (evicted from the LRU, given up
+	 * idle, or a "Connection: close" client resending its FIN after our
+	 * ACK was lost) learns it at once instead of retransmitting until its
+	 * TCP gives up, and an HTTP client retries on a new connection. A
+	 * spoofed request gets no data: the RST is no larger than it.
+	 */
 	cnt(NWX_C_INVALID, 1);
-	return XDP_DROP;
+	return send_ctl(ctx, &p, p.ack, 0, F_RST, 0);
 
 have_flow:
 	{

@@ -1236,8 +1236,10 @@ static bool idle_flow(const struct nwx_flow_key *k, const struct nwx_flow *f,
 	uint32_t give_up = NWX_MS_TO_T(NWX_IDLE_GIVE_UP_S * 1000);
 	struct nwx_flow cur;
 
-	if (f->state == NWX_FLOW_CLOSING) {
-		/* its last ACK was lost: the client is gone */
+	if (f->state == NWX_FLOW_CLOSING ||
+	    (f->state == NWX_FLOW_OWNED && (f->pend_method & NWX_PM_CLOSED))) {
+		/* its last ACK was lost, or it never sent its FIN after ours:
+		 * the client is gone, and there is nothing to hand off */
 		if (age < give_up)
 			return false;
 	} else if (f->state != NWX_FLOW_OWNED || !a->limit || age < a->limit) {

@@ -9,12 +9,16 @@ connection XDP answered, left idle, is handed off (the helper's counter, a
 kernel socket on the server); a request on it then gets nano-web's answer,
 byte for byte; left idle again, the server closes it (EOF). A connection
 that asks more often than the timeout stays with XDP (every answer a hit,
-no hand-off).
+no hand-off). A connection whose flow entry is gone (evicted) is reset at
+its next request.
 
-  idling.py [--only NAME[,NAME...]]   (handoff, active)
+  idling.py [--only NAME[,NAME...]]   (handoff, active, evicted)
 """
 import argparse
 import os
+import socket
+import struct
+import subprocess
 import sys
 import time
 
@@ -79,6 +83,63 @@ def check_handoff(S, want, addr, tag):
         c.close()
 
 
+def flow_key(sock):
+    """The nwx_flows key of a client socket's connection (IPv4 as
+    ::ffff:a.b.c.d, ports in network order)."""
+    def addr16(a):
+        if ":" in a:
+            return socket.inet_pton(socket.AF_INET6, a)
+        return b"\0" * 10 + b"\xff\xff" + socket.inet_aton(a)
+    local, peer = sock.getsockname(), sock.getpeername()
+    return (addr16(local[0]) + addr16(peer[0]) +
+            struct.pack("!HH", local[1], peer[1]) + b"\0" * 4)
+
+
+def check_evicted(S, want, addr, tag):
+    """A connection XDP owns whose flow entry is gone (LRU eviction, or
+    given up idle): its next request gets a RST at once, as the kernel
+    answers a segment of no connection, not silence until the client's TCP
+    gives up; a new connection is served."""
+    c = nwx.Conn(addr, PORT, 5)
+    try:
+        s0 = segments.helper_stats(S)
+        r = c.exchange("GET", PATH)
+        s1 = segments.helper_stats(S)
+        check("%s: a keep-alive request answered by XDP" % tag,
+              nwx.parity_diff(r.raw, want) is None and
+              delta(s0, s1, "hits") == 1, "(hits +%d)" % delta(s0, s1, "hits"))
+        d = subprocess.run(["bpftool", "map", "delete", "pinned",
+                            os.path.join(E.pin_dir, "nwx_flows"), "key"] +
+                           [str(b) for b in flow_key(c.sock)],
+                           capture_output=True, text=True, timeout=20)
+        check("%s: its flow entry deleted from nwx_flows" % tag,
+              d.returncode == 0, "(%s)" % d.stderr.strip())
+        t0 = time.monotonic()
+        try:
+            c.exchange("GET", PATH)
+            got = "an answer"
+        except ConnectionResetError:
+            got = "reset"
+        except (nwx.HTTPError, OSError) as e:
+            got = repr(e)
+        dt = time.monotonic() - t0
+        s2 = segments.helper_stats(S)
+        check("%s: the next request on it: reset at once (%.2f s), "
+              "invalid_dropped +1" % (tag, dt),
+              got == "reset" and dt < 2 and
+              delta(s1, s2, "invalid_dropped") >= 1,
+              "(%s; invalid_dropped +%d)" % (
+                  got, delta(s1, s2, "invalid_dropped")))
+    finally:
+        c.close()
+    try:
+        r = nwx.fetch(addr, PORT, "GET", PATH)
+        err = nwx.parity_diff(r.raw, want)
+    except (nwx.HTTPError, OSError) as e:
+        err = repr(e)
+    check("%s: a new connection is served" % tag, err is None, "(%s)" % err)
+
+
 def check_active(S, want, addr, tag):
     c = nwx.Conn(addr, PORT, 10)
     n, bad = 0, []
@@ -127,6 +188,8 @@ def main():
             check_handoff(S, ref, addr, t)
         if want("active"):
             check_active(S, ref, addr, t)
+        if want("evicted"):
+            check_evicted(S, ref, addr, t)
     return e2e.stop_and_finish(S, tag)
 
 
