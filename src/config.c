@@ -550,29 +550,37 @@ static bool set_cache(struct nw_config *cfg, const char *key, const char *v,
 }
 
 /* Headers the server itself must control: framing, connection management. */
-static bool header_reserved(const char *name)
+/* Headers the server sets itself: a second copy would contradict it. NULL
+ * when name is not one, else a hint for the error ("" for none). */
+static const char *header_reserved(const char *name)
 {
-	static const char *const reserved[] = {
-		"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
-		"Upgrade", "Trailer", "TE", "Content-Encoding", "Content-Range",
-		"Date", NULL
+	static const struct { const char *name, *hint; } reserved[] = {
+		{ "Content-Length", "" }, { "Transfer-Encoding", "" },
+		{ "Connection", "" }, { "Keep-Alive", "" }, { "Upgrade", "" },
+		{ "Trailer", "" }, { "TE", "" }, { "Content-Encoding", "" },
+		{ "Content-Range", "" }, { "Date", "" },
+		{ "Content-Type", "" }, { "ETag", "" },
+		{ "Last-Modified", "" }, { "Location", "" }, { "Vary", "" },
+		{ "Accept-Ranges", "" }, { "Allow", "" }, { "Retry-After", "" },
+		{ "Cache-Control", " (set it in [cache])" },
 	};
 
-	for (size_t i = 0; reserved[i]; i++)
-		if (strcasecmp(name, reserved[i]) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strcasecmp(name, reserved[i].name) == 0)
+			return reserved[i].hint;
+	return NULL;
 }
 
 static bool set_extra_header(struct nw_config *cfg, const char *name, const char *v,
 			     char *err, size_t errlen)
 {
+	const char *hint = header_reserved(name);
 	size_t i;
 
 	if (!nw_token_ok(name, strlen(name)))
 		return fail(err, errlen, "invalid header name '%s' (letters, digits and !#$%%&'*+-.^_`|~ only)", name);
-	if (header_reserved(name))
-		return fail(err, errlen, "header '%s' is managed by the server and cannot be set", name);
+	if (hint)
+		return fail(err, errlen, "header '%s' is managed by the server and cannot be set%s", name, hint);
 	if (!header_value_ok(v))
 		return fail(err, errlen, "header value contains control characters (CR, LF...)");
 	for (i = 0; i < cfg->n_extra_headers; i++)
@@ -987,4 +995,12 @@ const char *nw_config_cache_control(const struct nw_config *cfg,
 	if (nw_mime_is_html(content_type))
 		return cfg->cache_html;
 	return cfg->cache_default;
+}
+
+bool nw_config_extra_header(const struct nw_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_extra_headers; i++)
+		if (strcasecmp(cfg->extra_headers[i].name, name) == 0)
+			return true;
+	return false;
 }

@@ -157,4 +157,8 @@ bool nw_parse_uint(const char *s, unsigned long max, unsigned long *out);
 const char *nw_config_cache_control(const struct nw_config *cfg,
 				    const char *path, const char *content_type);
 
+/* Whether a [security] header.NAME entry names this header
+ * (case-insensitive): it then replaces the named key's header. */
+bool nw_config_extra_header(const struct nw_config *cfg, const char *name);
+
 #endif

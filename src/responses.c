@@ -36,7 +36,8 @@ static bool emit_security_headers(const struct nw_config *cfg, header_fn fn,
 
 	if (cfg->security_headers) {
 		for (i = 0; i < sizeof sec / sizeof sec[0]; i++)
-			if (!optional(fn, ctx, sec[i].name, sec[i].value))
+			if (!nw_config_extra_header(cfg, sec[i].name) &&
+			    !optional(fn, ctx, sec[i].name, sec[i].value))
 				return false;
 	}
 	for (i = 0; i < cfg->n_extra_headers; i++)

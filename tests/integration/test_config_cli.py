@@ -186,7 +186,7 @@ def cache_and_security_config():
     cfg = ("[cache]\nhtml = no-cache\nhashed = public, max-age=99, immutable\ndefault = max-age=5\n"
            "ext.css = public, max-age=77\n"
            "[security]\nframe_options = DENY\nhsts =\ncsp = default-src 'self'\n"
-           "header.X-Custom = hello world\n")
+           "header.X-Custom = hello world\nheader.referrer-policy = no-referrer\n")
     srv = Server(s.root, config=cfg)
     t.eq("[cache] html", srv.get("/").h("Cache-Control"), "no-cache")
     t.eq("[cache] hashed", srv.get("/app.3f9a1c2b.js").h("Cache-Control"), "public, max-age=99, immutable")
@@ -199,6 +199,9 @@ def cache_and_security_config():
     t.eq("[security] header.X-Custom", r.h("X-Custom"), "hello world")
     t.eq("[security] others keep defaults", r.h("X-Content-Type-Options"), "nosniff")
     t.eq("extra header on 404 too", srv.get("/nope.png").h("X-Custom"), "hello world")
+    t.eq("[security] header.referrer-policy replaces referrer_policy's header",
+         r.h("Referrer-Policy"), "no-referrer")
+    t.eq("... on a 404 too", srv.get("/nope.png").h("Referrer-Policy"), "no-referrer")
     srv.stop_checked(t)
     srv = Server(s.root, config="[security]\nenabled = false\n")
     r = srv.get("/")

@@ -400,6 +400,12 @@ static void test_ini_errors(void)
 	load_fails("[security]\nheader.X(Y) = 1\n", "invalid header name");
 	load_fails("[security]\nheader. = 1\n", "invalid header name ''");
 	load_fails("[security]\nheader.Content-Length = 1\n", "managed by the server");
+	load_fails("[security]\nheader.content-type = text/plain\n", "'content-type' is managed by the server");
+	load_fails("[security]\nheader.ETag = x\n", "managed by the server");
+	load_fails("[security]\nheader.Location = /x\n", "managed by the server");
+	load_fails("[security]\nheader.Last-Modified = x\n", "managed by the server");
+	load_fails("[security]\nheader.Vary = x\n", "managed by the server");
+	load_fails("[security]\nheader.Cache-Control = x\n", "cannot be set (set it in [cache])");
 	load_fails("[security]\nenabled = 2\n", "invalid boolean");
 	load_fails("[security]\nxss = 1\n", "unknown key 'xss' in [security]");
 	load_fails("[compression]\nmin_size = 1X\n", "[compression] min_size: invalid size '1X'");
