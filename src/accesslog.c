@@ -1,5 +1,6 @@
 #include "accesslog.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,12 +42,18 @@ static bool set_buffering(FILE *f)
 	return tty;
 }
 
+/* Created 0640 (as nw_create_for_user makes it at start-up): the lines
+ * hold client addresses, and a file rotated away is created again here. */
 static FILE *open_file(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "ae");
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
 
-	if (!f)
+	if (!f) {
 		snprintf(err, errlen, "access log %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	return f;
 }
 

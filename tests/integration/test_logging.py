@@ -152,6 +152,9 @@ def off_by_default_and_file():
                 pass
             time.sleep(0.02)
     t.check("still running after SIGUSR1 and SIGHUP", srv.alive(), srv.describe())
+    modes = [oct(os.stat(f).st_mode & 0o777) for f in (rotated[1], logfile)]
+    t.eq("files created by the reopens are 0640 (client addresses)", modes,
+         [oct(0o640)] * 2)
     srv.stop_checked(t, "access_log server")
     with open(rotated[0]) as f:
         content = f.read()
