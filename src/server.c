@@ -1402,12 +1402,13 @@ void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms, int signal_fd)
 	 * by MHD_stop_daemon. A second stop signal does not wait for them. */
 	while (atomic_load(&srv->inflight) > 0 && elapsed_ms(&t0) < grace_ms) {
 		if (stop_signal(signal_fd, 20)) {
-			nw_info("second stop signal: not waiting for %u requests",
+			nw_info("second stop signal after %u ms: not waiting for "
+				"%u requests in flight", (unsigned)elapsed_ms(&t0),
 				(unsigned)atomic_load(&srv->inflight));
 			break;
 		}
 	}
-	if (atomic_load(&srv->inflight) > 0)
+	if (atomic_load(&srv->inflight) > 0 && elapsed_ms(&t0) >= grace_ms)
 		nw_warn("shutdown: %u requests still in flight after %u ms",
 			(unsigned)atomic_load(&srv->inflight), grace_ms);
 	MHD_stop_daemon(srv->daemon);
