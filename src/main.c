@@ -1,5 +1,6 @@
 /* nano-web: start-up, signals, reloads and shutdown. */
 #include "build-config.h" /* autoconf: PACKAGE_VERSION */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -94,6 +95,45 @@ static void log_snapshot(const char *what, const struct nw_snapshot *s)
 		(unsigned long long)st->compressed_bytes,
 		(unsigned long long)st->memory_bytes, st->skipped, kept,
 		st->load_seconds * 1000.0, (unsigned long long)s->generation);
+}
+
+static size_t open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Warnings about a snapshot just loaded that would otherwise surprise
+ * later: an empty site, and files served from disk that a reload could not
+ * open again (it opens them before it closes the old snapshot's). */
+static void check_snapshot(const struct nw_snapshot *s)
+{
+	struct rlimit rl;
+	size_t disk = 0, used;
+
+	if (s->stats.files == 0)
+		nw_warn("%s has no files to serve", s->root);
+	for (size_t i = 0; i < s->n_res; i++)
+		disk += s->res[i].on_disk && s->res[i].disk_fd >= 0;
+	if (!disk || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return;
+	used = open_fds();
+	if (used + disk + 64 > rl.rlim_cur)
+		nw_warn("%zu files are served from disk, a descriptor each, and "
+			"%zu of the limit of %llu descriptors are in use: a "
+			"reload, which opens them again before it closes the "
+			"old ones, would fail; raise the limit (ulimit -n, "
+			"LimitNOFILE=) or [limits] max_memory_file", disk, used,
+			(unsigned long long)rl.rlim_cur);
 }
 
 /* prev: the snapshot being served, whose unchanged files' compressed forms
@@ -199,6 +239,7 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 	if (xdp)
 		nw_xdp_client_publish(xdp, s);
 	log_snapshot("reloaded", s);
+	check_snapshot(s);
 }
 
 static int serve(struct nw_config *cfg, const char *argv0)
@@ -286,6 +327,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		return 1;
 	}
 	log_snapshot("loaded", s);
+	check_snapshot(s);
 	if (cfg->dev) {
 		/* Armed before the first request can be answered. */
 		watch = nw_watch_new(cfg->root, cfg->follow_symlinks);

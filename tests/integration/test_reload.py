@@ -434,6 +434,30 @@ def reload_short_of_descriptors_keeps_old():
 
 
 @t.case
+def warns_of_what_a_reload_could_not_open():
+    """Files served from disk hold a descriptor each, and a reload opens
+    them again before it closes the old ones: when the limit leaves no room
+    for that, the start-up log says so (every SIGHUP would fail). An empty
+    site is warned of too."""
+    s = Site({"f%03d.txt" % i: "x %d\n" % i for i in range(40)})
+    srv = Server(s.root, config="[limits]\nmax_memory_file = 0\n",
+                 prefix=["prlimit", "--nofile=128:128", "--"])
+    log = srv.stderr() + srv.stdout()
+    t.check("40 files from disk, 128 descriptors: warned at start-up",
+            "40 files are served from disk" in log and "would fail" in log, log[-500:])
+    srv.stop_checked(t, "short of descriptors")
+    srv = Server(s.root, prefix=["prlimit", "--nofile=128:128", "--"])
+    log = srv.stderr() + srv.stdout()
+    t.check("the same files in memory: no warning", "served from disk" not in log, log[-500:])
+    srv.stop_checked(t, "in memory")
+    empty = Site({})
+    srv = Server(empty.root)
+    log = srv.stderr() + srv.stdout()
+    t.check("an empty site: warned", "has no files to serve" in log, log[-500:])
+    srv.stop_checked(t, "empty site")
+
+
+@t.case
 def reload_does_not_rehash_unchanged_disk_files():
     """A reload reads again only the on-disk (large) files that changed:
     hashing a big unchanged file on every SIGHUP took seconds per GB."""
