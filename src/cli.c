@@ -147,6 +147,7 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 	struct pending *pend;
 	size_t npend = 0;
 	bool have_cmd = false, only_pos = false, want_help = false, want_version = false;
+	bool config_from_env = false;
 	enum nw_command cmd = NW_CMD_SERVE;
 	const char *dir = NULL, *dir_flag = NULL, *config = NULL;
 	char msg[512];
@@ -304,13 +305,16 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 	 * long spelling ("--port" also for -p). */
 	if (!config) {
 		const char *env = getenv("NANOWEB_CONFIG");
-		if (env && *env)
+		if (env && *env) {
 			config = env;
+			config_from_env = true;
+		}
 	}
 	if (config) {
 		if (!nw_config_load_file(cfg, config, msg, sizeof(msg))) {
 			free(pend);
-			return cli_fail(err, errlen, "%s", msg);
+			return cli_fail(err, errlen, "%s%s", msg, config_from_env ?
+					" (named by NANOWEB_CONFIG)" : "");
 		}
 		if (config_path)
 			*config_path = config;

@@ -951,14 +951,14 @@ bool nw_config_load_file(struct nw_config *cfg, const char *path,
 
 	ctx.fp = fopen(path, "re");
 	if (!ctx.fp)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return fail(err, errlen, "config file %s: %s", path, strerror(errno));
 	if (fstat(fileno(ctx.fp), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(ctx.fp);
-		return fail(err, errlen, "%s: %s", path, strerror(EISDIR));
+		return fail(err, errlen, "config file %s: %s", path, strerror(EISDIR));
 	}
 	ok = ini_run(&ctx, err, errlen);
 	if (ok && ferror(ctx.fp))
-		ok = fail(err, errlen, "%s: read error", path);
+		ok = fail(err, errlen, "config file %s: read error", path);
 	fclose(ctx.fp);
 	return ok;
 }

@@ -218,6 +218,34 @@ static void check_access_log(const struct nw_config *cfg)
 			cfg->access_log);
 }
 
+/* The configuration file as read at start-up: a reload does not read it
+ * again, and says so when it has changed since. */
+static struct {
+	const char *path;
+	struct stat st;
+	bool have;
+} config_file;
+
+static void note_config_file(const char *path)
+{
+	config_file.path = path;
+	config_file.have = path && stat(path, &config_file.st) == 0;
+}
+
+static void warn_config_changed(void)
+{
+	struct stat st;
+
+	if (config_file.have && stat(config_file.path, &st) == 0 &&
+	    (st.st_mtim.tv_sec != config_file.st.st_mtim.tv_sec ||
+	     st.st_mtim.tv_nsec != config_file.st.st_mtim.tv_nsec ||
+	     st.st_size != config_file.st.st_size ||
+	     st.st_ino != config_file.st.st_ino))
+		nw_warn("%s has changed since start-up: a reload reads the "
+			"files again, not the configuration; restart to apply "
+			"it", config_file.path);
+}
+
 /* Builds a new snapshot and swaps it in; on failure the old one stays. */
 static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 		   const struct nw_config *cfg, unsigned threads,
@@ -226,6 +254,8 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 	struct nw_snapshot *s, *cur = nw_server_current(srv);
 	char err[512];
 
+	if (strcmp(why, "SIGHUP") == 0)
+		warn_config_changed();
 	s = load(cfg, threads, cur, err, sizeof err);
 	if (!s) {
 		nw_error("reload (%s) failed: %s; still serving generation %llu",
@@ -481,6 +511,7 @@ int main(int argc, char **argv)
 		nw_log_setup(cfg.log_level, cfg.log_format);
 		if (config_path)
 			nw_info("configuration from %s", config_path);
+		note_config_file(config_path);
 		rc = serve(&cfg, argv[0]);
 		break;
 	}

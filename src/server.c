@@ -1309,10 +1309,12 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 	srv->current = s;
 	srv->started = time(NULL);
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) }
+	/* first: libmicrohttpd's messages about the options after it go
+	 * through our log too */
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
 	OPT(MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
 	OPT(MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL);
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit, NULL);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);

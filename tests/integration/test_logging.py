@@ -239,6 +239,8 @@ def log_level_and_format():
     t.eq("--log-format json: every stderr line is a JSON object", bad[:5], [])
     levels = {o.get("level") for o in objs}
     t.check("--log-level debug: info and debug messages present", {"info", "debug"} <= levels, levels)
+    t.eq("libmicrohttpd's messages all go through our logger (it is the first option)",
+         [o for o in objs if "not the first option" in str(o.get("msg", o))], [])
     srv = Server(s.root, args=["--log-format", "json", "--log-level", "error"])
     srv.get("/style.css")
     srv.get("/nope")

@@ -71,6 +71,31 @@ def sighup_basic():
 
 
 @t.case
+def sighup_says_the_config_is_not_read_again():
+    """SIGHUP reloads the files, not the configuration: when the file
+    changed since start-up, the log says a restart applies it."""
+    s = Site({"v.txt": version_body(0)})
+    srv = Server(s.root, config="[cache]\ndefault = max-age=5\n")
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: "reloaded" in srv.stderr() + srv.stdout())
+    t.check("SIGHUP, config unchanged: reloaded, no warning about it",
+            ok and "has changed since start-up" not in srv.stderr() + srv.stdout(),
+            (srv.stderr() + srv.stdout())[-300:])
+    with open(srv.config_path, "a") as f:
+        f.write("html = no-store\n")
+    s.write("v.txt", version_body(1))
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/v.txt").body == version_body(1))
+    log = srv.stderr() + srv.stdout()
+    t.check("SIGHUP, config changed: the files reloaded, the log says to restart",
+            ok and "%s has changed since start-up" % srv.config_path in log and
+            "restart to apply it" in log, log[-400:])
+    t.eq("... and the old configuration still applies",
+         srv.get("/v.txt").h("Cache-Control"), "max-age=5")
+    srv.stop_checked(t)
+
+
+@t.case
 def failed_reload_keeps_old():
     s = Site({"v.txt": version_body(0)})
     srv = Server(s.root)

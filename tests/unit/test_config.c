@@ -480,7 +480,7 @@ static void test_file(void)
 
 	nw_config_init(&c);
 	CHECK(!nw_config_load_file(&c, "/nonexistent/nanoweb.ini", err, sizeof(err)));
-	CHECK_STR(err, "/nonexistent/nanoweb.ini: No such file or directory");
+	CHECK_STR(err, "config file /nonexistent/nanoweb.ini: No such file or directory");
 	nw_config_free(&c);
 
 	/* A long line in a file. */
@@ -800,7 +800,7 @@ static void test_cli(void)
 	CHECK_INT(cli(&c, &path, "serve", ""), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", "--config="), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", "--config", "/nonexistent.ini"), NW_CMD_ERROR);
-	CHECK_STR(err, "/nonexistent.ini: No such file or directory");
+	CHECK_STR(err, "config file /nonexistent.ini: No such file or directory");
 
 	nw_config_free(&c);
 }
@@ -848,6 +848,10 @@ static void test_cli_config(void)
 	CHECK_INT(cli(&c, &path, "serve"), NW_CMD_SERVE);
 	CHECK(path == NULL);
 	CHECK_INT(c.port, 3000);
+	/* an error says where the name came from */
+	setenv("NANOWEB_CONFIG", "/nonexistent-env.ini", 1);
+	CHECK_INT(cli(&c, &path, "serve"), NW_CMD_ERROR);
+	CHECK_STR(err, "config file /nonexistent-env.ini: No such file or directory (named by NANOWEB_CONFIG)");
 	unsetenv("NANOWEB_CONFIG");
 
 	/* A bad file names file:line. */
