@@ -28,6 +28,7 @@
 #include "encoding.h"
 #include "log.h"
 #include "range.h"
+#include "query.h"
 #include "responses.h"
 #include "spa.h"
 #include "strbuf.h"
@@ -339,33 +340,6 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-struct query_scan {
-	size_t len;
-	bool ctl; /* a control byte: not in a request-target (RFC 9112 3.2) */
-};
-
-static void scan_query_part(struct query_scan *q, const char *p)
-{
-	for (; *p; p++, q->len++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			q->ctl = true;
-}
-
-static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind,
-				const char *key, const char *value)
-{
-	struct query_scan *q = cls;
-
-	(void)kind;
-	scan_query_part(q, key);
-	if (value) {
-		scan_query_part(q, value);
-		q->len++;
-	}
-	q->len++;
-	return MHD_YES;
-}
-
 /*
  * The fields the --spa rule reads, gathered only for a missing path (the
  * hot path for existing files does not look for them). Accept lines are
@@ -583,58 +557,35 @@ static void encode_path(struct strbuf *sb, const char *p)
 	}
 }
 
-struct query_ctx {
-	struct strbuf *sb;
-	bool first;
-};
-
-/* A query key or value as the client sent it, for a Location header:
- * libmicrohttpd turns '+' into ' ' before the (identity) unescape callback
- * (a raw space cannot be in a request-target, so it was a '+'); what
- * cannot stand in a query (raw bytes >= 0x80, '"', '<', a '%' that starts
+/* The query as the client sent it, for a Location header: what cannot
+ * stand in a query (raw bytes >= 0x80, a space, '"', '<', a '%' that starts
  * no escape...) is percent-encoded. */
-static void put_query_part(struct strbuf *sb, const char *p)
+static void put_query(struct strbuf *sb, const char *p)
 {
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c == ' ')
-			sb_putc(sb, '+');
-		else if (nw_cc_has(NW_CC_QUERY, c) ||
-			 (c == '%' && isxdigit((unsigned char)p[1]) &&
-			  isxdigit((unsigned char)p[2])))
+		if (nw_cc_has(NW_CC_QUERY, c) ||
+		    (c == '%' && isxdigit((unsigned char)p[1]) &&
+		     isxdigit((unsigned char)p[2])))
 			sb_putc(sb, (char)c);
 		else
 			put_escaped(sb, c);
 	}
 }
 
-static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
-				     const char *key, const char *value)
-{
-	struct query_ctx *q = cls;
-
-	(void)kind;
-	sb_putc(q->sb, q->first ? '?' : '&');
-	q->first = false;
-	put_query_part(q->sb, key);
-	if (value) {
-		sb_putc(q->sb, '=');
-		put_query_part(q->sb, value);
-	}
-	return MHD_YES;
-}
-
-static void redirect_to_dir(struct nw_server *srv, struct MHD_Connection *c,
+static void redirect_to_dir(struct nw_server *srv, const struct nw_query *q,
 			    const char *path, struct answer *a)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct query_ctx q = { &sb, true };
 	struct MHD_Response *r;
 
 	encode_path(&sb, path);
 	sb_putc(&sb, '/');
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg, &q);
+	if (q->len) {
+		sb_putc(&sb, '?');
+		put_query(&sb, q->buf);
+	}
 	r = MHD_create_response_from_buffer(0, (void *)"",
 					    MHD_RESPMEM_PERSISTENT);
 	if (!r || !sb.buf ||
@@ -855,6 +806,15 @@ fail:
 	fixed(a, 500, srv->server_error, "Internal Server Error\n");
 }
 
+/* NULL when the context could not be allocated: route() answers 500; see on_connection(). */
+static const struct nw_query *query_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 static void route(struct nw_server *srv, struct MHD_Connection *c,
 		  struct nw_snapshot *s, const char *method, const char *url,
 		  bool http10, struct answer *a)
@@ -866,7 +826,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	char path[8192 + 2];
 	enum nw_path_status st;
 	struct req_headers h;
-	struct query_scan query = { 0, false };
+	const struct nw_query *q = query_of(c);
 	bool spa;
 
 	/* The join buffers need no clearing. */
@@ -897,14 +857,17 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		      "Request Header Fields Too Large\n");
 		return;
 	}
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, scan_arg, &query);
-	if (query.ctl) {
+	if (!q || q->failed) {
+		fixed(a, 500, srv->server_error, "Internal Server Error\n");
+		return;
+	}
+	if (nw_query_has_ctl(q)) {
 		fixed(a, 400, srv->bad_request, "Bad Request\n");
 		return;
 	}
 	url = nw_origin_form(url);
 	url_len = strlen(url);
-	if (url_len + query.len > cfg->max_url_length) {
+	if (url_len + (q->has ? 1 + q->len : 0) > cfg->max_url_length) {
 		fixed(a, 414, srv->uri_too_long, "URI Too Long\n");
 		return;
 	}
@@ -938,7 +901,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		path[plen + 1] = '\0';
 		if (nw_snapshot_lookup(s, path, plen + 1)) {
 			path[plen] = '\0';
-			redirect_to_dir(srv, c, path, a);
+			redirect_to_dir(srv, q, path, a);
 			return;
 		}
 		path[plen] = '\0';
@@ -1123,6 +1086,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 	return MHD_YES;
 }
 
+/* A connection's context is the query of the request it reads (query.h). */
 static void on_connection(void *cls, struct MHD_Connection *c,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
@@ -1130,11 +1094,30 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	struct nw_server *srv = cls;
 
 	(void)c;
-	(void)socket_context;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed);
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		*socket_context = calloc(1, sizeof(struct nw_query));
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		atomic_fetch_sub_explicit(&srv->connections, 1, memory_order_relaxed);
+		nw_query_free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/*
+ * The URI log callback: libmicrohttpd calls it with the request target in
+ * its own buffer before it parses the query, which nw_query_take() takes
+ * out (the target stays writable: libmicrohttpd itself ends the path at the
+ * '?'). Returns the request's first con_cls: none.
+ */
+static void *take_query(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct nw_query *q = (struct nw_query *)query_of(c);
+
+	(void)cls;
+	if (q)
+		nw_query_take(q, (char *)uri);
+	return NULL;
 }
 
 /* libmicrohttpd hands us the raw path: nw_normalize_path decodes it once. */
@@ -1315,6 +1298,7 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 	OPT(MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv);
 	OPT(MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, take_query, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit, NULL);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv);
