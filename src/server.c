@@ -774,7 +774,12 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 	case NW_PRECOND_PROCEED:
 		break;
 	}
+	/* ranges are of the identity form: a client that refused it
+	 * (identity;q=0) gets the whole coded 200 instead */
 	if (is_get && h->range && !h->if_range_repeated &&
+	    (selected == NW_ENC_IDENTITY ||
+	     nw_negotiate_encoding(h->accept_encoding,
+				   NW_ENC_BIT(NW_ENC_IDENTITY)) >= 0) &&
 	    nw_if_range_allows(h->if_range, r->etag, r->modified)) {
 		switch (nw_parse_range(h->range, r->size, &range)) {
 		case NW_RANGE_SINGLE:

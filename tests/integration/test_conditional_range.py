@@ -133,6 +133,14 @@ def ranges(srv, path, data, vary):
         t.eq("%s Range %s Content-Range" % (path, spec), r.h("Content-Range"), "bytes */%d" % n)
     r = srv.get(path, {"Range": "bytes=0-1,5-6"})
     t.eq("%s multiple ranges -> 200 full" % path, (r.status, r.body == data), (200, True))
+    if vary:
+        # ranges are of the identity form: a client that refused it gets
+        # the whole coded answer (RFC 9110 12.5.3), unsatisfiable or not
+        for spec in ("bytes=0-9", "bytes=%d-" % n):
+            r = srv.get(path, {"Range": spec, "Accept-Encoding": "gzip, identity;q=0"})
+            body = nwtest.decode(r.body, r.h("Content-Encoding")) if r.h("Content-Encoding") else r.body
+            t.eq("%s Range %s, identity refused -> 200 gzip, whole" % (path, spec),
+                 (r.status, r.h("Content-Encoding"), body == data), (200, "gzip", True))
     for spec in ("bytes=5-2", "items=0-5", "bytes=abc", "bytes=--5"):
         r = srv.get(path, {"Range": spec})
         t.check("%s invalid Range %r -> 200 full or 416" % (path, spec),
