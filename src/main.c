@@ -316,6 +316,11 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_server_free(srv);
 		return 1;
 	}
+	if (!cfg->log_requests && cfg->access_log && cfg->access_log[0] &&
+	    strcmp(cfg->access_log, "-") != 0)
+		nw_warn("[log] access_log = %s is not written: request logging "
+			"is off (set [log] requests = true, or --log-requests)",
+			cfg->access_log);
 	/* Before the site is loaded: the helper's guardian is a fork of this
 	 * process and should not share (and be counted with) the content. */
 	if (!nw_xdp_prepare(cfg, argv0, nw_server_port(srv), err, sizeof err)) {

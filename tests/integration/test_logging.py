@@ -113,6 +113,11 @@ def off_by_default_and_file():
     t.check("no --log-requests: no access lines on stdout",
             "/style.css" not in srv.stdout() and "/missing-file.txt" not in srv.stdout(), srv.stdout()[-500:])
     logfile = os.path.join(s.parent, "access.log")
+    srv = Server(s.root, config="[log]\naccess_log = %s\n" % logfile)
+    srv.stop_checked(t, "access_log without requests")
+    t.check("access_log set, request logging off: warned, nothing written",
+            "is not written: request logging is off" in srv.stderr() + srv.stdout() and
+            not os.path.exists(logfile), (srv.stderr() + srv.stdout())[-300:])
     open(logfile, "w").close()
     os.chmod(logfile, 0o666)
     os.chmod(s.parent, 0o777)
