@@ -796,6 +796,15 @@ static void test_cli(void)
 	CHECK_INT(cli(&c, &path, "./public"), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", "a", "b"), NW_CMD_ERROR);
 	CHECK_STR(err, "unexpected argument 'b'");
+	/* "--spa false" would serve a directory named false */
+	CHECK_INT(cli(&c, &path, "serve", "--spa", "false"), NW_CMD_ERROR);
+	CHECK_STR(err, "'false' after --spa: a switch takes its value after '=' (--spa=false)");
+	CHECK_INT(cli(&c, &path, "serve", "d", "--dev", "on"), NW_CMD_ERROR);
+	CHECK(strstr(err, "(--dev=on)") != NULL);
+	CHECK_INT(cli(&c, &path, "serve", "--spa", "www"), NW_CMD_SERVE);
+	CHECK(c.spa);
+	CHECK_INT(cli(&c, &path, "serve", "--spa=false", "1"), NW_CMD_SERVE);
+	CHECK(!c.spa);
 	CHECK_INT(cli(&c, &path, "version", "x"), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", ""), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", "--config="), NW_CMD_ERROR);
