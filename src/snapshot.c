@@ -79,6 +79,10 @@ struct ent {
 	bool on_disk;
 	bool templated;
 	bool consumed;          /* a sibling .gz/.br/.zst used as a variant */
+	size_t form_of_plus1;   /* consumed, its bytes moved to that ent's
+				 * var[form_enc] (index plus one; 0: not) */
+	int form_enc;
+	size_t res_plus1;       /* the resource made of it, plus one */
 	int fd_plus1;           /* on disk: the descriptor kept open, plus one */
 	const char *content_type;
 	uint8_t *var[NW_ENC_COUNT];
@@ -882,6 +886,8 @@ static bool use_siblings(struct ent *ents, size_t n, const struct nw_config *cfg
 				b->var_len[enc] = s->size;
 				b->sibling_mask |= NW_ENC_BIT(enc);
 				s->body = NULL;
+				s->form_of_plus1 = i + 1;
+				s->form_enc = enc;
 			}
 		}
 	}
@@ -960,6 +966,8 @@ static void snapshot_free(struct nw_snapshot *s)
 		for (int e = 0; e < NW_ENC_COUNT; e++) {
 			struct nw_variant *v = &r->var[e];
 
+			if (v->borrowed)
+				continue;
 			if (v->fd_plus1)
 				nw_bodyfd_release(v->body, (size_t)v->len,
 						  v->fd_plus1 - 1);
@@ -1102,9 +1110,7 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 	root_real = NULL;
 	s->env_time = prev ? prev->env_time : loaded;
 
-	size_t n_res = 0;
-	for (size_t i = 0; i < w.n; i++)
-		n_res += !w.ents[i].consumed;
+	size_t n_res = w.n;
 	s->res = calloc(n_res ? n_res : 1, sizeof(*s->res));
 	if (!s->res)
 		goto oom;
@@ -1138,9 +1144,12 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 	char *ap = s->alias_pool;
 	size_t k = 0;
 	size_t memfd_budget = nw_bodyfd_budget(cfg->max_connections);
+	/* Siblings whose bytes became a form of their file come last: their
+	 * resources borrow that form, final once its resource is made. */
+	for (size_t pass = 0; pass < 2; pass++)
 	for (size_t i = 0; i < w.n; i++) {
 		struct ent *e = &w.ents[i];
-		if (e->consumed)
+		if (!e->form_of_plus1 != !pass)
 			continue;
 		struct nw_resource *r = &s->res[k];
 		r->path = e->url;
@@ -1156,6 +1165,23 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 		if (r->modified > loaded)
 			r->modified = loaded;
 		nw_http_date_format(r->modified, r->last_modified);
+		if (pass) {
+			const struct ent *b = &w.ents[e->form_of_plus1 - 1];
+			const struct nw_variant *f =
+				&s->res[b->res_plus1 - 1].var[e->form_enc];
+
+			r->size = f->len;
+			r->disk_fd = -1;
+			snprintf(r->etag, sizeof(r->etag), "\"%016llx\"",
+				 (unsigned long long)nw_hash64(f->body, f->len));
+			r->var[NW_ENC_IDENTITY] = *f;
+			r->var[NW_ENC_IDENTITY].borrowed = true;
+			r->var[NW_ENC_IDENTITY].server_resp = NULL;
+			r->var[NW_ENC_IDENTITY].etag[0] = '\0';
+			r->enc_mask = NW_ENC_BIT(NW_ENC_IDENTITY);
+			s->stats.bytes += r->size;
+			goto indexed;
+		}
 		r->size = e->size;
 		r->on_disk = e->on_disk;
 		r->disk_fd = e->fd_plus1 - 1;
@@ -1191,6 +1217,8 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 			v->fd_plus1 = nw_bodyfd_seal(&v->body, (size_t)v->len,
 						     memfd_budget) + 1;
 		}
+indexed:
+		e->res_plus1 = k + 1;
 		s->n_res = ++k;
 
 		index_insert(s, r->path, (uint32_t)(k - 1));

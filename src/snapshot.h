@@ -26,6 +26,8 @@ struct nw_variant {
 	void *server_resp;   /* HTTP layer: the 200 response, built on first use */
 	int fd_plus1;        /* a sealed memfd holding body, plus one (body is
 			      * then a read-only mapping of it); 0: none */
+	bool borrowed;       /* body and fd are another resource's variant's
+			      * (a sibling file served at its own URL) */
 	char etag[NW_ETAG_MAX]; /* compressed variants: the resource's tag with
 				 * "-<coding>" inside the quotes (RFC 9110 8.8.3:
 				 * each representation has its own strong tag) */

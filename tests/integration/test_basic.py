@@ -650,6 +650,21 @@ def precompressed_and_small():
              PRE2.encode())
     r = srv.get("/pre.txt")
     t.eq("identity of pre.txt", (r.status, r.h("Content-Encoding"), r.body), (200, None, PRE.encode()))
+    # a sibling is also a file of its own, as with nginx's gzip_static: a
+    # link to pre.txt.gz gets its bytes as they are
+    for path, want, ctype in (("/pre.txt.gz", PRE_GZ, "application/gzip"),
+                              ("/pre2.css.zst", PRE_ZST, None)):
+        for ae in (None, "gzip, br, zstd"):
+            r = srv.get(path, headers={"Accept-Encoding": ae} if ae else {})
+            t.eq("the sibling %s at its own URL (%s): 200, its bytes, no Content-Encoding"
+                 % (path, ae), (r.status, r.body == want, r.h("Content-Encoding")),
+                 (200, True, None))
+            if ctype:
+                t.eq("... Content-Type %s" % ctype, r.h("Content-Type"), ctype)
+        r = srv.get(path, headers={"Range": "bytes=0-9"})
+        t.eq("the sibling %s: a range of its bytes" % path, (r.status, r.body), (206, want[:10]))
+        r2 = srv.get(path, headers={"If-None-Match": r.h("ETag") or "x"})
+        t.eq("the sibling %s: revalidated" % path, r2.status, 304)
     r = srv.get("/small.txt", headers={"Accept-Encoding": "gzip, br, zstd"})
     t.eq("small file (<256 B) not compressed", (r.h("Content-Encoding"), r.body), (None, SMALL.encode()))
     r = srv.get("/image.png", headers={"Accept-Encoding": "gzip, br, zstd"})
