@@ -69,6 +69,8 @@ _Static_assert(CHUNK_SPAN >= NWX_RESP_MAX && !(CHUNK_SPAN & (CHUNK_SPAN - 1)) &&
 #define CLOSE_TAIL_MAX 2048
 #define HANDOFF (-1)
 #define PENDING (-2)
+#define GONE (-3) /* a retransmitted request whose answer cannot be sent
+		   * again as it was: the connection is reset */
 #define REQBUF 2048
 /* hide a value's known range from clang so it keeps the masks the
  * verifier needs */
@@ -1483,6 +1485,17 @@ static __always_inline int serve(struct xdp_md *ctx, struct pkt *p,
 		return HANDOFF;
 	if (plen < 16 || plen > NWX_REQ_MAX)
 		return HANDOFF;
+	if (retrans) {
+		/* the answer sent before, byte for byte: from the key and
+		 * generation it was sent from (a reload since may have
+		 * changed the path's answer, or removed it) */
+		gen = f->pend_gen;
+		method = f->pend_method & ~PM_CLOSED;
+		enc = f->pend_enc;
+		phash = f->pend_hash;
+		close = fin_sent(f);
+		goto known;
+	}
 	if (bpf_xdp_load_bytes(ctx, p->poff, s->req, plen))
 		return HANDOFF;
 	gen = ctl_get(NWX_CTL_GEN);
@@ -1604,8 +1617,11 @@ known:
 	rk.enc = enc;
 	rk.hash = phash;
 	rv = bpf_map_lookup_elem(&nwx_resp, &rk);
-	if (!rv)
+	if (!rv) {
+		if (retrans)
+			return GONE;
 		goto miss;
+	}
 	rlen = rv->len;
 	if (fin_sent(f) && !close)
 		return HANDOFF; /* a "retransmission" that differs */
@@ -1615,6 +1631,9 @@ known:
 		rlen += CONN_CLOSE_LEN;
 		ins = close_in_place(rv);
 	}
+	if (retrans && f->snd_nxt - f->last_ack != rlen + (close ? 1 : 0))
+		return GONE; /* not the answer the flow counts (an older
+			      * program recorded no key for it) */
 	seg = nwx_seg_size(mss);
 	if (rlen < 1 || rlen > NWX_ANSWER_MAX || seg == 0 ||
 	    (rlen + seg - 1) / seg > NWX_MAX_SEGS)
@@ -1658,14 +1677,13 @@ known:
 			F_PSH | F_ACK | (ins ? F_FIN : 0),
 			65535 >> (f->rcv_wscale & 15), 20, rlen, psum, NULL))
 		return XDP_DROP;
-	if (ins) {
-		/* named as TC names its answers: with its FIN, an answer of
-		 * MSS bytes is in loss recovery's reach */
-		f->pend_method = method | PM_CLOSED;
-		f->pend_enc = (__u8)enc;
-		f->pend_gen = (__u32)gen;
-		f->pend_hash = phash;
-	}
+	/* named as TC names its answers: a retransmitted request gets this
+	 * answer again, and with its FIN an answer of MSS bytes is in loss
+	 * recovery's reach */
+	f->pend_method = method | (ins ? PM_CLOSED : 0);
+	f->pend_enc = (__u8)enc;
+	f->pend_gen = (__u32)gen;
+	f->pend_hash = phash;
 	answered(f, seq, ack, plen, rlen, ins != 0, retrans);
 	return XDP_TX;
 miss:
@@ -1853,6 +1871,11 @@ static __always_inline int owned(struct xdp_md *ctx, struct pkt *p,
 	r = serve(ctx, p, f, retrans);
 	if (r == PENDING)
 		return XDP_PASS; /* TC answers */
+	if (r == GONE) {
+		bpf_map_delete_elem(&nwx_flows, key);
+		cnt(NWX_C_RSTS, 1);
+		return send_ctl(ctx, p, p->ack, 0, F_RST, 0);
+	}
 	if (r == HANDOFF) {
 		if (retrans)
 			return XDP_DROP;
@@ -2078,6 +2101,18 @@ static __always_inline long redirect_back(struct __sk_buff *skb)
 	return bpf_redirect(ifx, 0);
 }
 
+/* A copy of the skb out of the interface it came in on (redirect_back()'s
+ * asm, for the same reason). */
+static __always_inline long clone_back(struct __sk_buff *skb)
+{
+	__u32 ifx;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)"
+		     : "=r"(ifx)
+		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, ifindex)));
+	return bpf_clone_redirect(skb, ifx, 0);
+}
+
 /* One's-complement sum (unfolded) of s->resp[off, off+len) as a TCP
  * payload: bpf_csum_diff over whole words, 512 bytes a call, then the
  * last 0-3 bytes. */
@@ -2236,6 +2271,9 @@ static __always_inline int tc_reset(struct __sk_buff *skb, struct pkt *p,
 	end = (void *)(long)skb->data_end;
 	if (write_reply(data, end, p, p->ack, 0, F_RST, 0, 20, 0, 0, NULL))
 		return TC_ACT_SHOT_;
+	/* sent twice: its flow is gone, so nothing would resend a lost one,
+	 * and a client waiting for the rest of an answer sends nothing */
+	clone_back(skb);
 	return redirect_back(skb);
 }
 

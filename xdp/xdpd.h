@@ -53,6 +53,10 @@ struct xdpd {
 	struct xdpd_iface ifs[XDPD_MAX_IFACES];
 	unsigned n_ifs;
 	uint32_t active_gen, next_gen;
+	/* the generation active before the last flip, kept until the next
+	 * BEGIN: answers sent from it may still be resent (loss recovery,
+	 * a retransmitted request) */
+	uint32_t prev_gen;
 	uint32_t date_idx;
 	time_t last_date;
 	/* ports that a previous helper registered, kept until claimed or
@@ -81,6 +85,7 @@ int xdpd_gen_delete(struct xdpd *x, uint32_t gen); /* entries of a generation */
 int xdpd_gen_count(struct xdpd *x, uint32_t gen, unsigned *count);
 int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count);
 int xdpd_gen_flip(struct xdpd *x, uint32_t gen);
+void xdpd_gen_release_prev(struct xdpd *x);
 /* returns 0 or NWX_E_*; a response that is not there yet needs room (the
  * entries the generation may still take: NWX_E_NOSPC at 0), and *added
  * says whether it took one */

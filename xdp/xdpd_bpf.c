@@ -749,7 +749,8 @@ int xdpd_gen_delete(struct xdpd *x, uint32_t gen)
 		for (i = 0; rk && i < n; i++) {
 			uint32_t g = rk[i].gen;
 
-			if (gen ? g == gen : (g != x->active_gen && !xdpd_gen_in_use(g)))
+			if (gen ? g == gen : (g != x->active_gen && g != x->prev_gen &&
+					      !xdpd_gen_in_use(g)))
 				bpf_map_delete_elem(fds[m], &rk[i]);
 		}
 		free(rk);
@@ -758,7 +759,8 @@ int xdpd_gen_delete(struct xdpd *x, uint32_t gen)
 	for (i = 0; pk && i < n; i++) {
 		uint32_t g = pk[i].gen;
 
-		if (gen ? g == gen : (g != x->active_gen && !xdpd_gen_in_use(g)))
+		if (gen ? g == gen : (g != x->active_gen && g != x->prev_gen &&
+				      !xdpd_gen_in_use(g)))
 			bpf_map_delete_elem(x->fd_paths, &pk[i]);
 	}
 	free(pk);
@@ -833,12 +835,32 @@ int xdpd_gen_copy(struct xdpd *x, uint32_t from, uint32_t to, unsigned *count)
 	return err;
 }
 
+/*
+ * Makes gen the active generation (0: none). The one it replaces stays
+ * until the next BEGIN (xdpd_gen_release_prev()): loss recovery resends
+ * answers from the generation they were sent from, and a reload in the
+ * middle would otherwise leave nothing to resend (the connection was
+ * reset). Dropping the cache (gen 0) keeps nothing.
+ */
 int xdpd_gen_flip(struct xdpd *x, uint32_t gen)
 {
+	uint32_t prev = x->active_gen;
+
 	if (ctl_set(x, NWX_CTL_GEN, gen))
 		return -1;
 	x->active_gen = gen;
+	x->prev_gen = gen && prev != gen ? prev : 0;
 	return xdpd_gen_delete(x, 0);
+}
+
+/* Before a new staging generation: the maps hold two generations, the
+ * active one and the one being staged. */
+void xdpd_gen_release_prev(struct xdpd *x)
+{
+	if (x->prev_gen) {
+		x->prev_gen = 0;
+		xdpd_gen_delete(x, 0);
+	}
 }
 
 /* The path entry's mask of the encodings pushed for method m. */

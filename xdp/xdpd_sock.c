@@ -636,6 +636,7 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 			return;
 		}
 		drop_staging(x, c);
+		xdpd_gen_release_prev(x);
 		c->staging = x->next_gen++;
 		if (!x->next_gen)
 			x->next_gen = 1;

@@ -11,7 +11,7 @@ new connection per request, IPv4 and IPv6, the segments on the wire, and
 complete, correct answers under random loss both ways within a bound.
 
   segments.py [--only NAME[,NAME...]]   (hits, wire, keepalive, oneloss, mss,
-                                          loss, missing)
+                                          loss, reload, missing)
               [--loss-rounds N] [--loss-bound S] [--trace DIR]
 
 To study the loss check: XT_LOSS_PERMILLE=200 XT_LOSS_LOG=1 multiseg.sh
@@ -35,6 +35,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 import nwx  # noqa: E402
+import xt  # noqa: E402
 
 E = e2e.E
 check = e2e.check
@@ -443,6 +444,111 @@ def check_missing_part(S, ref, addr, tag):
                                             delta(s0, s1, "hits")))
 
 
+def lose_twice(d, length, sent_at, what):
+    """Arms the dropper for `length`, runs sent_at() (which sends what is
+    answered), waits for the drop and arms it again, so that the answer's
+    next copy is lost too: time for a reload before the one after.
+    Returns an error string or None."""
+    k0 = d.dropped()
+    d.arm(length)
+    sent_at()
+    if not xt.wait_until(lambda: d.dropped() >= k0 + 1, 5, 0.005):
+        return "%s: not lost" % what
+    d.arm(length)
+    if not xt.wait_until(lambda: d.dropped() >= k0 + 2, 5, 0.01):
+        return "%s: its resending not lost" % what
+    return None
+
+
+def reload_site(S, path=None, body=None):
+    """SIGHUP (after replacing `path` with `body`, if given); true once the
+    helper has a new active generation."""
+    g0 = helper_stats(S).get("active_generation", 0)
+    if path:
+        ok = e2e.write_and_reload(S, path, body)
+    else:
+        before = E.log_of("nanoweb").count("reloaded")
+        S.nw.send_signal(signal.SIGHUP)
+        ok = xt.wait_until(lambda: E.log_of("nanoweb").count("reloaded") > before,
+                           15, 0.02)
+    return ok and xt.wait_until(
+        lambda: helper_stats(S).get("active_generation", 0) != g0, 10, 0.02)
+
+
+def check_reload_recovery(S, ref, addr, tag):
+    """A reload between an answer and its resending (the helper's new
+    generation replaces the one it was sent from): the answer is resent as
+    it was, not reset. Two cases: the last segment of a 3-segment answer
+    lost (loss recovery resends it), and a one-segment answer lost whole
+    while the file changed (the client retransmits its request: it gets
+    the answer it was sent, and the next request the new file)."""
+    mss = 1440 if ":" in addr else 1460
+    d = Dropper()
+    try:
+        path = "/r3k.bin"
+        want = ref[(path, "none", "GET")].raw
+        n = -(-len(want) // mss)
+        c = nwx.Conn(addr, PORT, 5)
+        s0 = helper_stats(S)
+        try:
+            err = lose_twice(d, len(want) - mss * (n - 1), lambda: c.sock.sendall(
+                nwx.request_bytes("GET", path)), "the last segment")
+            if not err and not reload_site(S):
+                err = "no new generation after SIGHUP"
+            if not err:
+                err = nwx.parity_diff(c.read_response(timeout=5).raw, want)
+            if not err:
+                err = nwx.parity_diff(c.exchange("GET", path).raw, want)
+        except (nwx.HTTPError, OSError) as e:
+            err = repr(e)
+        finally:
+            c.close()
+        s1 = helper_stats(S)
+        check("%s: a reload while the last of %d segments is lost twice: the "
+              "answer completed from its own generation, then the next one "
+              "on the connection" % (tag, n),
+              err is None and delta(s0, s1, "rsts") == 0,
+              "(%s; rsts +%d)" % (err, delta(s0, s1, "rsts")))
+
+        path = "/tiny.txt"
+        file = os.path.join(S.site, path[1:])
+        with open(file, "rb") as f:
+            old_body = f.read()
+        st = os.stat(file)
+        want = ref[(path, "none", "GET")].raw
+        new_body = b"a longer tiny file, after the reload\n"
+        c = nwx.Conn(addr, PORT, 5)
+        s0 = helper_stats(S)
+        try:
+            err = lose_twice(d, len(want), lambda: c.sock.sendall(
+                nwx.request_bytes("GET", path)), "the answer")
+            if not err and not reload_site(S, file, new_body):
+                err = "no new generation after the change"
+            if not err:
+                err = nwx.parity_diff(c.read_response(timeout=5).raw, want)
+            if not err:
+                r = c.exchange("GET", path)
+                err = None if r.status == 200 and r.body == new_body else \
+                    "next request: %d %r" % (r.status, r.body[:60])
+        except (nwx.HTTPError, OSError) as e:
+            err = repr(e)
+        finally:
+            c.close()
+            # as it was, mtime too (its Last-Modified is in ref)
+            with open(file, "wb") as f:
+                f.write(old_body)
+            os.utime(file, ns=(st.st_atime_ns, st.st_mtime_ns))
+            reload_site(S)
+        s1 = helper_stats(S)
+        check("%s: an answer lost twice while its file changed: the "
+              "retransmitted request gets the answer it was sent, the next "
+              "request the new file" % tag,
+              err is None and delta(s0, s1, "rsts") == 0,
+              "(%s; rsts +%d)" % (err, delta(s0, s1, "rsts")))
+    finally:
+        d.off()
+
+
 LOSS_PERMILLE = int(os.environ.get("XT_LOSS_PERMILLE", "150"))
 
 
@@ -708,6 +814,9 @@ def main():
         check_mss_clamp(S, tag)
     if want("loss"):
         check_loss(S, ref, tag, a.loss_rounds, a.loss_bound, a.trace)
+    if want("reload") and a.mode == "veth":
+        for addr, t in ((S.addr4, tag + "/v4"), (S.addr6, tag + "/v6")):
+            check_reload_recovery(S, ref, addr, t)
     if want("missing") and a.mode == "veth":
         check_missing_part(S, ref, S.addr4, tag)   # last: it breaks r7k.bin
     return e2e.stop_and_finish(S, tag)
