@@ -811,7 +811,8 @@ fail:
 	fixed(a, 500, srv->server_error, "Internal Server Error\n");
 }
 
-/* NULL when the context could not be allocated: route() answers 500; see on_connection(). */
+/* The query of the request c reads (on_connection(), take_query()); NULL
+ * when its context could not be allocated: route() answers 500. */
 static const struct nw_query *query_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
