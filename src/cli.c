@@ -148,7 +148,8 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 	size_t npend = 0;
 	bool have_cmd = false, only_pos = false, want_help = false, want_version = false;
 	bool config_from_env = false;
-	char last_switch[64] = "";
+	/* the previous word, if a long switch with no "=value" */
+	const struct nw_cli_opt *bare_switch = NULL;
 	enum nw_command cmd = NW_CMD_SERVE;
 	const char *dir = NULL, *dir_flag = NULL, *config = NULL;
 	char msg[512];
@@ -170,16 +171,11 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 		const char *a = argv[i];
 		const struct nw_cli_opt *def = NULL;
 		const char *value = NULL;
-		char spelled[64], prev_switch[64];
-		/* the previous word, if a long switch with no "=value" */
-		const char *bare_bool = NULL;
-
-		if (last_switch[0]) {
-			snprintf(prev_switch, sizeof prev_switch, "%s", last_switch);
-			bare_bool = prev_switch;
-			last_switch[0] = '\0';
-		}
+		char spelled[64];
 		bool inline_value = false;
+		const struct nw_cli_opt *bare_bool = bare_switch;
+
+		bare_switch = NULL;
 
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
 			/* Positional: the command, then serve's DIR. */
@@ -189,9 +185,9 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 				/* "--spa false": false would be the DIR */
 				free(pend);
 				return cli_fail(err, errlen,
-						"'%s' after %s: a switch takes its value "
-						"after '=' (%s=%s)", a, bare_bool,
-						bare_bool, a);
+						"'%s' after --%s: a switch takes its value "
+						"after '=' (--%s=%s)", a, bare_bool->name,
+						bare_bool->name, a);
 			}
 			if (!have_cmd && is_command(a, &c)) {
 				have_cmd = true;
@@ -260,8 +256,8 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 			}
 			break;
 		case ARG_BOOL:
-			if (!inline_value && strncmp(spelled, "--", 2) == 0)
-				snprintf(last_switch, sizeof last_switch, "%s", spelled);
+			if (!inline_value && a[1] == '-')
+				bare_switch = def;
 			break;
 		case ARG_VALUE:
 			if (!inline_value) {

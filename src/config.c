@@ -549,7 +549,6 @@ static bool set_cache(struct nw_config *cfg, const char *key, const char *v,
 	return fail(err, errlen, "unknown key '%s' in [cache]", key);
 }
 
-/* Headers the server itself must control: framing, connection management. */
 /* Headers the server sets itself: a second copy would contradict it. NULL
  * when name is not one, else a hint for the error ("" for none). */
 static const char *header_reserved(const char *name)
@@ -571,6 +570,18 @@ static const char *header_reserved(const char *name)
 	return NULL;
 }
 
+/* The index of the header.NAME entry named name (case-insensitive), or
+ * n_extra_headers when there is none. */
+static size_t extra_header_index(const struct nw_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_extra_headers; i++)
+		if (strcasecmp(cfg->extra_headers[i].name, name) == 0)
+			break;
+	return i;
+}
+
 static bool set_extra_header(struct nw_config *cfg, const char *name, const char *v,
 			     char *err, size_t errlen)
 {
@@ -583,9 +594,7 @@ static bool set_extra_header(struct nw_config *cfg, const char *name, const char
 		return fail(err, errlen, "header '%s' is managed by the server and cannot be set%s", name, hint);
 	if (!header_value_ok(v))
 		return fail(err, errlen, "header value contains control characters (CR, LF...)");
-	for (i = 0; i < cfg->n_extra_headers; i++)
-		if (strcasecmp(cfg->extra_headers[i].name, name) == 0)
-			break;
+	i = extra_header_index(cfg, name);
 	if (!*v) {
 		/* An empty value removes a header set earlier. */
 		if (i < cfg->n_extra_headers) {
@@ -999,8 +1008,5 @@ const char *nw_config_cache_control(const struct nw_config *cfg,
 
 bool nw_config_extra_header(const struct nw_config *cfg, const char *name)
 {
-	for (size_t i = 0; i < cfg->n_extra_headers; i++)
-		if (strcasecmp(cfg->extra_headers[i].name, name) == 0)
-			return true;
-	return false;
+	return extra_header_index(cfg, name) < cfg->n_extra_headers;
 }

@@ -2091,26 +2091,25 @@ static __always_inline int load_resp(struct scratch *s,
  * call sites and load through it, a modified context pointer the verifier
  * refuses.
  */
-static __always_inline long redirect_back(struct __sk_buff *skb)
+static __always_inline __u32 in_ifindex(struct __sk_buff *skb)
 {
 	__u32 ifx;
 
 	asm volatile("%0 = *(u32 *)(%1 + %2)"
 		     : "=r"(ifx)
 		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, ifindex)));
-	return bpf_redirect(ifx, 0);
+	return ifx;
 }
 
-/* A copy of the skb out of the interface it came in on (redirect_back()'s
- * asm, for the same reason). */
+static __always_inline long redirect_back(struct __sk_buff *skb)
+{
+	return bpf_redirect(in_ifindex(skb), 0);
+}
+
+/* A copy of the skb out of the interface it came in on. */
 static __always_inline long clone_back(struct __sk_buff *skb)
 {
-	__u32 ifx;
-
-	asm volatile("%0 = *(u32 *)(%1 + %2)"
-		     : "=r"(ifx)
-		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, ifindex)));
-	return bpf_clone_redirect(skb, ifx, 0);
+	return bpf_clone_redirect(skb, in_ifindex(skb), 0);
 }
 
 /* One's-complement sum (unfolded) of s->resp[off, off+len) as a TCP

@@ -103,8 +103,8 @@ unsigned xdpd_bpf_owned_flows(struct xdpd *x);
 /* drain: a keep-alive-style probe to each idle owned flow (see xdpd_bpf.c) */
 unsigned xdpd_bpf_probe_owned(struct xdpd *x);
 /* loss recovery: probes flows whose multi-segment answer is not fully
- * acknowledged after NWX_RTO_MS (called by xdpd_bpf_tick every 100 ms) */
-/* and, when idle is set (once a second), connections idle past cfg.idle_s:
+ * acknowledged after NWX_RTO_MS (called by xdpd_bpf_tick every 100 ms);
+ * and, when idle is set (once a second), connections idle past cfg.idle_s:
  * probed, so that the client's ACK hands them to nano-web; given up (entry
  * deleted) NWX_IDLE_GIVE_UP_S later, as are CLOSING flows whose last ACK
  * never came. One walk of the flow map for both; returns the loss probes
