@@ -30,6 +30,19 @@ bool nw_token_ok(const char *name, size_t len)
 	return true;
 }
 
+bool nw_method_known(const char *method)
+{
+	static const char *const known[] = {
+		"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+		"TRACE", "PATCH",
+	};
+
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(method, known[i]) == 0)
+			return true;
+	return false;
+}
+
 bool nw_host_ok(const char *value, size_t len)
 {
 	size_t i = 0;

@@ -17,6 +17,11 @@ bool nw_te_chunked_last(const char *value);
  * ("Host : x") is not one (RFC 9112 5.1). */
 bool nw_token_ok(const char *s, size_t len);
 
+/* True when method is one HTTP defines (RFC 9110 9.3, PATCH of RFC 5789):
+ * a file server that does not allow it answers 405; any other method is
+ * not implemented (501, RFC 9110 9.1). Case-sensitive, as methods are. */
+bool nw_method_known(const char *method);
+
 /* True when value is a valid Host field value: uri-host [ ":" port ] with
  * reg-name, IPv4 or bracketed IPv6 characters only (RFC 9112 3.2, RFC 3986
  * 3.2.2); empty is valid. The OWS around a field value is not part of

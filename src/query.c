@@ -29,10 +29,11 @@ bool nw_query_take(struct nw_query *q, char *target)
 	return true;
 }
 
-bool nw_query_has_ctl(const struct nw_query *q)
+bool nw_query_bad(const struct nw_query *q)
 {
 	for (size_t i = 0; q->has && i < q->len; i++)
-		if ((unsigned char)q->buf[i] < 0x20 || q->buf[i] == 0x7f)
+		if ((unsigned char)q->buf[i] < 0x20 || q->buf[i] == 0x7f ||
+		    q->buf[i] == '#')
 			return true;
 	return false;
 }

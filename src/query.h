@@ -30,9 +30,9 @@ struct nw_query {
  */
 bool nw_query_take(struct nw_query *q, char *target);
 
-/* Whether the query holds a control byte, which cannot be in a
- * request-target (RFC 9112 3.2). */
-bool nw_query_has_ctl(const struct nw_query *q);
+/* Whether the query holds a control byte or a '#', which cannot be in a
+ * request-target (RFC 9112 3.2, 3.2.1: a fragment is never sent). */
+bool nw_query_bad(const struct nw_query *q);
 
 void nw_query_free(struct nw_query *q);
 

@@ -54,7 +54,7 @@ struct nw_server {
 	bool reload_ok;
 	/* Prebuilt responses that do not depend on the snapshot. */
 	struct MHD_Response *bad_request, *not_found, *not_allowed,
-		*not_acceptable, *not_acceptable_spa, *uri_too_long,
+		*not_implemented, *not_acceptable, *not_acceptable_spa, *uri_too_long,
 		*header_too_large, *options, *server_error,
 		*precondition_failed, *changed_on_disk;
 	/* the text 404 of a missing path the --spa rule decided */
@@ -126,6 +126,7 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->not_found = text_response(cfg, "Not Found\n");
 	srv->not_found_spa = text_response_cc(cfg, "Not Found\n", "no-store");
 	srv->not_allowed = text_response(cfg, "Method Not Allowed\n");
+	srv->not_implemented = text_response(cfg, "Not Implemented\n");
 	srv->not_acceptable = text_response(cfg, "Not Acceptable\n");
 	srv->not_acceptable_spa = text_response(cfg, "Not Acceptable\n");
 	srv->uri_too_long = text_response(cfg, "URI Too Long\n");
@@ -137,7 +138,8 @@ static bool build_static_responses(struct nw_server *srv)
 	srv->options = MHD_create_response_from_buffer(0, (void *)"",
 						       MHD_RESPMEM_PERSISTENT);
 	if (!srv->bad_request || !srv->not_found || !srv->not_found_spa ||
-	    !srv->not_allowed || !srv->not_acceptable ||
+	    !srv->not_allowed || !srv->not_implemented ||
+	    !srv->not_acceptable ||
 	    !srv->not_acceptable_spa || !srv->uri_too_long ||
 	    !srv->header_too_large || !srv->server_error ||
 	    !srv->precondition_failed || !srv->changed_on_disk ||
@@ -163,8 +165,8 @@ static void destroy_static_responses(struct nw_server *srv)
 {
 	struct MHD_Response **all[] = {
 		&srv->bad_request, &srv->not_found, &srv->not_found_spa,
-		&srv->not_allowed, &srv->not_acceptable,
-		&srv->not_acceptable_spa, &srv->uri_too_long,
+		&srv->not_allowed, &srv->not_implemented,
+		&srv->not_acceptable, &srv->not_acceptable_spa, &srv->uri_too_long,
 		&srv->header_too_large,
 		&srv->options,
 		&srv->server_error, &srv->precondition_failed,
@@ -854,8 +856,10 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 			fixed(a, 400, srv->bad_request, "Bad Request\n");
 		else if (strcmp(method, "OPTIONS") == 0)
 			fixed(a, 204, srv->options, NULL);
-		else
+		else if (nw_method_known(method))
 			fixed(a, 405, srv->not_allowed, "Method Not Allowed\n");
+		else
+			fixed(a, 501, srv->not_implemented, "Not Implemented\n");
 		return;
 	}
 	if (h.total > cfg->max_header_size || h.list_too_long) {
@@ -867,7 +871,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		fixed(a, 500, srv->server_error, "Internal Server Error\n");
 		return;
 	}
-	if (nw_query_has_ctl(q)) {
+	if (nw_query_bad(q)) {
 		fixed(a, 400, srv->bad_request, "Bad Request\n");
 		return;
 	}

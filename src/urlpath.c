@@ -104,8 +104,11 @@ static enum nw_path_status normalize(const char *raw, size_t raw_len,
 				i += 3;
 			} else {
 				/* RFC 9112 3.2: no whitespace in a request-target;
-				 * libmicrohttpd passes "GET /a b HTTP/1.1" as "/a b" */
-				if (c == ' ')
+				 * libmicrohttpd passes "GET /a b HTTP/1.1" as "/a b".
+				 * Nor a fragment (RFC 9112 3.2.1): a client strips
+				 * it, so a raw '#' is a malformed target (%23 is a
+				 * name's '#'). */
+				if (c == ' ' || c == '#')
 					return NW_PATH_BAD;
 				i++;
 			}

@@ -243,7 +243,7 @@ def head_and_methods():
     t.eq("raw HEAD sends no body bytes", body, b"")
     t.check("raw HEAD has Content-Length of the full body",
             ("Content-Length", str(len(CSS))) in hdrs, hdrs)
-    for m in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"):
+    for m in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT"):
         target = "/style.css"
         raw = srv.raw(("%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
                        "Connection: close\r\n\r\n" % (m, target)).encode())
@@ -252,6 +252,13 @@ def head_and_methods():
         allow = ",".join(v for k, v in hdrs if k.lower() == "allow")
         toks = {x.strip().upper() for x in allow.split(",")}
         t.check("%s 405 Allow lists GET and HEAD" % m, {"GET", "HEAD"} <= toks, allow)
+    # a method HTTP does not define: not implemented (RFC 9110 9.1)
+    for m in ("PROPFIND", "BREW", "get"):
+        raw = srv.raw(("%s /style.css HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n\r\n" % m).encode())
+        st, hdrs, body = nwtest.parse_raw(raw)
+        t.eq("%s -> 501" % m, st, 501)
+        t.eq("%s 501 body" % m, body, b"Not Implemented\n")
     # a method that is not a token: a malformed request line
     for m in (b"G@T", b"G\x01T", b"GE(T", b'"GET"'):
         st = nwtest.raw_status(srv.raw(m + b" /style.css HTTP/1.1\r\nHost: x\r\n"

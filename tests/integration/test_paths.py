@@ -114,6 +114,11 @@ def traversal_and_bad_paths():
         b"/%2Fetc%2Fpasswd",
         b"/my file.txt",
         b"/ ",
+        # a fragment is never sent (RFC 9112 3.2.1): a malformed target
+        b"/h#x.txt",
+        b"/style.css#top",
+        b"/style.css?v=1#top",
+        b"/#",
     ]
     for target in bad400:
         st, _, body = raw_get(srv, target)

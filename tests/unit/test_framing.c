@@ -125,11 +125,25 @@ static void test_char_classes(void)
 	CHECK(!nw_is_tchar(0xe9));
 }
 
+static void test_method_known(void)
+{
+	CHECK(nw_method_known("GET"));
+	CHECK(nw_method_known("POST"));
+	CHECK(nw_method_known("PATCH"));
+	CHECK(nw_method_known("TRACE"));
+	CHECK(!nw_method_known("get"));
+	CHECK(!nw_method_known("PROPFIND"));
+	CHECK(!nw_method_known("BREW"));
+	CHECK(!nw_method_known("GETX"));
+	CHECK(!nw_method_known(""));
+}
+
 int main(void)
 {
 	test_char_classes();
 	test_host();
 	test_te();
 	test_field_name();
+	test_method_known();
 	return check_report();
 }

@@ -22,7 +22,7 @@ int main(void)
 	take(q, "/a/b", "/a/b");
 	CHECK(!q->has);
 	CHECK_INT(q->len, 0);
-	CHECK(!nw_query_has_ctl(q));
+	CHECK(!nw_query_bad(q));
 
 	/* the first '?' starts it; the target keeps "...?" and nothing after */
 	take(q, "/a?x=1&y=2?z", "/a?");
@@ -44,11 +44,13 @@ int main(void)
 	CHECK(!q->has);
 
 	take(q, "/?a=\x01", "/?");
-	CHECK(nw_query_has_ctl(q));
+	CHECK(nw_query_bad(q));
 	take(q, "/?a=\x7f", "/?");
-	CHECK(nw_query_has_ctl(q));
-	take(q, "/?a=%01+\x80", "/?");
-	CHECK(!nw_query_has_ctl(q));
+	CHECK(nw_query_bad(q));
+	take(q, "/?a=b#c", "/?");
+	CHECK(nw_query_bad(q));
+	take(q, "/?a=%01+%23\x80", "/?");
+	CHECK(!nw_query_bad(q));
 
 	/* grows as needed */
 	big[0] = '/';

@@ -56,6 +56,7 @@ static void test_ok(void)
 	CHECK(ok("/a/%2e", "/a/"));
 	/* percent-decoding, exactly once */
 	CHECK(ok("/a%20b", "/a b"));
+	CHECK(ok("/a%23b", "/a#b"));
 	CHECK(ok("/%41%42%43", "/ABC"));
 	CHECK(ok("/%61%62", "/ab"));
 	CHECK(ok("/%7e", "/~"));
@@ -123,6 +124,9 @@ static void test_bad(void)
 	/* a raw space (libmicrohttpd keeps one inside the target) */
 	CHECK_INT(norm("/a b"), NW_PATH_BAD);
 	CHECK_INT(norm("/ "), NW_PATH_BAD);
+	/* a fragment is never sent */
+	CHECK_INT(norm("/a#b"), NW_PATH_BAD);
+	CHECK_INT(norm("/#"), NW_PATH_BAD);
 	/* NUL and control bytes */
 	CHECK_INT(norm("/a%00"), NW_PATH_BAD);
 	CHECK_INT(norm("/a%00.html"), NW_PATH_BAD);

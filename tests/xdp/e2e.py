@@ -441,7 +441,7 @@ def check_time_wait(S, ref, addr, tag):
 
 
 def check_statuses(S, addr, tag):
-    """301, 304, 206, 404, 405 through the hand-off, on a fresh connection
+    """301, 304, 206, 404, 405, 501, 400 through the hand-off, on a fresh connection
     and after hits on the same one."""
     etag = nwx.fetch(addr, PORT, "GET", "/index.html").headers.get("etag")
     cases = [
@@ -450,6 +450,9 @@ def check_statuses(S, addr, tag):
         ("GET", "/index.html", ["Range: bytes=0-9"], 206),
         ("GET", "/nope.html", [], 404),
         ("DELETE", "/index.html", [], 405),
+        ("BREW", "/index.html", [], 501),
+        # a cached file: XDP would answer it but for the '#'
+        ("GET", "/tiny.txt?v=1#top", [], 400),
         ("GET", "/index.html", ["Connection: close"], 200),
     ]
     errs = []
@@ -505,7 +508,7 @@ def check_statuses(S, addr, tag):
             c.close()
         except (nwx.HTTPError, OSError) as e:
             errs.append("%s: %r" % (label, e))
-    check("%s: 301, 304, 206, 404, 405, HTTP/1.0, bad Host through the hand-off, "
+    check("%s: 301, 304, 206, 404, 405, 501, 400, HTTP/1.0, bad Host through the hand-off, "
           "Connection: close answered" % tag, not errs, "; ".join(errs[:5]))
 
 
