@@ -979,7 +979,8 @@ static long parse_cb(__u32 i, void *arg)
 			pc->kstart = idx + 1;
 			return 0;
 		}
-		if (c < 0x21 || c > 0x7e)
+		/* nano-web gives 400 to a '#' (a fragment is never sent) */
+		if (c < 0x21 || c > 0x7e || c == '#')
 			goto bad;
 		return 0;
 	case PS_VERSION:
