@@ -194,6 +194,7 @@ void nw_config_init(struct nw_config *cfg)
 	cfg->max_connections = 10000;
 	cfg->per_ip_connections = 0;
 	cfg->timeout = 30;
+	cfg->header_timeout = 20;
 	cfg->max_header_size = 16384;
 	cfg->max_url_length = 8192;
 	/* [xdp] */
@@ -671,6 +672,8 @@ static bool set_limits(struct nw_config *cfg, const char *key, const char *v,
 		return val_uint(v, 0, 1000000, &cfg->per_ip_connections, err, errlen);
 	if (strcmp(key, "timeout") == 0)
 		return val_uint(v, 0, 86400, &cfg->timeout, err, errlen);
+	if (strcmp(key, "header_timeout") == 0)
+		return val_uint(v, 0, 86400, &cfg->header_timeout, err, errlen);
 	if (strcmp(key, "max_header_size") == 0) {
 		if (!val_size(v, 1024, 16u << 20, &sz, err, errlen))
 			return false;

@@ -71,6 +71,7 @@ struct nw_config {
 	unsigned max_connections; /* 10000 */
 	unsigned per_ip_connections; /* 0: unlimited */
 	unsigned timeout;         /* idle/slow-client timeout in seconds (30) */
+	unsigned header_timeout;  /* seconds to deliver a request head (20); 0: none */
 	size_t max_header_size;   /* bytes of request line + headers (16384) */
 	size_t max_url_length;    /* bytes of request target (8192) -> 414 */
 	/* [xdp] */

@@ -38,9 +38,15 @@ bool nw_query_bad(const struct nw_query *q)
 	return false;
 }
 
+void nw_query_clear(struct nw_query *q)
+{
+	free(q->buf);
+	memset(q, 0, sizeof *q);
+}
+
 void nw_query_free(struct nw_query *q)
 {
 	if (q)
-		free(q->buf);
+		nw_query_clear(q);
 	free(q);
 }

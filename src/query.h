@@ -34,6 +34,9 @@ bool nw_query_take(struct nw_query *q, char *target);
  * request-target (RFC 9112 3.2, 3.2.1: a fragment is never sent). */
 bool nw_query_bad(const struct nw_query *q);
 
+/* Frees what q holds (q itself stays, empty). */
+void nw_query_clear(struct nw_query *q);
+/* Frees q and what it holds. */
 void nw_query_free(struct nw_query *q);
 
 #endif

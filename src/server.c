@@ -34,6 +34,7 @@
 #include "strbuf.h"
 #include "textesc.h"
 #include "framing.h"
+#include "headwatch.h"
 #include "urlpath.h"
 #include "xdp_client.h"
 
@@ -48,6 +49,7 @@ struct nw_server {
 	pthread_mutex_t snap_lock;
 	struct nw_snapshot *current;
 	struct nw_xdp_client *xdp;
+	struct nw_headwatch *headwatch; /* [limits] header_timeout */
 	time_t started;
 	/* The last reload's outcome, for /_health (under snap_lock). */
 	time_t reload_time; /* 0: none yet */
@@ -515,6 +517,7 @@ static void stats(struct nw_server *srv, struct nw_snapshot *s,
 		  "{\"time\":\"%s\",\"uptime_seconds\":%lld,"
 		  "\"requests\":%llu,\"bytes_sent\":%llu,\"status\":{\"2xx\":%llu,"
 		  "\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu},\"in_flight\":%u,"
+		  "\"header_timeouts\":%llu,"
 		  "\"snapshot\":{\"generation\":%llu,\"files\":%zu,\"skipped\":%zu,"
 		  "\"bytes\":%llu,\"compressed_bytes\":%llu,\"memory_bytes\":%llu,"
 		  "\"load_seconds\":%.3f},\"xdp\":",
@@ -525,6 +528,7 @@ static void stats(struct nw_server *srv, struct nw_snapshot *s,
 		  (unsigned long long)srv->status_3xx,
 		  (unsigned long long)srv->status_4xx,
 		  (unsigned long long)srv->status_5xx, (unsigned)srv->inflight,
+		  (unsigned long long)nw_headwatch_expired(srv->headwatch),
 		  (unsigned long long)s->generation, s->stats.files,
 		  s->stats.skipped, (unsigned long long)s->stats.bytes,
 		  (unsigned long long)s->stats.compressed_bytes,
@@ -813,9 +817,9 @@ fail:
 	fixed(a, 500, srv->server_error, "Internal Server Error\n");
 }
 
-/* The query of the request c reads (on_connection(), take_query()); NULL
- * when its context could not be allocated: route() answers 500. */
-static const struct nw_query *query_of(struct MHD_Connection *c)
+/* What nano-web keeps of connection c (on_connection()); NULL when it
+ * could not be allocated: route() answers 500. */
+static struct nw_conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -823,9 +827,10 @@ static const struct nw_query *query_of(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* q: the request's query (take_query()), NULL if it could not be kept */
 static void route(struct nw_server *srv, struct MHD_Connection *c,
 		  struct nw_snapshot *s, const char *method, const char *url,
-		  bool http10, struct answer *a)
+		  bool http10, const struct nw_query *q, struct answer *a)
 {
 	const struct nw_config *cfg = srv->cfg;
 	bool is_get = strcmp(method, "GET") == 0;
@@ -834,7 +839,6 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 	char path[8192 + 2];
 	enum nw_path_status st;
 	struct req_headers h;
-	const struct nw_query *q = query_of(c);
 	bool spa;
 
 	/* The join buffers need no clearing. */
@@ -995,10 +999,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct answer a;
 	struct nw_snapshot *s;
 	struct req_log *rl = NULL;
+	struct nw_conn *conn = conn_of(c);
 	enum MHD_Result ret;
 
 	(void)upload_data;
 	if (!*con_cls) {
+		/* too late: header_timeout has ended the connection */
+		if (conn && !nw_conn_head_taken(conn))
+			return MHD_NO;
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
 		if (srv->cfg->log_requests)
 			log_start(c, method, url, con_cls);
@@ -1023,7 +1031,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	}
 	s = acquire(srv);
 	route(srv, c, s, method, url,
-	      strcmp(version, MHD_HTTP_VERSION_1_0) == 0, &a);
+	      strcmp(version, MHD_HTTP_VERSION_1_0) == 0,
+	      conn ? &conn->query : NULL, &a);
 	if (rl) {
 		rl->snap = s;
 		rl->status = a.status;
@@ -1045,10 +1054,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct nw_server *srv = cls;
+	struct nw_conn *conn = conn_of(c);
 	void *p = *con_cls;
 
-	(void)c;
 	(void)toe;
+	if (conn)
+		nw_conn_answered(conn);
 	if (!p)
 		return;
 	if (ANSWERED(p)) {
@@ -1096,20 +1107,23 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 	return MHD_YES;
 }
 
-/* A connection's context is the query of the request it reads (query.h). */
+/* A connection's context is a struct nw_conn (headwatch.h). */
 static void on_connection(void *cls, struct MHD_Connection *c,
 			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
 	struct nw_server *srv = cls;
 
-	(void)c;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
 		atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed);
-		*socket_context = calloc(1, sizeof(struct nw_query));
+		*socket_context = ci ? nw_conn_open(srv->headwatch, ci->connect_fd)
+				     : NULL;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		atomic_fetch_sub_explicit(&srv->connections, 1, memory_order_relaxed);
-		nw_query_free(*socket_context);
+		nw_conn_close(srv->headwatch, *socket_context);
 		*socket_context = NULL;
 	}
 }
@@ -1122,11 +1136,11 @@ static void on_connection(void *cls, struct MHD_Connection *c,
  */
 static void *take_query(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	struct nw_query *q = (struct nw_query *)query_of(c);
+	struct nw_conn *conn = conn_of(c);
 
 	(void)cls;
-	if (q)
-		nw_query_take(q, (char *)uri);
+	if (conn)
+		nw_query_take(&conn->query, (char *)uri);
 	return NULL;
 }
 
@@ -1299,6 +1313,12 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		destroy_static_responses(srv);
 		return false;
 	}
+	srv->headwatch = nw_headwatch_start(cfg->header_timeout);
+	if (!srv->headwatch) {
+		snprintf(err, errlen, "cannot start the header_timeout watcher");
+		destroy_static_responses(srv);
+		return false;
+	}
 	srv->current = s;
 	srv->started = time(NULL);
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) }
@@ -1331,6 +1351,8 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		snprintf(err, errlen, "cannot start the HTTP daemon");
 		srv->current = NULL;
 		destroy_static_responses(srv);
+		nw_headwatch_stop(srv->headwatch);
+		srv->headwatch = NULL;
 		return false;
 	}
 	return true;
@@ -1410,6 +1432,9 @@ void nw_server_shutdown(struct nw_server *srv, unsigned grace_ms, int signal_fd)
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
 	srv->listen_fd = -1; /* closed by MHD_stop_daemon */
+	/* every connection is closed now */
+	nw_headwatch_stop(srv->headwatch);
+	srv->headwatch = NULL;
 }
 
 void nw_server_free(struct nw_server *srv)

@@ -275,6 +275,7 @@ max_memory_file = 8M
 max_connections = 1000
 per_ip_connections = 0
 timeout = 30
+header_timeout = 20
 max_header_size = 16384
 max_url_length = 8192
 """ % (s.root, port)

@@ -3,6 +3,7 @@
 an in-flight slow download, IPv6 listen."""
 import errno
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -161,6 +162,129 @@ def idle_timeout():
         c.close()
     t.check("default timeout: keep-alive connection reusable after 2 s idle", ok, "")
     srv.stop_checked(t, "default-timeout server")
+
+
+def drip_head(c, first, t0, bound):
+    """Sends first, then one byte of a header field every 0.3 s until the
+    server answers or closes (or bound seconds pass). Returns (what came
+    back, seconds since t0)."""
+    c.settimeout(0.3)
+    c.sendall(first)
+    got = b""
+    while time.monotonic() - t0 < bound:
+        try:
+            b = c.recv(4096)
+            if not b:
+                break
+            got += b
+            continue
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            break
+        try:
+            c.sendall(b"x")
+        except OSError:
+            break
+    return got, time.monotonic() - t0
+
+
+@t.case
+def header_timeout():
+    """[limits] header_timeout: a request head must arrive within it, the
+    first from the accept, a later one from its first byte; idling between
+    requests is timeout's business. libmicrohttpd alone lets a client that
+    sends a byte now and then hold its connection for good."""
+    s = Site({"small.txt": "small\n"})
+    srv = Server(s.root, config="[limits]\nheader_timeout = 2\ntimeout = 60\n")
+    base = json.loads(srv.get("/_stats").body)["header_timeouts"]
+    res = {}
+
+    def dripper():
+        t0 = time.monotonic()
+        c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+        res["drip"] = drip_head(c, b"GET /small.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+                                t0, 15)
+        c.close()
+
+    def silent():
+        t0 = time.monotonic()
+        c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+        closed = closed_within(c, 15)
+        res["silent"] = (closed, time.monotonic() - t0)
+        c.close()
+
+    def idle_then_drip():
+        c = keepalive_conn(srv)
+        if not isinstance(c, socket.socket):
+            res["idle"] = c
+            return
+        time.sleep(3.5)  # longer than header_timeout, shorter than timeout
+        c.settimeout(3)
+        try:
+            c.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            res["idle"] = c.recv(4096)
+        except OSError as e:
+            res["idle"] = repr(e)
+        time.sleep(2.5)
+        t0 = time.monotonic()
+        res["later"] = drip_head(c, b"GET /small.txt HTTP/1.1\r\nX-Slow: ", t0, 15)
+        c.close()
+
+    def slow_in_time():
+        c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+        for part in (b"GET /small.txt HT", b"TP/1.1\r\nHost: x\r\n", b"\r\n"):
+            c.sendall(part)
+            time.sleep(0.4)
+        try:
+            res["slow"] = c.recv(4096)
+        except OSError as e:
+            res["slow"] = repr(e)
+        c.close()
+
+    th = [threading.Thread(target=f, daemon=True)
+          for f in (dripper, silent, idle_then_drip, slow_in_time)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(timeout=30)
+    got, secs = res.get("drip", (b"", 0))
+    t.check("a head sent a byte at a time gets 408 and a close",
+            got.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in got, got[:80])
+    t.check("... after the deadline, not before (2-8 s from the accept)",
+            1.9 <= secs <= 8, "%.1f s" % secs)
+    closed, secs = res.get("silent", (False, 0))
+    t.check("a connection that sends nothing is closed after the deadline "
+            "(2-8 s)", closed and 1.9 <= secs <= 8, "closed %s after %.1f s" % (closed, secs))
+    t.check("a keep-alive connection idle longer than the deadline still serves",
+            isinstance(res.get("idle"), bytes) and res["idle"].startswith(b"HTTP/1.1 200"),
+            res.get("idle"))
+    got, secs = res.get("later", (b"", 0))
+    t.check("a later head sent a byte at a time gets 408 (2-8 s from its "
+            "first byte)", got.startswith(b"HTTP/1.1 408 ") and 1.9 <= secs <= 8,
+            "%r after %.1f s" % (got[:40], secs))
+    t.check("a head sent in pieces within the deadline gets its 200",
+            isinstance(res.get("slow"), bytes) and res["slow"].startswith(b"HTTP/1.1 200"),
+            res.get("slow"))
+    t.eq("/_stats header_timeouts counts the three", json.loads(srv.get("/_stats").body)["header_timeouts"] - base, 3)
+    t.eq("alive", srv.get("/small.txt").status, 200)
+    srv.stop_checked(t)
+    # 0: no deadline, only the inactivity timeout
+    srv = Server(s.root, config="[limits]\nheader_timeout = 0\ntimeout = 60\n")
+    c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+    t0 = time.monotonic()
+    got, secs = drip_head(c, b"GET /small.txt HTTP/1.1\r\nX-Slow: ", t0, 4)
+    t.check("header_timeout = 0: a head sent a byte at a time is still read "
+            "after 4 s", got == b"" and secs >= 4, "%r after %.1f s" % (got[:40], secs))
+    c.sendall(b"\r\nHost: x\r\n\r\n")
+    c.settimeout(3)
+    try:
+        got = c.recv(4096)
+    except OSError as e:
+        got = repr(e).encode()
+    t.check("... and answered once complete", got.startswith(b"HTTP/1.1 200"), got[:40])
+    c.close()
+    srv.stop_checked(t)
 
 
 # 10 MiB of incompressible data: more than the socket buffers hold.

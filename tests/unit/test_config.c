@@ -72,6 +72,7 @@ static void test_defaults(void)
 	CHECK_INT(c.max_connections, 10000);
 	CHECK_INT(c.per_ip_connections, 0);
 	CHECK_INT(c.timeout, 30);
+	CHECK_INT(c.header_timeout, 20);
 	CHECK_INT(c.max_header_size, 16384);
 	CHECK_INT(c.max_url_length, 8192);
 	CHECK_INT(c.xdp, NW_XDP_AUTO);
@@ -190,6 +191,7 @@ static const char full_ini[] =
 	"max_connections = 500\n"
 	"per_ip_connections = 20\n"
 	"timeout = 10\n"
+	"header_timeout = 0\n"
 	"max_header_size = 32K\n"
 	"max_url_length = 4096\n"
 	"[xdp]\n"
@@ -250,6 +252,7 @@ static void test_ini_full(void)
 	CHECK_INT(c.max_connections, 500);
 	CHECK_INT(c.per_ip_connections, 20);
 	CHECK_INT(c.timeout, 10);
+	CHECK_INT(c.header_timeout, 0);
 	CHECK_INT(c.max_header_size, 32768);
 	CHECK_INT(c.max_url_length, 4096);
 	CHECK_INT(c.xdp, NW_XDP_ON);
@@ -581,7 +584,7 @@ static void test_shipped_ini(void)
 	}
 	text[len] = '\0';
 	fclose(f);
-	CHECK_INT(keys, 47); /* every scalar key of every section */
+	CHECK_INT(keys, 48); /* every scalar key of every section */
 	CHECK(load(&c, text));
 	CHECK_STR(err, "");
 	nw_config_init(&d);
@@ -615,6 +618,7 @@ static void test_shipped_ini(void)
 	CHECK_INT(c.max_connections, d.max_connections);
 	CHECK_INT(c.per_ip_connections, d.per_ip_connections);
 	CHECK_INT(c.timeout, d.timeout);
+	CHECK_INT(c.header_timeout, d.header_timeout);
 	CHECK_INT(c.max_header_size, d.max_header_size);
 	CHECK_INT(c.max_url_length, d.max_url_length);
 	CHECK_INT(c.xdp, d.xdp);
