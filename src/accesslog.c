@@ -1,4 +1,5 @@
 #include "accesslog.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +23,26 @@ static bool json;
 static bool every_line;  /* out is a terminal */
 static long long flushed_at;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void nw_accesslog_client(const struct sockaddr *sa, char *text, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN] = "-";
+
+	if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], tmp,
+				  sizeof tmp);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, tmp, sizeof tmp);
+	} else if (sa && sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  tmp, sizeof tmp);
+	}
+	snprintf(text, len, "%s", tmp);
+}
 
 static long long now_ns(void)
 {

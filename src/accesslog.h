@@ -3,6 +3,7 @@
 #define NW_ACCESSLOG_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include "config.h"
 
 struct nw_access_entry {
@@ -14,6 +15,10 @@ struct nw_access_entry {
 	const char *client;   /* address text */
 	const char *encoding; /* "identity", "br", ... */
 };
+
+/* The client address as a line shows it (an IPv4-mapped one as IPv4);
+ * "-" when sa is NULL. */
+void nw_accesslog_client(const struct sockaddr *sa, char *text, size_t len);
 
 /* Opens the log (cfg->access_log: NULL, "" or "-" means stdout). */
 bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "headclock.h"
 #include "log.h"
 #include "monotime.h"
@@ -24,7 +25,7 @@ struct nw_headwatch {
 	pthread_mutex_t lock;  /* the list, stop */
 	pthread_cond_t wake;
 	struct nw_conn *head;
-	bool stop, running;
+	bool stop, running, log_requests;
 	pthread_t thread;
 	long deadline_ms, tick_ms;
 	atomic_ullong expired;
@@ -36,13 +37,14 @@ struct conn_entry {
 	struct nw_headclock clock;
 };
 
+#define BODY_408 "Request Timeout\n"
+#define BODY_408_LEN (sizeof BODY_408 - 1)
 static const char answer_408[] =
 	"HTTP/1.1 408 Request Timeout\r\n"
 	"Connection: close\r\n"
 	"Content-Type: text/plain; charset=utf-8\r\n"
 	"Content-Length: 16\r\n"
-	"\r\n"
-	"Request Timeout\n";
+	"\r\n" BODY_408;
 
 static uint64_t bytes_received(int fd)
 {
@@ -53,6 +55,24 @@ static uint64_t bytes_received(int fd)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return 0;
 	return ti.tcpi_bytes_received;
+}
+
+/* As nginx logs it: no request was read. */
+static void log_408(const struct conn_entry *e, long now)
+{
+	char client[64];
+	struct nw_access_entry a = {
+		.method = "-",
+		.path = "-",
+		.status = 408,
+		.bytes = BODY_408_LEN,
+		.duration_ms = (double)(now - e->clock.since_ms),
+		.client = client,
+		.encoding = "identity",
+	};
+
+	nw_accesslog_client(e->conn.addr, client, sizeof client);
+	nw_accesslog_write(&a);
 }
 
 /* Under hw->lock: libmicrohttpd reports a connection closed (and removes
@@ -87,6 +107,8 @@ static void check_one(struct nw_headwatch *hw, struct conn_entry *e,
 	/* wakes libmicrohttpd, which reads the end and closes the connection */
 	shutdown(e->conn.fd, SHUT_RDWR);
 	atomic_fetch_add(&hw->expired, 1);
+	if (hw->log_requests && verdict == NW_HEAD_EXPIRED)
+		log_408(e, now);
 	nw_debug("request head not received within the deadline: connection "
 		 "closed%s", verdict == NW_HEAD_EXPIRED ? " with 408" : "");
 }
@@ -116,7 +138,8 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-struct nw_headwatch *nw_headwatch_start(unsigned deadline_s)
+struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
+					bool log_requests)
 {
 	struct nw_headwatch *hw = calloc(1, sizeof *hw);
 	pthread_condattr_t ca;
@@ -129,6 +152,7 @@ struct nw_headwatch *nw_headwatch_start(unsigned deadline_s)
 	pthread_cond_init(&hw->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	hw->deadline_ms = (long)deadline_s * 1000;
+	hw->log_requests = log_requests;
 	/* an eighth of the deadline, within 0.1-1 s: a head is cut off at
 	 * most one tick after its deadline (two, after a previous answer) */
 	hw->tick_ms = hw->deadline_ms / 8;
@@ -173,7 +197,8 @@ uint64_t nw_headwatch_expired(struct nw_headwatch *hw)
 	return hw ? atomic_load(&hw->expired) : 0;
 }
 
-struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd)
+struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd,
+			     const struct sockaddr *addr)
 {
 	struct conn_entry *e = calloc(1, sizeof *e);
 	struct nw_conn *c;
@@ -182,6 +207,7 @@ struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd)
 		return NULL;
 	c = &e->conn;
 	c->fd = fd;
+	c->addr = addr;
 	atomic_init(&c->state, PH_WAITING);
 	if (hw && hw->running) {
 		c->accepted_ms = nw_mono_ms();

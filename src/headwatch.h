@@ -9,6 +9,7 @@
 #define NW_HEADWATCH_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include "query.h"
 
 struct nw_headwatch;
@@ -18,20 +19,24 @@ struct nw_conn {
 	/* private to headwatch.c */
 	_Atomic unsigned state;
 	int fd;
+	const struct sockaddr *addr; /* libmicrohttpd's, until the close */
 	long accepted_ms;
 	struct nw_conn *prev, *next;
 };
 
-/* deadline_s 0: no deadline (connections are still tracked, cheaply). NULL
- * when out of memory or when the thread cannot start. */
-struct nw_headwatch *nw_headwatch_start(unsigned deadline_s);
+/* deadline_s 0: no deadline (connections are still tracked, cheaply).
+ * log_requests: a 408 gets an access log line. NULL when out of memory or
+ * when the thread cannot start. */
+struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
+					bool log_requests);
 /* After libmicrohttpd has closed every connection. */
 void nw_headwatch_stop(struct nw_headwatch *hw);
 /* Heads that missed the deadline since the start. */
 uint64_t nw_headwatch_expired(struct nw_headwatch *hw);
 
 /* libmicrohttpd's connection notifications. NULL: out of memory. */
-struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd);
+struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd,
+			     const struct sockaddr *addr);
 void nw_conn_close(struct nw_headwatch *hw, struct nw_conn *c);
 
 /* A request head was taken: false when the deadline already ended the

@@ -959,26 +959,9 @@ static void log_start(struct MHD_Connection *c, const char *method,
 	clock_gettime(CLOCK_MONOTONIC, &rl->start);
 	snprintf(rl->method, sizeof rl->method, "%s", method);
 	memcpy(rl->path, url, ulen);
-	strcpy(rl->client, "-");
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-		char tmp[INET6_ADDRSTRLEN];
-
-		if (sa->sa_family == AF_INET6) {
-			const struct sockaddr_in6 *s6 = (const void *)sa;
-
-			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-				inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
-					  tmp, sizeof tmp);
-			else
-				inet_ntop(AF_INET6, &s6->sin6_addr, tmp, sizeof tmp);
-		} else {
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-				  tmp, sizeof tmp);
-		}
-		snprintf(rl->client, sizeof rl->client, "%s", tmp);
-	}
+	if (ci)
+		nw_accesslog_client(ci->client_addr, rl->client, sizeof rl->client);
 	*con_cls = rl;
 }
 
@@ -1115,12 +1098,17 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	struct nw_server *srv = cls;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		/* pointers into libmicrohttpd's connection, valid until
+		 * the close */
+		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(
 			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		atomic_fetch_add_explicit(&srv->connections, 1, memory_order_relaxed);
-		*socket_context = ci ? nw_conn_open(srv->headwatch, ci->connect_fd)
-				     : NULL;
+		*socket_context = fd && addr ?
+			nw_conn_open(srv->headwatch, fd->connect_fd,
+				     addr->client_addr) : NULL;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		atomic_fetch_sub_explicit(&srv->connections, 1, memory_order_relaxed);
 		nw_conn_close(srv->headwatch, *socket_context);
@@ -1313,7 +1301,8 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 		destroy_static_responses(srv);
 		return false;
 	}
-	srv->headwatch = nw_headwatch_start(cfg->header_timeout);
+	srv->headwatch = nw_headwatch_start(cfg->header_timeout,
+					    cfg->log_requests);
 	if (!srv->headwatch) {
 		snprintf(err, errlen, "cannot start the header_timeout watcher");
 		destroy_static_responses(srv);

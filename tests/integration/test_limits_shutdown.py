@@ -196,7 +196,8 @@ def header_timeout():
     requests is timeout's business. libmicrohttpd alone lets a client that
     sends a byte now and then hold its connection for good."""
     s = Site({"small.txt": "small\n"})
-    srv = Server(s.root, config="[limits]\nheader_timeout = 2\ntimeout = 60\n")
+    srv = Server(s.root, config="[limits]\nheader_timeout = 2\ntimeout = 60\n",
+                 args=["--log-requests", "--log-format", "json"])
     base = json.loads(srv.get("/_stats").body)["header_timeouts"]
     res = {}
 
@@ -269,6 +270,16 @@ def header_timeout():
     t.eq("/_stats header_timeouts counts the three", json.loads(srv.get("/_stats").body)["header_timeouts"] - base, 3)
     t.eq("alive", srv.get("/small.txt").status, 200)
     srv.stop_checked(t)
+    lines = []
+    for ln in srv.stdout().splitlines():
+        try:
+            o = json.loads(ln)
+        except ValueError:
+            continue
+        if isinstance(o, dict) and o.get("status") == 408:
+            lines.append((o.get("method"), o.get("path"), o.get("client"), o.get("bytes")))
+    t.eq("the access log has a line for each 408 (none for the silent close)",
+         lines, [("-", "-", "127.0.0.1", 16)] * 2)
     # 0: no deadline, only the inactivity timeout
     srv = Server(s.root, config="[limits]\nheader_timeout = 0\ntimeout = 60\n")
     c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
