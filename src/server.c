@@ -965,12 +965,40 @@ static void log_start(struct MHD_Connection *c, const char *method,
 	*con_cls = rl;
 }
 
-static bool has_body(struct MHD_Connection *c)
+/* A body of at most this many bytes is read and dropped before the
+ * answer, so that the connection stays open for the next request. */
+#define BODY_DRAIN_MAX (64 * 1024)
+
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind,
+					    const char *key, const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Content-Length") == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* Whether to answer a request before its body: a larger or chunked one
+ * (libmicrohttpd then closes the connection after the answer rather than
+ * read it), one whose client waits for a 100 Continue it should not get,
+ * or one with several Content-Length lines, whose length is in doubt
+ * (route() refuses those that disagree). libmicrohttpd has checked the
+ * syntax of the one it uses. */
+static bool answer_before_body(struct MHD_Connection *c)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	unsigned lines = 0;
 
-	return (cl && strcmp(cl, "0") != 0) ||
-	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
+		return true;
+	if (!cl || strcmp(cl, "0") == 0)
+		return false;
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect"))
+		return true;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_content_length, &lines);
+	return lines > 1 || strlen(cl) > 6 ||
+	       strtoul(cl, NULL, 10) > BODY_DRAIN_MAX;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -996,9 +1024,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		else
 			*con_cls = &first_call;
 		/* Answering on the first callback makes libmicrohttpd close
-		 * the connection: wait for the second one, unless the request
-		 * has a body, which cannot be answered once it is being read. */
-		if (!has_body(c))
+		 * the connection: wait for the last one, after the body. */
+		if (!answer_before_body(c))
 			return MHD_YES;
 	}
 	if (ANSWERED(*con_cls)) {
@@ -1009,6 +1036,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		rl = *con_cls;
 	if (rl && rl->snap) {
 		/* Already answered; discard any request body. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* a small body, dropped: the answer comes after it */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}

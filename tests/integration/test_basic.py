@@ -267,6 +267,31 @@ def head_and_methods():
     r = srv.request("POST", "/style.css", body=b"x=1",
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
     t.eq("POST with body -> 405", r.status, 405)
+    # a small body is read and dropped: the connection goes on; a large or
+    # chunked one, or one behind Expect: 100-continue, is not read: the
+    # answer closes the connection
+    nxt = b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    for label, req, want in (
+            ("POST with a 5-byte body", b"POST /style.css HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Length: 5\r\n\r\nhello", [b"405", b"200"]),
+            ("BREW with a 64 KiB body", b"BREW /style.css HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Length: 65536\r\n\r\n" + b"b" * 65536, [b"501", b"200"]),
+            ("GET with a 3-byte body", b"GET /style.css HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Length: 3\r\n\r\nabc", [b"200", b"200"]),
+            ("POST with a 64 KiB + 1 body", b"POST /style.css HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Length: 65537\r\n\r\nhello", [b"405"]),
+            ("POST chunked", b"POST /style.css HTTP/1.1\r\nHost: x\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [b"405"]),
+            ("POST behind Expect: 100-continue", b"POST /style.css HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n", [b"405"])):
+        raw = srv.raw(req + nxt)
+        got = re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)
+        t.eq("%s: answers %s" % (label, [x.decode() for x in want]), got, want)
+        if len(want) == 1:
+            t.check("%s: the answer says Connection: close" % label,
+                    b"\r\nConnection: close\r\n" in raw.split(b"\r\n\r\n")[0] + b"\r\n", raw[:200])
+        else:
+            t.check("%s: the second answer is the file" % label, raw.endswith(SMALL.encode()), raw[-40:])
     r = srv.request("OPTIONS", "/style.css")
     t.eq("OPTIONS -> 204", r.status, 204)
     toks = {x.strip().upper() for x in (r.h("Allow") or "").split(",")}
