@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,37 +15,36 @@
 #include "log.h"
 #include "monotime.h"
 
-/* nw_conn.state: the requests completed, shifted, and a phase. The epoch
- * in the same word lets the watcher's compare-and-swap fail when the
- * connection moved on after it looked, even back to waiting. */
-enum { PH_WAITING, PH_IN_REQUEST, PH_KILLED };
+/* nw_conn.state: the requests completed (the epoch), shifted, and a phase.
+ * The epoch in the same word makes the watcher's compare-and-swap fail when
+ * the connection moved on after it looked, even back to the same phase. */
+enum { PH_HEAD, PH_BUSY, PH_BODY, PH_KILLED };
 #define PHASE(v) ((v) & 3u)
 #define EPOCH(v) ((v) >> 2)
+#define EPOCH_MAX (~0u >> 2)
+
+/* The entry is libmicrohttpd's socket context: conn first, so that the
+ * context pointer is the entry's. The clock is the watcher's alone. */
+struct conn_entry {
+	struct nw_conn conn;
+	struct nw_headclock clock;
+};
 
 struct nw_headwatch {
-	pthread_mutex_t lock;  /* the list, stop */
-	pthread_cond_t wake;
+	pthread_mutex_t lock; /* the list, current, stop */
+	pthread_cond_t wake;  /* the watcher: stop */
+	pthread_cond_t done;  /* nw_conn_close(): current moved on */
 	struct nw_conn *head;
+	/* the entry the watcher is looking at with the lock released: it
+	 * stays in the list (and its descriptor open) until released */
+	struct nw_conn *current;
 	bool stop, running, log_requests;
 	pthread_t thread;
 	long deadline_ms, tick_ms;
 	atomic_ullong expired;
 };
 
-/* The clock lives beside the list entry, touched by the watcher only. */
-struct conn_entry {
-	struct nw_conn conn;
-	struct nw_headclock clock;
-};
-
 #define BODY_408 "Request Timeout\n"
-#define BODY_408_LEN (sizeof BODY_408 - 1)
-static const char answer_408[] =
-	"HTTP/1.1 408 Request Timeout\r\n"
-	"Connection: close\r\n"
-	"Content-Type: text/plain; charset=utf-8\r\n"
-	"Content-Length: 16\r\n"
-	"\r\n" BODY_408;
 
 static uint64_t bytes_received(int fd)
 {
@@ -57,7 +57,31 @@ static uint64_t bytes_received(int fd)
 	return ti.tcpi_bytes_received;
 }
 
-/* As nginx logs it: no request was read. */
+/* Whether all of a 408 went out. libmicrohttpd writes nothing while it
+ * waits for a head or reads a body, unless it refuses a malformed head
+ * itself: a 408 caught behind that is cut short, and not counted. */
+static bool send_408(int fd)
+{
+	char buf[256], date[40];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	n = snprintf(buf, sizeof buf,
+		     "HTTP/1.1 408 Request Timeout\r\n"
+		     "Date: %s\r\n"
+		     "Connection: close\r\n"
+		     "Content-Type: text/plain; charset=utf-8\r\n"
+		     "Content-Length: %zu\r\n"
+		     "\r\n" BODY_408,
+		     date, sizeof BODY_408 - 1);
+	return n > 0 && (size_t)n < sizeof buf &&
+	       send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n;
+}
+
+/* As nginx logs it: no request was read, or none the answer is to. */
 static void log_408(const struct conn_entry *e, long now)
 {
 	char client[64];
@@ -65,7 +89,7 @@ static void log_408(const struct conn_entry *e, long now)
 		.method = "-",
 		.path = "-",
 		.status = 408,
-		.bytes = BODY_408_LEN,
+		.bytes = sizeof BODY_408 - 1,
 		.duration_ms = (double)(now - e->clock.since_ms),
 		.client = client,
 		.encoding = "identity",
@@ -75,42 +99,68 @@ static void log_408(const struct conn_entry *e, long now)
 	nw_accesslog_write(&a);
 }
 
-/* Under hw->lock: libmicrohttpd reports a connection closed (and removes
- * it from the list) before it closes the descriptor, so fd is still this
- * connection's. */
+/* Without hw->lock, but with e pinned as hw->current: libmicrohttpd
+ * reports a connection closed (nw_conn_close(), which waits for the pin)
+ * before it closes the descriptor, so fd is still this connection's. */
 static void check_one(struct nw_headwatch *hw, struct conn_entry *e,
 		      long now)
 {
-	unsigned v = atomic_load(&e->conn.state);
+	struct nw_conn *c = &e->conn;
+	unsigned v = atomic_load(&c->state);
+	unsigned ph = PHASE(v);
 	struct nw_head_obs obs = {
-		.waiting = PHASE(v) == PH_WAITING,
+		.phase = ph == PH_HEAD ? NW_HP_HEAD :
+			 ph == PH_BODY ? NW_HP_BODY : NW_HP_BUSY,
 		.epoch = EPOCH(v),
 		.now_ms = now,
-		.accepted_ms = e->conn.accepted_ms,
+		.accepted_ms = c->accepted_ms,
 	};
 	enum nw_head_verdict verdict;
+	bool sent;
 
-	if (obs.waiting)
-		obs.bytes = bytes_received(e->conn.fd);
+	if (ph == PH_KILLED)
+		return;
+	if (ph == PH_HEAD) {
+		obs.line_seen = atomic_load_explicit(&c->line_tag,
+						     memory_order_acquire) ==
+				EPOCH(v) + 1;
+		obs.bytes = bytes_received(c->fd);
+	}
+	if (obs.line_seen || ph == PH_BODY)
+		obs.line_ms = obs.body_ms = atomic_load_explicit(
+			&c->mark_ms, memory_order_relaxed);
 	verdict = nw_headclock_step(&e->clock, &obs, hw->deadline_ms);
 	if (verdict == NW_HEAD_OK)
 		return;
-	if (!atomic_compare_exchange_strong(&e->conn.state, &v,
+	if (!atomic_compare_exchange_strong(&c->state, &v,
 					    (v & ~3u) | PH_KILLED))
 		return;
-	/* libmicrohttpd writes nothing while it waits for a head (it could
-	 * only be about to refuse a malformed one, on a connection that ends
-	 * anyway) */
-	if (verdict == NW_HEAD_EXPIRED)
-		(void)send(e->conn.fd, answer_408, sizeof answer_408 - 1,
-			   MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (ph == PH_BODY)
+		e->clock.since_ms = obs.body_ms;
+	sent = verdict == NW_HEAD_EXPIRED && send_408(c->fd);
 	/* wakes libmicrohttpd, which reads the end and closes the connection */
-	shutdown(e->conn.fd, SHUT_RDWR);
+	shutdown(c->fd, SHUT_RDWR);
 	atomic_fetch_add(&hw->expired, 1);
-	if (hw->log_requests && verdict == NW_HEAD_EXPIRED)
+	if (sent && hw->log_requests)
 		log_408(e, now);
-	nw_debug("request head not received within the deadline: connection "
-		 "closed%s", verdict == NW_HEAD_EXPIRED ? " with 408" : "");
+	nw_debug("request not received within header_timeout: connection "
+		 "closed%s", sent ? " with 408" : "");
+}
+
+static void sweep(struct nw_headwatch *hw)
+{
+	long now = nw_mono_ms();
+	struct nw_conn *c = hw->head;
+
+	while (c && !hw->stop) {
+		hw->current = c;
+		pthread_mutex_unlock(&hw->lock);
+		check_one(hw, (struct conn_entry *)c, now);
+		pthread_mutex_lock(&hw->lock);
+		hw->current = NULL;
+		pthread_cond_broadcast(&hw->done);
+		c = c->next;
+	}
 }
 
 static void *watch(void *arg)
@@ -127,15 +177,19 @@ static void *watch(void *arg)
 		while (!hw->stop &&
 		       pthread_cond_timedwait(&hw->wake, &hw->lock, &until) == 0)
 			;
-		if (hw->stop)
-			break;
-		long now = nw_mono_ms();
-
-		for (struct nw_conn *c = hw->head; c; c = c->next)
-			check_one(hw, (struct conn_entry *)c, now);
+		if (!hw->stop)
+			sweep(hw);
 	}
 	pthread_mutex_unlock(&hw->lock);
 	return NULL;
+}
+
+static void destroy(struct nw_headwatch *hw)
+{
+	pthread_cond_destroy(&hw->done);
+	pthread_cond_destroy(&hw->wake);
+	pthread_mutex_destroy(&hw->lock);
+	free(hw);
 }
 
 struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
@@ -151,10 +205,12 @@ struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&hw->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&hw->done, NULL);
 	hw->deadline_ms = (long)deadline_s * 1000;
 	hw->log_requests = log_requests;
-	/* an eighth of the deadline, within 0.1-1 s: a head is cut off at
-	 * most one tick after its deadline (two, after a previous answer) */
+	/* an eighth of the deadline, within 0.1-1 s: a request is cut off
+	 * at most a tick after its deadline (two, when a later head's first
+	 * byte is what starts it) */
 	hw->tick_ms = hw->deadline_ms / 8;
 	if (hw->tick_ms < 100)
 		hw->tick_ms = 100;
@@ -166,9 +222,7 @@ struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
 		if (rc != 0) {
 			nw_error("cannot start the header_timeout thread: %s",
 				 strerror(rc));
-			pthread_cond_destroy(&hw->wake);
-			pthread_mutex_destroy(&hw->lock);
-			free(hw);
+			destroy(hw);
 			return NULL;
 		}
 		hw->running = true;
@@ -187,9 +241,7 @@ void nw_headwatch_stop(struct nw_headwatch *hw)
 		pthread_mutex_unlock(&hw->lock);
 		pthread_join(hw->thread, NULL);
 	}
-	pthread_cond_destroy(&hw->wake);
-	pthread_mutex_destroy(&hw->lock);
-	free(hw);
+	destroy(hw);
 }
 
 uint64_t nw_headwatch_expired(struct nw_headwatch *hw)
@@ -208,7 +260,7 @@ struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd,
 	c = &e->conn;
 	c->fd = fd;
 	c->addr = addr;
-	atomic_init(&c->state, PH_WAITING);
+	atomic_init(&c->state, PH_HEAD);
 	if (hw && hw->running) {
 		c->accepted_ms = nw_mono_ms();
 		pthread_mutex_lock(&hw->lock);
@@ -227,6 +279,8 @@ void nw_conn_close(struct nw_headwatch *hw, struct nw_conn *c)
 		return;
 	if (hw && hw->running) {
 		pthread_mutex_lock(&hw->lock);
+		while (hw->current == c)
+			pthread_cond_wait(&hw->done, &hw->lock);
 		if (c->prev)
 			c->prev->next = c->next;
 		else
@@ -236,29 +290,56 @@ void nw_conn_close(struct nw_headwatch *hw, struct nw_conn *c)
 		pthread_mutex_unlock(&hw->lock);
 	}
 	nw_query_clear(&c->query);
-	free(c);
+	free((struct conn_entry *)c);
 }
 
-bool nw_conn_head_taken(struct nw_conn *c)
+void nw_conn_line_seen(struct nw_conn *c)
 {
 	unsigned v = atomic_load_explicit(&c->state, memory_order_relaxed);
+
+	atomic_store_explicit(&c->mark_ms, nw_mono_coarse_ms(),
+			      memory_order_relaxed);
+	atomic_store_explicit(&c->line_tag, EPOCH(v) + 1, memory_order_release);
+}
+
+/* Moves c to phase to (keeping its epoch, or starting the next one);
+ * false if the deadline ended it first. */
+static bool move(struct nw_conn *c, unsigned to, bool next)
+{
+	unsigned v = atomic_load_explicit(&c->state, memory_order_relaxed);
+	unsigned epoch;
 
 	do {
 		if (PHASE(v) == PH_KILLED)
 			return false;
+		epoch = EPOCH(v);
+		if (next)
+			/* 0 marks the first request, timed from the accept */
+			epoch = epoch == EPOCH_MAX ? 1 : epoch + 1;
 	} while (!atomic_compare_exchange_weak(&c->state, &v,
-					       (v & ~3u) | PH_IN_REQUEST));
+					       epoch << 2 | to));
 	return true;
+}
+
+bool nw_conn_head_taken(struct nw_conn *c, bool body)
+{
+	if (body)
+		atomic_store_explicit(&c->mark_ms, nw_mono_coarse_ms(),
+				      memory_order_relaxed);
+	return move(c, body ? PH_BODY : PH_BUSY, false);
+}
+
+bool nw_conn_body_read(struct nw_conn *c)
+{
+	unsigned ph = PHASE(atomic_load_explicit(&c->state,
+						 memory_order_relaxed));
+
+	if (ph != PH_BODY)
+		return ph != PH_KILLED;
+	return move(c, PH_BUSY, false);
 }
 
 void nw_conn_answered(struct nw_conn *c)
 {
-	unsigned v = atomic_load_explicit(&c->state, memory_order_relaxed);
-
-	do {
-		if (PHASE(v) == PH_KILLED)
-			return;
-	} while (!atomic_compare_exchange_weak(&c->state, &v,
-					       ((EPOCH(v) + 1) << 2) |
-						       PH_WAITING));
+	move(c, PH_HEAD, true);
 }

@@ -48,6 +48,7 @@ struct nw_server {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t snap_lock;
 	struct nw_snapshot *current;
+	pthread_mutex_t xdp_lock; /* xdp, against its free at shutdown */
 	struct nw_xdp_client *xdp;
 	struct nw_headwatch *headwatch; /* [limits] header_timeout */
 	time_t started;
@@ -215,7 +216,9 @@ void nw_server_swap(struct nw_server *srv, struct nw_snapshot *s)
 
 void nw_server_set_xdp(struct nw_server *srv, struct nw_xdp_client *xdp)
 {
+	pthread_mutex_lock(&srv->xdp_lock);
 	srv->xdp = xdp;
+	pthread_mutex_unlock(&srv->xdp_lock);
 }
 
 /* The request headers nano-web looks at, gathered in one pass. */
@@ -534,10 +537,13 @@ static void stats(struct nw_server *srv, struct nw_snapshot *s,
 		  (unsigned long long)s->stats.compressed_bytes,
 		  (unsigned long long)s->stats.memory_bytes,
 		  s->stats.load_seconds);
+	/* the client may be freed once nw_server_set_xdp() has returned */
+	pthread_mutex_lock(&srv->xdp_lock);
 	if (srv->xdp)
 		nw_xdp_client_stats_json(srv->xdp, &sb);
 	else
 		sb_puts(&sb, "null");
+	pthread_mutex_unlock(&srv->xdp_lock);
 	sb_puts(&sb, "}\n");
 	json_answer(srv, a, &sb);
 	sb_free(&sb);
@@ -960,14 +966,21 @@ static void log_start(struct MHD_Connection *c, const char *method,
 	snprintf(rl->method, sizeof rl->method, "%s", method);
 	memcpy(rl->path, url, ulen);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci)
-		nw_accesslog_client(ci->client_addr, rl->client, sizeof rl->client);
+	nw_accesslog_client(ci ? ci->client_addr : NULL, rl->client,
+			    sizeof rl->client);
 	*con_cls = rl;
 }
 
 /* A body of at most this many bytes is read and dropped before the
  * answer, so that the connection stays open for the next request. */
 #define BODY_DRAIN_MAX (64 * 1024)
+
+enum body_plan {
+	BODY_NONE,
+	BODY_DRAIN,  /* read and dropped, then answered */
+	BODY_REFUSE, /* answered before it; libmicrohttpd then closes the
+			connection rather than read it */
+};
 
 static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind,
 					    const char *key, const char *value)
@@ -979,26 +992,25 @@ static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-/* Whether to answer a request before its body: a larger or chunked one
- * (libmicrohttpd then closes the connection after the answer rather than
- * read it), one whose client waits for a 100 Continue it should not get,
- * or one with several Content-Length lines, whose length is in doubt
- * (route() refuses those that disagree). libmicrohttpd has checked the
- * syntax of the one it uses. */
-static bool answer_before_body(struct MHD_Connection *c)
+/* A body is answered before it when it is large or chunked, when its
+ * client waits for a 100 Continue it should not get, or when several
+ * Content-Length lines put its length in doubt (route() refuses those that
+ * disagree). libmicrohttpd has checked the syntax of the one it uses. */
+static enum body_plan plan_body(struct MHD_Connection *c)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	unsigned lines = 0;
 
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
-		return true;
+		return BODY_REFUSE;
 	if (!cl || strcmp(cl, "0") == 0)
-		return false;
+		return BODY_NONE;
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect"))
-		return true;
+		return BODY_REFUSE;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_content_length, &lines);
-	return lines > 1 || strlen(cl) > 6 ||
-	       strtoul(cl, NULL, 10) > BODY_DRAIN_MAX;
+	if (lines > 1 || strlen(cl) > 6 || strtoul(cl, NULL, 10) > BODY_DRAIN_MAX)
+		return BODY_REFUSE;
+	return BODY_DRAIN;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -1015,8 +1027,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 	(void)upload_data;
 	if (!*con_cls) {
+		enum body_plan plan = plan_body(c);
+
 		/* too late: header_timeout has ended the connection */
-		if (conn && !nw_conn_head_taken(conn))
+		if (conn && !nw_conn_head_taken(conn, plan == BODY_DRAIN))
 			return MHD_NO;
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
 		if (srv->cfg->log_requests)
@@ -1025,7 +1039,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			*con_cls = &first_call;
 		/* Answering on the first callback makes libmicrohttpd close
 		 * the connection: wait for the last one, after the body. */
-		if (!answer_before_body(c))
+		if (plan != BODY_REFUSE)
 			return MHD_YES;
 	}
 	if (ANSWERED(*con_cls)) {
@@ -1044,6 +1058,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (conn && !nw_conn_body_read(conn))
+		return MHD_NO; /* header_timeout ended it */
 	s = acquire(srv);
 	route(srv, c, s, method, url,
 	      strcmp(version, MHD_HTTP_VERSION_1_0) == 0,
@@ -1159,8 +1175,10 @@ static void *take_query(void *cls, const char *uri, struct MHD_Connection *c)
 	struct nw_conn *conn = conn_of(c);
 
 	(void)cls;
-	if (conn)
+	if (conn) {
+		nw_conn_line_seen(conn);
 		nw_query_take(&conn->query, (char *)uri);
+	}
 	return NULL;
 }
 
@@ -1289,9 +1307,12 @@ struct nw_server *nw_server_new(const struct nw_config *cfg, char *err,
 	}
 	srv->cfg = cfg;
 	pthread_mutex_init(&srv->snap_lock, NULL);
+	pthread_mutex_init(&srv->xdp_lock, NULL);
 	srv->listen_fd = open_listener(cfg, &srv->port, srv->url,
 				       sizeof srv->url, err, errlen);
 	if (srv->listen_fd < 0) {
+		pthread_mutex_destroy(&srv->snap_lock);
+		pthread_mutex_destroy(&srv->xdp_lock);
 		free(srv);
 		return NULL;
 	}
@@ -1470,5 +1491,6 @@ void nw_server_free(struct nw_server *srv)
 	if (srv->current)
 		nw_snapshot_unref(srv->current);
 	pthread_mutex_destroy(&srv->snap_lock);
+	pthread_mutex_destroy(&srv->xdp_lock);
 	free(srv);
 }

@@ -5,6 +5,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -164,14 +165,25 @@ def idle_timeout():
     srv.stop_checked(t, "default-timeout server")
 
 
-def drip_head(c, first, t0, bound):
-    """Sends first, then one byte of a header field every 0.3 s until the
-    server answers or closes (or bound seconds pass). Returns (what came
-    back, seconds since t0)."""
+def drip_head(c, first, t0, bound, pause=0):
+    """Sends first, waits pause seconds (reading), then sends one byte
+    every 0.3 s until the server closes (or bound seconds pass). Returns
+    (what came back, seconds since t0)."""
     c.settimeout(0.3)
     c.sendall(first)
     got = b""
     while time.monotonic() - t0 < bound:
+        if time.monotonic() - t0 < pause:
+            try:
+                b = c.recv(4096)
+                if not b:
+                    break
+                got += b
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                break
+            continue
         try:
             b = c.recv(4096)
             if not b:
@@ -222,9 +234,15 @@ def header_timeout():
             return
         time.sleep(3.5)  # longer than header_timeout, shorter than timeout
         c.settimeout(3)
+        got = b""
         try:
             c.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-            res["idle"] = c.recv(4096)
+            while not got.endswith(b"small\n"):
+                b = c.recv(4096)
+                if not b:
+                    break
+                got += b
+            res["idle"] = got
         except OSError as e:
             res["idle"] = repr(e)
         time.sleep(2.5)
@@ -243,8 +261,28 @@ def header_timeout():
             res["slow"] = repr(e)
         c.close()
 
+    def pipelined_then_drip():
+        # a whole request with the start of the next behind it: the second
+        # head is timed from its request line, not from its next byte
+        t0 = time.monotonic()
+        c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+        res["pipelined"] = drip_head(
+            c, b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /small.txt HTTP/1.1\r\nX-Slow: ", t0, 15, pause=10)
+        c.close()
+
+    def body_drip():
+        # a body small enough to be read before the answer, sent slowly
+        t0 = time.monotonic()
+        c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+        res["body"] = drip_head(
+            c, b"POST /small.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n",
+            t0, 15)
+        c.close()
+
     th = [threading.Thread(target=f, daemon=True)
-          for f in (dripper, silent, idle_then_drip, slow_in_time)]
+          for f in (dripper, silent, idle_then_drip, slow_in_time,
+                    pipelined_then_drip, body_drip)]
     for x in th:
         x.start()
     for x in th:
@@ -264,10 +302,18 @@ def header_timeout():
     t.check("a later head sent a byte at a time gets 408 (2-8 s from its "
             "first byte)", got.startswith(b"HTTP/1.1 408 ") and 1.9 <= secs <= 8,
             "%r after %.1f s" % (got[:40], secs))
+    got, secs = res.get("pipelined", (b"", 0))
+    t.check("a head pipelined behind a request, then silent: 200, then 408 "
+            "2-8 s after its request line", re.findall(rb"HTTP/1\.1 (\d{3}) ", got) ==
+            [b"200", b"408"] and 1.9 <= secs <= 8, "%r after %.1f s" % (got[-60:], secs))
+    got, secs = res.get("body", (b"", 0))
+    t.check("a 60000-byte body sent a byte at a time gets 408 (2-8 s)",
+            got.startswith(b"HTTP/1.1 408 ") and 1.9 <= secs <= 8,
+            "%r after %.1f s" % (got[:40], secs))
     t.check("a head sent in pieces within the deadline gets its 200",
             isinstance(res.get("slow"), bytes) and res["slow"].startswith(b"HTTP/1.1 200"),
             res.get("slow"))
-    t.eq("/_stats header_timeouts counts the three", json.loads(srv.get("/_stats").body)["header_timeouts"] - base, 3)
+    t.eq("/_stats header_timeouts counts the five", json.loads(srv.get("/_stats").body)["header_timeouts"] - base, 5)
     t.eq("alive", srv.get("/small.txt").status, 200)
     srv.stop_checked(t)
     lines = []
@@ -279,7 +325,7 @@ def header_timeout():
         if isinstance(o, dict) and o.get("status") == 408:
             lines.append((o.get("method"), o.get("path"), o.get("client"), o.get("bytes")))
     t.eq("the access log has a line for each 408 (none for the silent close)",
-         lines, [("-", "-", "127.0.0.1", 16)] * 2)
+         lines, [("-", "-", "127.0.0.1", 16)] * 4)
     # 0: no deadline, only the inactivity timeout
     srv = Server(s.root, config="[limits]\nheader_timeout = 0\ntimeout = 60\n")
     c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
