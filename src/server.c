@@ -881,7 +881,9 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		fixed(a, 500, srv->server_error, "Internal Server Error\n");
 		return;
 	}
-	if (nw_query_bad(q)) {
+	/* a fragment anywhere, even in an absolute-form authority, is a
+	 * malformed target (RFC 9112 3.2) */
+	if (nw_query_bad(q) || strchr(url, '#')) {
 		fixed(a, 400, srv->bad_request, "Bad Request\n");
 		return;
 	}

@@ -119,6 +119,8 @@ def traversal_and_bad_paths():
         b"/style.css#top",
         b"/style.css?v=1#top",
         b"/#",
+        b"http://x#y",
+        b"http://x/style.css#top",
     ]
     for target in bad400:
         st, _, body = raw_get(srv, target)
