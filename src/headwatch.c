@@ -1,5 +1,6 @@
 #include "headwatch.h"
 
+#include <linux/bpf.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include "headclock.h"
 #include "log.h"
 #include "monotime.h"
+#include "strbuf.h"
 
 /* nw_conn.state: the requests completed (the epoch), shifted, and a phase.
  * The epoch in the same word makes the watcher's compare-and-swap fail when
@@ -39,6 +41,7 @@ struct nw_headwatch {
 	 * stays in the list (and its descriptor open) until released */
 	struct nw_conn *current;
 	bool stop, running, log_requests;
+	char *headers; /* of a 408 */
 	pthread_t thread;
 	long deadline_ms, tick_ms;
 	atomic_ullong expired;
@@ -46,39 +49,47 @@ struct nw_headwatch {
 
 #define BODY_408 "Request Timeout\n"
 
-static uint64_t bytes_received(int fd)
+/* What the kernel knows of the connection: the bytes received, and
+ * whether the client has closed its side (CLOSE_WAIT, as numbered in the
+ * kernel's tcp_states.h and linux/bpf.h). */
+static void read_socket(int fd, struct nw_head_obs *obs)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof ti;
 
 	memset(&ti, 0, sizeof ti);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return 0;
-	return ti.tcpi_bytes_received;
+		return;
+	obs->bytes = ti.tcpi_bytes_received;
+	obs->peer_closed = ti.tcpi_state == BPF_TCP_CLOSE_WAIT;
 }
 
 /* Whether all of a 408 went out. libmicrohttpd writes nothing while it
  * waits for a head or reads a body, unless it refuses a malformed head
  * itself: a 408 caught behind that is cut short, and not counted. */
-static bool send_408(int fd)
+static bool send_408(const struct nw_headwatch *hw, int fd)
 {
-	char buf[256], date[40];
+	struct strbuf sb = STRBUF_INIT;
+	char date[40];
 	time_t now = time(NULL);
 	struct tm tm;
-	int n;
+	bool sent;
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	n = snprintf(buf, sizeof buf,
-		     "HTTP/1.1 408 Request Timeout\r\n"
-		     "Date: %s\r\n"
-		     "Connection: close\r\n"
-		     "Content-Type: text/plain; charset=utf-8\r\n"
-		     "Content-Length: %zu\r\n"
-		     "\r\n" BODY_408,
-		     date, sizeof BODY_408 - 1);
-	return n > 0 && (size_t)n < sizeof buf &&
-	       send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n;
+	sent = sb_printf(&sb,
+			 "HTTP/1.1 408 Request Timeout\r\n"
+			 "Date: %s\r\n"
+			 "Connection: close\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\n"
+			 "%s"
+			 "Content-Length: %zu\r\n"
+			 "\r\n" BODY_408,
+			 date, hw->headers, sizeof BODY_408 - 1) &&
+	       send(fd, sb.buf, sb.len, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+		       (ssize_t)sb.len;
+	sb_free(&sb);
+	return sent;
 }
 
 /* As nginx logs it: no request was read, or none the answer is to. */
@@ -120,24 +131,27 @@ static void check_one(struct nw_headwatch *hw, struct conn_entry *e,
 
 	if (ph == PH_KILLED)
 		return;
-	if (ph == PH_HEAD) {
-		obs.line_seen = atomic_load_explicit(&c->line_tag,
-						     memory_order_acquire) ==
-				EPOCH(v) + 1;
-		obs.bytes = bytes_received(c->fd);
-	}
-	if (obs.line_seen || ph == PH_BODY)
-		obs.line_ms = obs.body_ms = atomic_load_explicit(
-			&c->mark_ms, memory_order_relaxed);
+	/* written before the state that shows them */
+	obs.taken = atomic_load_explicit(&c->taken, memory_order_relaxed);
+	if (ph == PH_HEAD)
+		read_socket(c->fd, &obs);
+	else if (ph == PH_BODY)
+		obs.body_ms = atomic_load_explicit(&c->body_ms,
+						   memory_order_relaxed);
 	verdict = nw_headclock_step(&e->clock, &obs, hw->deadline_ms);
 	if (verdict == NW_HEAD_OK)
 		return;
 	if (!atomic_compare_exchange_strong(&c->state, &v,
 					    (v & ~3u) | PH_KILLED))
 		return;
+	if (verdict == NW_HEAD_PEER_GONE) {
+		shutdown(c->fd, SHUT_RDWR);
+		nw_debug("client closed its side while idle: connection closed");
+		return;
+	}
 	if (ph == PH_BODY)
 		e->clock.since_ms = obs.body_ms;
-	sent = verdict == NW_HEAD_EXPIRED && send_408(c->fd);
+	sent = verdict == NW_HEAD_EXPIRED && send_408(hw, c->fd);
 	/* wakes libmicrohttpd, which reads the end and closes the connection */
 	shutdown(c->fd, SHUT_RDWR);
 	atomic_fetch_add(&hw->expired, 1);
@@ -189,17 +203,24 @@ static void destroy(struct nw_headwatch *hw)
 	pthread_cond_destroy(&hw->done);
 	pthread_cond_destroy(&hw->wake);
 	pthread_mutex_destroy(&hw->lock);
+	free(hw->headers);
 	free(hw);
 }
 
 struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
-					bool log_requests)
+					bool log_requests,
+					const char *headers)
 {
 	struct nw_headwatch *hw = calloc(1, sizeof *hw);
 	pthread_condattr_t ca;
 
 	if (!hw)
 		return NULL;
+	hw->headers = strdup(headers ? headers : "");
+	if (!hw->headers) {
+		free(hw);
+		return NULL;
+	}
 	pthread_mutex_init(&hw->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -293,15 +314,6 @@ void nw_conn_close(struct nw_headwatch *hw, struct nw_conn *c)
 	free((struct conn_entry *)c);
 }
 
-void nw_conn_line_seen(struct nw_conn *c)
-{
-	unsigned v = atomic_load_explicit(&c->state, memory_order_relaxed);
-
-	atomic_store_explicit(&c->mark_ms, nw_mono_coarse_ms(),
-			      memory_order_relaxed);
-	atomic_store_explicit(&c->line_tag, EPOCH(v) + 1, memory_order_release);
-}
-
 /* Moves c to phase to (keeping its epoch, or starting the next one);
  * false if the deadline ended it first. */
 static bool move(struct nw_conn *c, unsigned to, bool next)
@@ -321,12 +333,20 @@ static bool move(struct nw_conn *c, unsigned to, bool next)
 	return true;
 }
 
-bool nw_conn_head_taken(struct nw_conn *c, bool body)
+bool nw_conn_head_taken(struct nw_conn *c, uint64_t head_bytes,
+			uint64_t body_bytes)
 {
-	if (body)
-		atomic_store_explicit(&c->mark_ms, nw_mono_coarse_ms(),
+	/* one writer (the thread serving the connection); the watcher reads
+	 * them after the state that the compare-and-swap below publishes */
+	atomic_store_explicit(&c->taken,
+			      atomic_load_explicit(&c->taken,
+						   memory_order_relaxed) +
+				      head_bytes + body_bytes,
+			      memory_order_relaxed);
+	if (body_bytes)
+		atomic_store_explicit(&c->body_ms, nw_mono_coarse_ms(),
 				      memory_order_relaxed);
-	return move(c, body ? PH_BODY : PH_BUSY, false);
+	return move(c, body_bytes ? PH_BODY : PH_BUSY, false);
 }
 
 bool nw_conn_body_read(struct nw_conn *c)

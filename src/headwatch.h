@@ -19,8 +19,8 @@ struct nw_conn {
 	struct nw_query query; /* of the request it reads (query.h) */
 	/* private to headwatch.c */
 	_Atomic unsigned state;
-	_Atomic unsigned line_tag; /* 1 + the epoch whose request line came */
-	_Atomic long mark_ms;      /* when that line came, or the body began */
+	_Atomic uint64_t taken;    /* bytes of the requests taken */
+	_Atomic long body_ms;      /* when the body being read began */
 	int fd;
 	const struct sockaddr *addr; /* libmicrohttpd's, until the close */
 	long accepted_ms;
@@ -28,10 +28,12 @@ struct nw_conn {
 };
 
 /* deadline_s 0: no deadline (connections are not watched).
- * log_requests: a 408 gets an access log line. NULL when out of memory or
- * when the thread cannot start. */
+ * log_requests: a 408 gets an access log line. headers: header lines (each
+ * ending in CRLF) a 408 carries, copied. NULL when out of memory or when
+ * the thread cannot start. */
 struct nw_headwatch *nw_headwatch_start(unsigned deadline_s,
-					bool log_requests);
+					bool log_requests,
+					const char *headers);
 /* After libmicrohttpd has closed every connection. */
 void nw_headwatch_stop(struct nw_headwatch *hw);
 /* Connections ended by the deadline since the start. */
@@ -42,12 +44,11 @@ struct nw_conn *nw_conn_open(struct nw_headwatch *hw, int fd,
 			     const struct sockaddr *addr);
 void nw_conn_close(struct nw_headwatch *hw, struct nw_conn *c);
 
-/* The request line of a head came (libmicrohttpd's URI callback). */
-void nw_conn_line_seen(struct nw_conn *c);
-/* The whole head came: false when the deadline already ended the
- * connection (it must not be answered). body: a body will be read before
- * the answer, and is timed too. */
-bool nw_conn_head_taken(struct nw_conn *c, bool body);
+/* A whole head of head_bytes came: false when the deadline already ended
+ * the connection (it must not be answered). body_bytes: a body that will
+ * be read before the answer, and is timed too. */
+bool nw_conn_head_taken(struct nw_conn *c, uint64_t head_bytes,
+			uint64_t body_bytes);
 /* That body has been read: false when the deadline ended the connection. */
 bool nw_conn_body_read(struct nw_conn *c);
 /* The answer is done: the next head's wait begins. */

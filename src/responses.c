@@ -400,6 +400,13 @@ bool nw_response_head(const struct nw_config *cfg, const struct nw_resource *r,
 			 (unsigned long long)r->var[enc].len);
 }
 
+bool nw_security_headers_text(const struct nw_config *cfg, struct strbuf *out)
+{
+	struct head_ctx h = { out };
+
+	return emit_security_headers(cfg, head_header, &h);
+}
+
 bool nw_response_not_modified_head(const struct nw_config *cfg,
 				   const struct nw_resource *r, enum nw_enc enc,
 				   const char *date, struct strbuf *out)

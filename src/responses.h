@@ -67,6 +67,10 @@ struct MHD_Response *nw_response_not_found(const struct nw_config *cfg,
 					   const struct nw_resource *r,
 					   enum nw_enc enc, bool spa);
 
+/* The security headers (and configured extra headers) as header lines,
+ * each ending in CRLF, for an answer written without libmicrohttpd. */
+bool nw_security_headers_text(const struct nw_config *cfg, struct strbuf *out);
+
 /* Adds the security headers (and configured extra headers) to resp. */
 bool nw_add_security_headers(struct MHD_Response *resp,
 			     const struct nw_config *cfg);

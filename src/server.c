@@ -998,11 +998,12 @@ static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind,
  * client waits for a 100 Continue it should not get, or when several
  * Content-Length lines put its length in doubt (route() refuses those that
  * disagree). libmicrohttpd has checked the syntax of the one it uses. */
-static enum body_plan plan_body(struct MHD_Connection *c)
+static enum body_plan plan_body(struct MHD_Connection *c, uint64_t *len)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	unsigned lines = 0;
 
+	*len = 0;
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
 		return BODY_REFUSE;
 	if (!cl || strcmp(cl, "0") == 0)
@@ -1012,6 +1013,7 @@ static enum body_plan plan_body(struct MHD_Connection *c)
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_content_length, &lines);
 	if (lines > 1 || strlen(cl) > 6 || strtoul(cl, NULL, 10) > BODY_DRAIN_MAX)
 		return BODY_REFUSE;
+	*len = strtoul(cl, NULL, 10);
 	return BODY_DRAIN;
 }
 
@@ -1029,10 +1031,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 	(void)upload_data;
 	if (!*con_cls) {
-		enum body_plan plan = plan_body(c);
+		uint64_t body_len;
+		enum body_plan plan = plan_body(c, &body_len);
+		const union MHD_ConnectionInfo *hs = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 
 		/* too late: header_timeout has ended the connection */
-		if (conn && !nw_conn_head_taken(conn, plan == BODY_DRAIN))
+		if (conn && !nw_conn_head_taken(conn, hs ? hs->header_size : 0,
+						body_len))
 			return MHD_NO;
 		atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
 		if (srv->cfg->log_requests)
@@ -1177,10 +1183,8 @@ static void *take_query(void *cls, const char *uri, struct MHD_Connection *c)
 	struct nw_conn *conn = conn_of(c);
 
 	(void)cls;
-	if (conn) {
-		nw_conn_line_seen(conn);
+	if (conn)
 		nw_query_take(&conn->query, (char *)uri);
-	}
 	return NULL;
 }
 
@@ -1350,14 +1354,17 @@ bool nw_server_start(struct nw_server *srv, struct nw_snapshot *s,
 			 MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
+	struct strbuf sec = STRBUF_INIT; /* the 408's headers */
 
 	if (!build_static_responses(srv)) {
 		snprintf(err, errlen, "out of memory");
 		destroy_static_responses(srv);
 		return false;
 	}
-	srv->headwatch = nw_headwatch_start(cfg->header_timeout,
-					    cfg->log_requests);
+	srv->headwatch = nw_security_headers_text(cfg, &sec) ?
+		nw_headwatch_start(cfg->header_timeout, cfg->log_requests,
+				   sec.buf) : NULL;
+	sb_free(&sec);
 	if (!srv->headwatch) {
 		snprintf(err, errlen, "cannot start the header_timeout watcher");
 		destroy_static_responses(srv);

@@ -263,13 +263,39 @@ def header_timeout():
 
     def pipelined_then_drip():
         # a whole request with the start of the next behind it: the second
-        # head is timed from its request line, not from its next byte
+        # head is timed from when it is seen, not from its next byte
         t0 = time.monotonic()
         c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
         res["pipelined"] = drip_head(
-            c, b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-            b"GET /small.txt HTTP/1.1\r\nX-Slow: ", t0, 15, pause=10)
+            c, b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /sm", t0, 15, pause=10)
         c.close()
+
+    def half_closed():
+        # requests whose clients close their side after sending:
+        # libmicrohttpd 0.9.75 left some open until the (60 s) timeout
+        def one(i):
+            c = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+            c.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.shutdown(socket.SHUT_WR)
+            t0 = time.monotonic()
+            got = b""
+            c.settimeout(10)
+            try:
+                while True:
+                    b = c.recv(4096)
+                    if not b:
+                        break
+                    got += b
+            except OSError:
+                pass
+            res["half%d" % i] = (got.startswith(b"HTTP/1.1 200") and got.endswith(b"small\n"),
+                                 time.monotonic() - t0)
+            c.close()
+        hs = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(30)]
+        for x in hs:
+            x.start()
+        for x in hs:
+            x.join(timeout=20)
 
     def body_drip():
         # a body small enough to be read before the answer, sent slowly
@@ -282,7 +308,7 @@ def header_timeout():
 
     th = [threading.Thread(target=f, daemon=True)
           for f in (dripper, silent, idle_then_drip, slow_in_time,
-                    pipelined_then_drip, body_drip)]
+                    pipelined_then_drip, body_drip, half_closed)]
     for x in th:
         x.start()
     for x in th:
@@ -290,6 +316,9 @@ def header_timeout():
     got, secs = res.get("drip", (b"", 0))
     t.check("a head sent a byte at a time gets 408 and a close",
             got.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in got, got[:80])
+    head = got.split(b"\r\n\r\n")[0].decode("latin-1").lower()
+    t.check("the 408 carries Date and the security headers",
+            "\r\ndate: " in head and "\r\nx-content-type-options: nosniff" in head, head)
     t.check("... after the deadline, not before (2-8 s from the accept)",
             1.9 <= secs <= 8, "%.1f s" % secs)
     closed, secs = res.get("silent", (False, 0))
@@ -303,13 +332,18 @@ def header_timeout():
             "first byte)", got.startswith(b"HTTP/1.1 408 ") and 1.9 <= secs <= 8,
             "%r after %.1f s" % (got[:40], secs))
     got, secs = res.get("pipelined", (b"", 0))
-    t.check("a head pipelined behind a request, then silent: 200, then 408 "
-            "2-8 s after its request line", re.findall(rb"HTTP/1\.1 (\d{3}) ", got) ==
+    t.check("part of a head pipelined behind a request, then silent: 200, "
+            "then 408 within 2-8 s", re.findall(rb"HTTP/1\.1 (\d{3}) ", got) ==
             [b"200", b"408"] and 1.9 <= secs <= 8, "%r after %.1f s" % (got[-60:], secs))
     got, secs = res.get("body", (b"", 0))
     t.check("a 60000-byte body sent a byte at a time gets 408 (2-8 s)",
             got.startswith(b"HTTP/1.1 408 ") and 1.9 <= secs <= 8,
             "%r after %.1f s" % (got[:40], secs))
+    half = [res.get("half%d" % i, (False, 99)) for i in range(30)]
+    t.check("30 clients that close their side after a request: each gets its "
+            "200, then the server's close within 5 s",
+            all(ok and secs < 5 for ok, secs in half),
+            sorted(round(s, 1) for _, s in half)[-5:])
     t.check("a head sent in pieces within the deadline gets its 200",
             isinstance(res.get("slow"), bytes) and res["slow"].startswith(b"HTTP/1.1 200"),
             res.get("slow"))
