@@ -888,6 +888,10 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		return;
 	}
 	url = nw_origin_form(url);
+	if (!url) {
+		fixed(a, 400, srv->bad_request, "Bad Request\n");
+		return;
+	}
 	url_len = strlen(url);
 	if (url_len + (q->has ? 1 + q->len : 0) > cfg->max_url_length) {
 		fixed(a, 414, srv->uri_too_long, "URI Too Long\n");

@@ -183,7 +183,7 @@ enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
 
 const char *nw_origin_form(const char *target)
 {
-	const char *p;
+	const char *p, *authority_end;
 
 	if (strncasecmp(target, "http://", 7) == 0)
 		p = target + 7;
@@ -191,8 +191,10 @@ const char *nw_origin_form(const char *target)
 		p = target + 8;
 	else
 		return target;
-	p = strchr(p, '/');
-	return p ? p : "/";
+	authority_end = p + strcspn(p, "/");
+	if (memchr(p, '@', (size_t)(authority_end - p)))
+		return NULL;
+	return *authority_end ? authority_end : "/";
 }
 
 int nw_path_has_extension(const char *path)

@@ -44,7 +44,8 @@ enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
  * ("http://host:8080/a/b", scheme case-insensitive, http or https; RFC 9112
  * 3.2.2 says a server must accept it) yields its path ("/a/b"), or "/" when
  * it has none; anything else is returned unchanged. The query is already
- * cut off by the caller.
+ * cut off by the caller. NULL: an authority with userinfo ("user@host"),
+ * which a server treats as an error (RFC 9110 4.2.4).
  */
 const char *nw_origin_form(const char *target);
 

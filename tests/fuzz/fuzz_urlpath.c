@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "urlpath.h"
 
@@ -24,10 +25,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(again, data, size);
 		again[size] = '\0';
 		origin = nw_origin_form(again);
-		/* a suffix of the target, never the scheme alone */
-		if (origin != again && origin != again + strlen(again) - strlen(origin) &&
-		    strcmp(origin, "/") != 0)
+		/* a suffix of the target, never the scheme alone; NULL
+		 * only for an absolute form */
+		if (!origin) {
+			if (strncasecmp(again, "http", 4) != 0)
+				abort();
+		} else if (origin != again &&
+			   origin != again + strlen(again) - strlen(origin) &&
+			   strcmp(origin, "/") != 0) {
 			abort();
+		}
 	}
 	st = nw_normalize_path((const char *)data, size, 400, out, out_size,
 			       &out_len);

@@ -120,6 +120,7 @@ def traversal_and_bad_paths():
         b"/style.css?v=1#top",
         b"/#",
         b"http://x#y",
+        b"http://user@x/style.css",
         b"http://x/style.css#top",
     ]
     for target in bad400:

@@ -286,6 +286,9 @@ static void test_origin_form(void)
 	CHECK_STR(nw_origin_form("http:/x"), "http:/x");
 	CHECK_STR(nw_origin_form("*"), "*");
 	CHECK_STR(nw_origin_form(""), "");
+	CHECK(nw_origin_form("http://user@x/a") == NULL);
+	CHECK(nw_origin_form("https://u:p@x") == NULL);
+	CHECK_STR(nw_origin_form("http://x/a@b"), "/a@b");
 }
 
 static void test_extension(void)
