@@ -10,9 +10,12 @@ kernel socket on the server); a request on it then gets nano-web's answer,
 byte for byte; left idle again, the server closes it (EOF). A connection
 that asks more often than the timeout stays with XDP (every answer a hit,
 no hand-off). A connection whose flow entry is gone (evicted) is reset at
-its next request.
+its next request. A connection handed off at a request XDP cannot answer,
+then idle longer than [limits] header_timeout (1 s here), is still served:
+nano-web's count of the bytes its requests took matches the kernel's count
+of bytes received on the handed-off socket.
 
-  idling.py [--only NAME[,NAME...]]   (handoff, active, evicted)
+  idling.py [--only NAME[,NAME...]]   (handoff, active, evicted, taken)
 """
 import argparse
 import os
@@ -32,6 +35,7 @@ E = e2e.E
 check = e2e.check
 PORT = e2e.PORT
 TIMEOUT = 2
+HEADER_TIMEOUT = 1
 PATH = "/index.html"
 
 
@@ -81,6 +85,37 @@ def check_handoff(S, want, addr, tag):
         check("%s: idle connection" % tag, False, repr(e))
     finally:
         c.close()
+
+
+def check_handed_then_idle(S, want, addr, tag):
+    """Handed off at a miss (after an XDP hit, or as the first request),
+    then idle past header_timeout but not timeout: the next request gets
+    nano-web's answer. Were the kernel's byte count off from the heads
+    nano-web read, the wait would look like a head in progress: a 408."""
+    for warm in (False, True):
+        c = nwx.Conn(addr, PORT, 10)
+        label = "%s: %shanded off at a miss, idle %.1f s (header_timeout %d s)" % (
+            tag, "an XDP hit, then " if warm else "", HEADER_TIMEOUT + 0.6,
+            HEADER_TIMEOUT)
+        try:
+            n0 = S.stats()["header_timeouts"]
+            s0 = segments.helper_stats(S)
+            if warm:
+                c.exchange("GET", PATH)
+            miss = c.exchange("GET", "/nope.html")
+            s1 = segments.helper_stats(S)
+            time.sleep(HEADER_TIMEOUT + 0.6)
+            r = c.exchange("GET", PATH)
+            n1 = S.stats()["header_timeouts"]
+            check("%s: the next request is served" % label,
+                  miss.status == 404 and delta(s0, s1, "handoffs") == 1 and
+                  nwx.parity_diff(r.raw, want) is None and n1 == n0,
+                  "(404: %d, handoffs +%d, then %d, header_timeouts +%d)" % (
+                      miss.status, delta(s0, s1, "handoffs"), r.status, n1 - n0))
+        except (nwx.HTTPError, OSError) as e:
+            check(label, False, repr(e))
+        finally:
+            c.close()
 
 
 def flow_key(sock):
@@ -178,7 +213,8 @@ def main():
         print("nanoweb-xdpd not built in %s" % E.builddir, flush=True)
         return 1
     with open(S.ini, "a") as f:
-        f.write("[limits]\ntimeout = %d\n" % TIMEOUT)
+        f.write("[limits]\ntimeout = %d\nheader_timeout = %d\n"
+                % (TIMEOUT, HEADER_TIMEOUT))
     e2e.make_site(S.site)
     S.start_nanoweb("off", name="nanoweb-ref")
     ref = nwx.fetch(S.addr4, PORT, "GET", PATH).raw
@@ -190,6 +226,8 @@ def main():
             check_active(S, ref, addr, t)
         if want("evicted"):
             check_evicted(S, ref, addr, t)
+        if want("taken"):
+            check_handed_then_idle(S, ref, addr, t)
     return e2e.stop_and_finish(S, tag)
 
 
