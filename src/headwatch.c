@@ -184,10 +184,7 @@ static void *watch(void *arg)
 
 	pthread_mutex_lock(&hw->lock);
 	while (!hw->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += hw->tick_ms % 1000 * 1000000L;
-		until.tv_sec += hw->tick_ms / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
+		until = nw_clock_after(CLOCK_MONOTONIC, hw->tick_ms);
 		while (!hw->stop &&
 		       pthread_cond_timedwait(&hw->wake, &hw->lock, &until) == 0)
 			;

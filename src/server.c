@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -881,9 +882,7 @@ static void route(struct nw_server *srv, struct MHD_Connection *c,
 		fixed(a, 500, srv->server_error, "Internal Server Error\n");
 		return;
 	}
-	/* a fragment anywhere, even in an absolute-form authority, is a
-	 * malformed target (RFC 9112 3.2) */
-	if (nw_query_bad(q) || strchr(url, '#')) {
+	if (nw_query_bad(q)) {
 		fixed(a, 400, srv->bad_request, "Bad Request\n");
 		return;
 	}
@@ -1006,6 +1005,7 @@ static enum body_plan plan_body(struct MHD_Connection *c, uint64_t *len)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	unsigned lines = 0;
+	unsigned long n;
 
 	*len = 0;
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
@@ -1015,9 +1015,10 @@ static enum body_plan plan_body(struct MHD_Connection *c, uint64_t *len)
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect"))
 		return BODY_REFUSE;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_content_length, &lines);
-	if (lines > 1 || strlen(cl) > 6 || strtoul(cl, NULL, 10) > BODY_DRAIN_MAX)
+	n = strlen(cl) > 6 ? ULONG_MAX : strtoul(cl, NULL, 10);
+	if (lines > 1 || n > BODY_DRAIN_MAX)
 		return BODY_REFUSE;
-	*len = strtoul(cl, NULL, 10);
+	*len = n;
 	return BODY_DRAIN;
 }
 

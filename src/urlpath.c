@@ -192,7 +192,7 @@ const char *nw_origin_form(const char *target)
 	else
 		return target;
 	authority_end = p + strcspn(p, "/");
-	if (memchr(p, '@', (size_t)(authority_end - p)))
+	if (strcspn(p, "@#") < (size_t)(authority_end - p))
 		return NULL;
 	return *authority_end ? authority_end : "/";
 }

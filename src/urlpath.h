@@ -45,7 +45,9 @@ enum nw_path_status nw_normalize_path(const char *raw, size_t raw_len,
  * 3.2.2 says a server must accept it) yields its path ("/a/b"), or "/" when
  * it has none; anything else is returned unchanged. The query is already
  * cut off by the caller. NULL: an authority with userinfo ("user@host"),
- * which a server treats as an error (RFC 9110 4.2.4).
+ * which a server treats as an error (RFC 9110 4.2.4), or with a '#' (a
+ * fragment, never sent: RFC 9112 3.2); a '#' in the path is
+ * nw_normalize_path()'s to refuse.
  */
 const char *nw_origin_form(const char *target);
 

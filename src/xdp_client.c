@@ -1117,19 +1117,11 @@ static bool session_dead(int fd)
 	return p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL);
 }
 
-/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait(). */
+/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait()
+ * on the client's condition variables (default clock). */
 static struct timespec deadline_in(long ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
+	return nw_clock_after(CLOCK_REALTIME, ms);
 }
 
 static void wait_locked(struct nw_xdp_client *c, long ms)

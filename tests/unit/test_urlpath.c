@@ -288,6 +288,9 @@ static void test_origin_form(void)
 	CHECK_STR(nw_origin_form(""), "");
 	CHECK(nw_origin_form("http://user@x/a") == NULL);
 	CHECK(nw_origin_form("https://u:p@x") == NULL);
+	CHECK(nw_origin_form("http://x#y") == NULL);
+	CHECK(nw_origin_form("http://x#/a") == NULL);
+	CHECK_STR(nw_origin_form("http://x/a#b"), "/a#b");
 	CHECK_STR(nw_origin_form("http://x/a@b"), "/a@b");
 }
 
