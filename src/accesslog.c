@@ -64,18 +64,51 @@ static bool set_buffering(FILE *f)
 }
 
 /* Created 0640 (as nw_create_for_user makes it at start-up): the lines
- * hold client addresses, and a file rotated away is created again here. */
+ * hold client addresses, and a file rotated away is created again here.
+ * As root, a symlink is not followed: the log's directory is writable by
+ * [server] user, who could otherwise point it at any file root appends to. */
 static FILE *open_file(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int nofollow = geteuid() == 0 ? O_NOFOLLOW : 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | nofollow,
+		      0640);
 	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
 
 	if (!f) {
-		snprintf(err, errlen, "access log %s: %s", path, strerror(errno));
+		if (fd < 0 && errno == ELOOP && nofollow)
+			snprintf(err, errlen, "access log %s is a symbolic link: "
+				 "started as root, nano-web opens only the file "
+				 "itself (name it, not the link)", path);
+		else
+			snprintf(err, errlen, "access log %s: %s", path,
+				 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 	}
 	return f;
+}
+
+/* A failed write loses lines (a full disk, an I/O error): said in the log
+ * at once, then at most once a minute while it lasts. Under the lock. */
+#define WRITE_ERROR_EVERY_NS (60 * 1000000000LL)
+static long long write_error_said_at;
+static bool write_error_said;
+
+static void check_written(bool ok)
+{
+	long long now;
+
+	if (ok)
+		return;
+	now = now_ns();
+	if (!write_error_said || now - write_error_said_at >= WRITE_ERROR_EVERY_NS) {
+		nw_error("access log %s: write failed (%s): request lines are "
+			 "being lost", file ? file : "(standard output)",
+			 strerror(errno));
+		write_error_said = true;
+		write_error_said_at = now;
+	}
+	clearerr(out);
 }
 
 bool nw_accesslog_open(const struct nw_config *cfg, char *err, size_t errlen)
@@ -120,7 +153,7 @@ void nw_accesslog_flush(void)
 {
 	pthread_mutex_lock(&lock);
 	if (out) {
-		fflush(out);
+		check_written(fflush(out) == 0);
 		flushed_at = now_ns();
 	}
 	pthread_mutex_unlock(&lock);
@@ -163,6 +196,8 @@ static void timestamp(char *buf, size_t len)
 void nw_accesslog_write(const struct nw_access_entry *e)
 {
 	char ts[64], path[1024], method[64];
+	int n;
+	bool ok;
 
 	timestamp(ts, sizeof ts);
 	pthread_mutex_lock(&lock);
@@ -173,7 +208,7 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 	if (json) {
 		nw_json_escape(e->path, path, sizeof path);
 		nw_json_escape(e->method, method, sizeof method);
-		fprintf(out,
+		n = fprintf(out,
 			"{\"time\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%u,"
 			"\"bytes\":%llu,\"duration_ms\":%.3f,\"client\":\"%s\",\"encoding\":\"%s\"}\n",
 			ts, method, path, e->status, (unsigned long long)e->bytes,
@@ -182,20 +217,22 @@ void nw_accesslog_write(const struct nw_access_entry *e)
 		/* a request cannot forge lines or fields */
 		nw_console_escape(e->path, path, sizeof path, true);
 		nw_console_escape(e->method, method, sizeof method, true);
-		fprintf(out, "%s %s %s %u %llu %.3fms %s %s\n", ts, method,
+		n = fprintf(out, "%s %s %s %u %llu %.3fms %s %s\n", ts, method,
 			path, e->status, (unsigned long long)e->bytes,
 			e->duration_ms, e->client, e->encoding);
 	}
+	ok = n >= 0;
 	if (every_line) {
-		fflush(out);
+		ok = fflush(out) == 0 && ok;
 	} else {
 		long long now = now_ns();
 
 		if (now - flushed_at >= FLUSH_NS) {
-			fflush(out);
+			ok = fflush(out) == 0 && ok;
 			flushed_at = now;
 		}
 	}
+	check_written(ok);
 	pthread_mutex_unlock(&lock);
 }
 

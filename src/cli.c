@@ -329,8 +329,9 @@ enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,
 	if (config) {
 		if (!nw_config_load_file(cfg, config, msg, sizeof(msg))) {
 			free(pend);
-			return cli_fail(err, errlen, "%s%s", msg, config_from_env ?
-					" (named by NANOWEB_CONFIG)" : "");
+			cli_fail(err, errlen, "%s%s", msg, config_from_env ?
+				 " (named by NANOWEB_CONFIG)" : "");
+			return NW_CMD_CONFIG_ERROR;
 		}
 		if (config_path)
 			*config_path = config;

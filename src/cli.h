@@ -8,7 +8,8 @@ enum nw_command {
 	NW_CMD_VERSION,
 	NW_CMD_HELP,
 	NW_CMD_COMPLETION,
-	NW_CMD_ERROR
+	NW_CMD_ERROR,
+	NW_CMD_CONFIG_ERROR /* the config file's fault, not the command line's */
 };
 
 enum nw_cli_opt_id {
@@ -55,9 +56,10 @@ extern const struct nw_cli_opt nw_cli_opts[NW_CLI_N_OPTS];
  * cfg must have been filled by nw_config_init.
  * The config file (--config, else $NANOWEB_CONFIG) is loaded into cfg first,
  * then the flags are applied over it, so flags win. Returns the command;
- * NW_CMD_ERROR with a message in err (unknown flag, bad value, bad file):
- * "unknown option --x", "--port: invalid port 'abc' (expected 1-65535)",
- * "FILE:LINE: [server] port: ...". Messages have no "nano-web:" prefix.
+ * NW_CMD_ERROR with a message in err (unknown flag, bad value):
+ * "unknown option --x", "--port: invalid port 'abc' (expected 1-65535)";
+ * NW_CMD_CONFIG_ERROR for a bad config file: "FILE:LINE: [server] port: ...".
+ * Messages have no "nano-web:" prefix.
  * *config_path is set to the file used (or NULL).
  */
 enum nw_command nw_cli_parse(int argc, char **argv, struct nw_config *cfg,

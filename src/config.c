@@ -307,9 +307,15 @@ static bool val_enum(const char *v, const char *what, const char *const *names,
 static bool val_path(const char *v, char **dst, bool empty_is_null,
 		     char *err, size_t errlen)
 {
+	size_t n = strlen(v);
+
 	if (!header_value_ok(v) || strchr(v, '\t'))
 		return fail(err, errlen, "path '%s' contains control characters "
 			    "(tab, newline, ...): not supported", v);
+	/* other INI dialects strip them; this one would keep them */
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0])
+		return fail(err, errlen, "path %s is in quotes: write it without "
+			    "them (values are taken as written)", v);
 	if (empty_is_null)
 		set_opt_str(dst, v);
 	else

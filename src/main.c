@@ -272,6 +272,25 @@ static void reload(struct nw_server *srv, struct nw_xdp_client *xdp,
 	check_snapshot(s);
 }
 
+/* XDP's answers never reach nano-web, so they get no access-log line: with
+ * request logging on, auto leaves the kernel path off, and on says what the
+ * log will miss. */
+static void kernel_path_and_request_log(struct nw_config *cfg)
+{
+	if (!cfg->log_requests || cfg->xdp == NW_XDP_OFF)
+		return;
+	if (cfg->xdp == NW_XDP_AUTO) {
+		cfg->xdp = NW_XDP_OFF;
+		nw_info("kernel path off: request logging is on, and the kernel's "
+			"answers would not be logged (set [xdp] mode = on to use "
+			"it anyway)");
+	} else {
+		nw_warn("request logging is on, but answers from the kernel path "
+			"are not logged: the access log has only the requests "
+			"that reach nano-web (/_stats counts the others)");
+	}
+}
+
 static int serve(struct nw_config *cfg, const char *argv0)
 {
 	struct nw_server *srv;
@@ -321,6 +340,7 @@ static int serve(struct nw_config *cfg, const char *argv0)
 		nw_warn("[log] access_log = %s is not written: request logging "
 			"is off (set [log] requests = true, or --log-requests)",
 			cfg->access_log);
+	kernel_path_and_request_log(cfg);
 	/* Before the site is loaded: the helper's guardian is a fork of this
 	 * process and should not share (and be counted with) the content. */
 	if (!nw_xdp_prepare(cfg, argv0, nw_server_port(srv), err, sizeof err)) {
@@ -481,9 +501,11 @@ int main(int argc, char **argv)
 	struct strbuf sb = STRBUF_INIT;
 	char err[1024];
 	int rc = 0;
+	enum nw_command cmd;
 
 	nw_config_init(&cfg);
-	switch (nw_cli_parse(argc, argv, &cfg, &config_path, &shell, err, sizeof err)) {
+	cmd = nw_cli_parse(argc, argv, &cfg, &config_path, &shell, err, sizeof err);
+	switch (cmd) {
 	case NW_CMD_HELP:
 		fputs(nw_cli_usage(), stdout);
 		break;
@@ -503,12 +525,14 @@ int main(int argc, char **argv)
 	case NW_CMD_VERSION:
 		printf("nano-web %s\n", PACKAGE_VERSION);
 		break;
-	case NW_CMD_ERROR: {
+	case NW_CMD_ERROR:
+	case NW_CMD_CONFIG_ERROR: {
 		/* it may quote the config file's bytes: no terminal escapes */
 		char esc[4 * sizeof err];
 
 		nw_console_escape(err, esc, sizeof esc, false);
-		fprintf(stderr, "nano-web: %s\n(see 'nano-web --help')\n", esc);
+		fprintf(stderr, "nano-web: %s\n%s", esc, cmd == NW_CMD_ERROR ?
+			"(see 'nano-web --help')\n" : "");
 		rc = 2;
 		break;
 	}

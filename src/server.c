@@ -500,11 +500,11 @@ static void health(struct nw_server *srv, struct nw_snapshot *s,
 	/* still 200 after a failed reload: the last good content is served */
 	sb_printf(&sb,
 		  "{\"status\":\"%s\",\"time\":\"%s\",\"uptime_seconds\":%lld,"
-		  "\"generation\":%llu,\"files\":%zu%s}\n",
+		  "\"generation\":%llu,\"files\":%zu,\"skipped\":%zu%s}\n",
 		  failed ? "degraded" : "ok", ts,
 		  (long long)(time(NULL) - srv->started),
 		  (unsigned long long)s->generation, s->stats.files,
-		  reload.buf ? reload.buf : "");
+		  s->stats.skipped, reload.buf ? reload.buf : "");
 	json_answer(srv, a, &sb);
 	sb_free(&reload);
 	sb_free(&sb);

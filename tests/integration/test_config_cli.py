@@ -124,6 +124,7 @@ def config_errors():
         ("[server]\nspa = maybe\n", 2),
         ("[limits]\nmax_memory_file = 12Q\n", 2),
         ("[server\nport = 1\n", 1),
+        ("[server]\nroot = \"/srv/www\"\n", 2),
     ]
     for text, line in cases:
         p = write_tmp(text)
@@ -136,11 +137,17 @@ def config_errors():
                 t.check(label + " stderr has FILE:LINE:", re.search(re.escape(p) + r":\d+:", err), err)
             else:
                 t.check(label + " stderr has %s:%d:" % (p, line), ("%s:%d:" % (p, line)) in err, err)
+            # the file is at fault, not the command line: no pointer to --help
+            t.check(label + " exits 2 without the --help hint",
+                    rc == 2 and "--help" not in err, (rc, err))
         finally:
             os.unlink(p)
     rc, out, err = run_cli(["serve", s.root, "--config", "/nonexistent/nw.ini"], timeout=8)
     t.check("missing --config file exits non-zero with a message",
             rc not in (None, 0) and "/nonexistent/nw.ini" in err, (rc, err))
+    rc, out, err = run_cli(["serve", s.root, "--no-such-flag"], timeout=8)
+    t.check("an unknown flag exits 2 and points to --help",
+            rc == 2 and "unknown option" in err and "nano-web --help" in err, (rc, err))
 
 
 @t.case

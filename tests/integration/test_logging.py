@@ -174,6 +174,76 @@ def off_by_default_and_file():
             "/after-rotate-2.txt" in logs[1] and "/after-rotate-1.txt" not in logs[1], logs[1][-300:])
 
 
+
+@t.case
+def write_errors_are_said():
+    """A full disk loses access lines: the error log says so, once (not per
+    line) while it lasts, and serving goes on."""
+    s = Site(FILES)
+    srv = Server(s.root, config="[log]\nrequests = true\naccess_log = /dev/full\n")
+    for _ in range(3):
+        traffic(srv)
+        time.sleep(0.6)   # lines are flushed about once a second
+    said = lambda: srv.stderr().count("access log /dev/full: write failed")
+    t.check("write failure to the access log is logged",
+            nwtest.wait_for(lambda: said() >= 1, timeout=5), srv.stderr()[-500:])
+    t.check("... with its cause and what it means",
+            "No space left on device" in srv.stderr() and
+            "request lines are being lost" in srv.stderr(), srv.stderr()[-500:])
+    for _ in range(3):
+        traffic(srv)
+        time.sleep(0.6)
+    t.eq("... once a minute at most, not per flush", said(), 1)
+    t.eq("still serving", srv.get("/index.html").status, 200)
+    srv.stop_checked(t)
+
+
+@t.case
+def root_does_not_follow_a_symlinked_access_log():
+    """Started as root, a symlink at access_log is refused: the log's
+    directory is writable by [server] user, who could point it at a file
+    root then appends to."""
+    if os.geteuid() != 0:
+        nwtest.skip_case(t, "needs root (how root opens the access log)")
+    s = Site(FILES)
+    target = os.path.join(s.parent, "target.txt")
+    with open(target, "w") as f:
+        f.write("untouched\n")
+    link = os.path.join(s.parent, "access.log")
+    os.symlink(target, link)
+    ini = os.path.join(s.parent, "nw.ini")
+    with open(ini, "w") as f:
+        f.write("[log]\nrequests = true\naccess_log = %s\n" % link)
+    rc, out, err = nwtest.run_cli(["serve", s.root, "--config", ini, "--port",
+                                   str(nwtest.free_port()), "--listen", "127.0.0.1",
+                                   "--xdp", "off"], timeout=8)
+    t.check("exits 1 naming the symlink", rc == 1 and
+            ("access log %s is a symbolic link" % link) in err, (rc, err[-400:]))
+    with open(target) as f:
+        t.eq("the link's target is untouched", f.read(), "untouched\n")
+
+
+
+@t.case
+def request_logging_keeps_auto_kernel_path_off():
+    """The kernel's answers never reach nano-web, so they would be missing
+    from the access log: with request logging on, --xdp auto does not start
+    or use the kernel path, and says why."""
+    s = Site(FILES)
+    srv = Server(s.root, args=["--xdp", "auto", "--log-requests"])
+    for _ in range(5):
+        srv.get("/index.html")
+    t.check("auto + request logging: the log says the kernel path is off and why",
+            "kernel path off: request logging is on" in srv.stderr(), srv.stderr()[-600:])
+    t.check("... and no helper is started or used",
+            "nanoweb-xdpd" not in srv.stderr() and "connected to" not in srv.stderr(),
+            srv.stderr()[-600:])
+    t.check("every request is in the access log",
+            nwtest.wait_for(lambda: srv.stdout().count("GET /index.html 200") == 5, timeout=5),
+            srv.stdout()[-600:])
+    srv.stop_checked(t)
+
+
 EVIL = [b"/x%22y%0Ainjected-line%0D", b"/%1B[31mred", b"/q?a=%0Ainjected-query", b"/tab%09x\\y",
         b'/raw"quote',
         # not UTF-8; UTF-8 longer than the 1000 bytes logged (cut there)

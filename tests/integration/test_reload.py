@@ -699,6 +699,9 @@ def root_start_loads_as_the_target_user():
     t.eq("as root, user=nobody: root-only file not served at start-up", srv.get("/secret.txt").status, 404)
     t.eq("as root, user=nobody: file in a root-only directory not served at start-up",
          srv.get("/private/in-root-dir.txt").status, 404)
+    h = json.loads(srv.get("/_health").body)
+    t.check("/_health counts the file and the directory left out, status ok",
+            h.get("skipped") == 2 and h.get("status") == "ok", h)
     s.write("public.txt", "v1\n")
     srv.signal(signal.SIGHUP)
     ok = wait_for(lambda: srv.get("/public.txt").body == b"v1\n")

@@ -449,6 +449,13 @@ static void test_set(void)
 	CHECK(nw_config_set(&c, "security", "csp", "a\tb", err, sizeof(err)));
 	CHECK(!nw_config_set(&c, "server", "root", "/srv/a\tb", err, sizeof(err)));
 	CHECK(strstr(err, "path '/srv/a\tb' contains control characters") != NULL);
+	/* Quotes are kept by inih: a quoted path is refused, not looked up. */
+	CHECK(!nw_config_set(&c, "server", "root", "\"/srv/www\"", err, sizeof(err)));
+	CHECK_STR(err, "path \"/srv/www\" is in quotes: write it without them "
+		  "(values are taken as written)");
+	CHECK(!nw_config_set(&c, "log", "access_log", "'/var/log/a.log'", err, sizeof(err)));
+	CHECK(nw_config_set(&c, "server", "root", "/srv/\"odd\" name", err, sizeof(err)));
+	CHECK(nw_config_set(&c, "server", "root", "\"", err, sizeof(err)));
 	CHECK(!nw_config_set(&c, "nope", "x", "1", err, sizeof(err)));
 	CHECK_STR(err, "unknown section [nope]");
 	CHECK(!nw_config_set(&c, "", "x", "1", err, sizeof(err)));
@@ -812,7 +819,7 @@ static void test_cli(void)
 	CHECK_INT(cli(&c, &path, "version", "x"), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", ""), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "serve", "--config="), NW_CMD_ERROR);
-	CHECK_INT(cli(&c, &path, "serve", "--config", "/nonexistent.ini"), NW_CMD_ERROR);
+	CHECK_INT(cli(&c, &path, "serve", "--config", "/nonexistent.ini"), NW_CMD_CONFIG_ERROR);
 	CHECK_STR(err, "config file /nonexistent.ini: No such file or directory");
 
 	nw_config_free(&c);
@@ -863,7 +870,7 @@ static void test_cli_config(void)
 	CHECK_INT(c.port, 3000);
 	/* an error says where the name came from */
 	setenv("NANOWEB_CONFIG", "/nonexistent-env.ini", 1);
-	CHECK_INT(cli(&c, &path, "serve"), NW_CMD_ERROR);
+	CHECK_INT(cli(&c, &path, "serve"), NW_CMD_CONFIG_ERROR);
 	CHECK_STR(err, "config file /nonexistent-env.ini: No such file or directory (named by NANOWEB_CONFIG)");
 	unsetenv("NANOWEB_CONFIG");
 
@@ -876,7 +883,7 @@ static void test_cli_config(void)
 		}
 		char want[128];
 		snprintf(want, sizeof(want), "%s:3: [server] port: invalid port 'x'", file2);
-		CHECK_INT(cli(&c, &path, "serve", "--config", file2), NW_CMD_ERROR);
+		CHECK_INT(cli(&c, &path, "serve", "--config", file2), NW_CMD_CONFIG_ERROR);
 		CHECK(strncmp(err, want, strlen(want)) == 0);
 	}
 
