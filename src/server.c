@@ -647,8 +647,13 @@ static void not_found(struct nw_server *srv, struct nw_snapshot *s,
 /*
  * An on-disk file overwritten in place since it was loaded no longer
  * matches the length and ETag recorded: sending them could promise more
- * bytes than exist (the client hangs). Warned once per resource and
- * snapshot.
+ * bytes than exist (the client hangs), or new bytes under the old strong
+ * ETag (a stale 304, a resumed download spliced from two versions). The
+ * ctime catches a rewrite whose size and mtime stayed (cp -p, rsync -t of
+ * a reproducible build). It also moves when a link is made or removed (a
+ * deploy by rename unlinks the loaded inode, which is still served as it
+ * was), so a changed link count excuses it; a chmod does not, and waits
+ * for the reload too. Warned once per resource and snapshot.
  */
 static bool changed_on_disk(const struct nw_resource *r, int fd)
 {
@@ -667,7 +672,10 @@ static bool changed_on_disk(const struct nw_resource *r, int fd)
 		return true;
 	}
 	if ((uint64_t)st.st_size == r->size && st.st_mtim.tv_sec == r->mtime &&
-	    st.st_mtim.tv_nsec == r->mtime_nsec)
+	    st.st_mtim.tv_nsec == r->mtime_nsec &&
+	    ((st.st_ctim.tv_sec == r->ctime.tv_sec &&
+	      st.st_ctim.tv_nsec == r->ctime.tv_nsec) ||
+	     st.st_nlink != r->nlink))
 		return false;
 	if (!atomic_exchange(warned, true))
 		nw_warn("%s changed on disk since it was loaded: answering 503 "

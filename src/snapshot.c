@@ -76,6 +76,8 @@ struct ent {
 	uint64_t hash;          /* content hash (set while streaming on-disk files) */
 	time_t mtime;
 	long mtime_nsec;
+	struct timespec ctime;
+	nlink_t nlink;
 	bool on_disk;
 	bool templated;
 	bool consumed;          /* a sibling .gz/.br/.zst used as a variant */
@@ -267,6 +269,8 @@ static void add_file(struct walk *w, int fd, const char *url, const char *disk)
 	e.size = (uint64_t)st.st_size;
 	e.mtime = st.st_mtime;
 	e.mtime_nsec = st.st_mtim.tv_nsec;
+	e.ctime = st.st_ctim;
+	e.nlink = st.st_nlink;
 	e.on_disk = e.size > w->cfg->max_memory_file;
 
 	/* Back to blocking reads (the open used O_NONBLOCK against FIFOs). */
@@ -1159,6 +1163,8 @@ struct nw_snapshot *nw_snapshot_reload(const struct nw_config *cfg,
 		r->cache_control = nw_config_cache_control(cfg, r->path, r->content_type);
 		r->mtime = e->mtime;
 		r->mtime_nsec = e->mtime_nsec;
+		r->ctime = e->ctime;
+		r->nlink = e->nlink;
 		r->modified = e->mtime;
 		if (e->templated && r->modified < s->env_time)
 			r->modified = s->env_time;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 #include "config.h"
 #include "conditional.h"
@@ -50,6 +51,9 @@ struct nw_resource {
 				 * environment) */
 	time_t mtime;           /* the file's */
 	long mtime_nsec;        /* on_disk: checked against the file per request */
+	struct timespec ctime;  /* on_disk: the same (catches a rewrite whose
+				 * mtime was set back, as cp -p does) */
+	nlink_t nlink;          /* on_disk: links then (see changed_on_disk) */
 	uint64_t size;          /* identity length */
 	bool on_disk;           /* larger than max_memory_file: served from the file */
 	bool is_html;

@@ -94,6 +94,33 @@ def same_size_rewrite():
 
 
 @t.case
+def rewrite_with_mtime_kept():
+    """Same length, new bytes, the modification time set back (cp -p, rsync
+    -t of a reproducible build): caught by the change time, so the old
+    strong ETag never covers the new bytes (no stale 304, no 206 spliced
+    from two versions)."""
+    old, new = body("old", 200 * 1024), body("new", 200 * 1024)
+    s = Site({"big.bin": old})
+    os.utime(s.path("big.bin"), (1, 1))
+    srv = Server(s.root, config=CONFIG)
+    r0 = srv.get("/big.bin")
+    t.eq("before: 200", (r0.status, r0.body == old), (200, True))
+    time.sleep(0.02)
+    overwrite_in_place(s.path("big.bin"), new)
+    os.utime(s.path("big.bin"), (1, 1))
+    st = os.stat(s.path("big.bin"))
+    t.eq("size and mtime as at the load", (st.st_size, st.st_mtime), (len(old), 1))
+    for hdrs in (None, {"If-None-Match": r0.h("ETag")},
+                 {"If-Range": r0.h("ETag"), "Range": "bytes=0-9"}):
+        r, el = timed(srv, "GET", "/big.bin", hdrs)
+        check_503("mtime kept, %s" % (hdrs or "plain GET"), r, el)
+    srv.signal(signal.SIGHUP)
+    ok = wait_for(lambda: srv.get("/big.bin").body == new)
+    t.check("after SIGHUP: the new body", ok, "")
+    srv.stop_checked(t)
+
+
+@t.case
 def replaced_by_rename_still_served():
     """Deploy by rename: the loaded inode is unchanged, so it is served."""
     old = body("old", 200 * 1024)
@@ -104,6 +131,20 @@ def replaced_by_rename_still_served():
     t.eq("renamed over: the loaded version, 200", (r.status, r.body == old), (200, True))
     r = srv.get("/big.bin", {"If-None-Match": r.h("ETag")})
     t.eq("renamed over: the loaded version's ETag still gets 304", r.status, 304)
+    srv.stop_checked(t)
+
+
+
+@t.case
+def new_hard_link_still_served():
+    """A hard link made to a served file (a backup, rsync --link-dest) moves
+    its change time, not its bytes: still served."""
+    old = body("old", 200 * 1024)
+    s = Site({"big.bin": old})
+    srv = Server(s.root, config=CONFIG)
+    os.link(s.path("big.bin"), os.path.join(s.parent, "big.bin.bak"))
+    r = srv.get("/big.bin")
+    t.eq("a new hard link: still 200 with the loaded bytes", (r.status, r.body == old), (200, True))
     srv.stop_checked(t)
 
 
