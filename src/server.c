@@ -1085,10 +1085,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	route(srv, c, s, method, url,
 	      strcmp(version, MHD_HTTP_VERSION_1_0) == 0,
 	      conn ? &conn->query : NULL, &a);
+	if (strcmp(method, "HEAD") == 0)
+		a.bytes = 0;   /* the body a GET would get is not sent */
 	if (rl) {
 		rl->snap = s;
 		rl->status = a.status;
-		rl->bytes = strcmp(method, "HEAD") == 0 ? 0 : a.bytes;
+		rl->bytes = a.bytes;
 		rl->enc = a.enc;
 	} else {
 		/* Keeps the snapshot alive until the response is sent. */

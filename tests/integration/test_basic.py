@@ -462,6 +462,15 @@ def health_and_stats():
     grown = sorted(k for k, v in after.items() if isinstance(before.get(k), (int, float))
                    and v - before[k] >= 6)
     t.check("/_stats has a counter that grew by >= 6 after 6 requests", grown, (before, after))
+    # bytes_sent counts bodies sent: a HEAD sends none (the /_stats answer
+    # in between is the only body, and its size is known)
+    for path in ("/style.css", "/nope-404"):
+        a = srv.get("/_stats")
+        for _ in range(5):
+            srv.head(path)
+        b = json.loads(srv.get("/_stats").body)["bytes_sent"]
+        t.eq("bytes_sent: HEAD %s adds no body bytes" % path,
+             b - json.loads(a.body)["bytes_sent"], len(a.body))
     srv.stop_checked(t)
 
 
