@@ -759,6 +759,7 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 	struct nw_range range;
 	int enc = nw_negotiate_encoding(h->accept_encoding, r->enc_mask);
 	enum nw_enc selected;
+	enum nw_range_result ranged;
 
 	/* before the preconditions, which a request that gets no 2xx
 	 * without them ignores (RFC 9110 13.2.1), and before Range: a 206
@@ -768,9 +769,19 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 		      "Not Acceptable\n");
 		return;
 	}
+	/* Ranges are of the identity form: a client that refused it
+	 * (identity;q=0) gets the whole coded 200 instead. */
+	ranged = is_get && h->range && !h->if_range_repeated &&
+		 (enc == NW_ENC_IDENTITY ||
+		  nw_negotiate_encoding(h->accept_encoding,
+					NW_ENC_BIT(NW_ENC_IDENTITY)) >= 0) &&
+		 nw_if_range_allows(h->if_range, r->etag, r->modified) ?
+		 nw_parse_range(h->range, r->size, &range) : NW_RANGE_IGNORE;
 	/* Each coding has its own ETag, so the preconditions are evaluated
-	 * against the representation a 200 would carry. */
-	selected = (enum nw_enc)enc;
+	 * against the representation the answer would carry (RFC 9110
+	 * 13.1.1): identity's for a range, which is what a client resuming
+	 * a download with If-Match names. */
+	selected = ranged != NW_RANGE_IGNORE ? NW_ENC_IDENTITY : (enum nw_enc)enc;
 	switch (nw_evaluate_preconditions(&h->pre, nw_variant_etag(r, selected),
 					  r->modified)) {
 	case NW_PRECOND_FAILED:
@@ -795,25 +806,17 @@ static void serve_resource(struct nw_server *srv, const struct req_headers *h,
 	case NW_PRECOND_PROCEED:
 		break;
 	}
-	/* ranges are of the identity form: a client that refused it
-	 * (identity;q=0) gets the whole coded 200 instead */
-	if (is_get && h->range && !h->if_range_repeated &&
-	    (selected == NW_ENC_IDENTITY ||
-	     nw_negotiate_encoding(h->accept_encoding,
-				   NW_ENC_BIT(NW_ENC_IDENTITY)) >= 0) &&
-	    nw_if_range_allows(h->if_range, r->etag, r->modified)) {
-		switch (nw_parse_range(h->range, r->size, &range)) {
-		case NW_RANGE_SINGLE:
-			if (per_request(srv, r, 206, &range, spa, a))
-				return;
-			goto fail;
-		case NW_RANGE_UNSATISFIABLE:
-			if (per_request(srv, r, 416, NULL, spa, a))
-				return;
-			goto fail;
-		case NW_RANGE_IGNORE:
-			break;
-		}
+	switch (ranged) {
+	case NW_RANGE_SINGLE:
+		if (per_request(srv, r, 206, &range, spa, a))
+			return;
+		goto fail;
+	case NW_RANGE_UNSATISFIABLE:
+		if (per_request(srv, r, 416, NULL, spa, a))
+			return;
+		goto fail;
+	case NW_RANGE_IGNORE:
+		break;
 	}
 	if (r->on_disk) {
 		if (per_request(srv, r, 200, NULL, spa, a))

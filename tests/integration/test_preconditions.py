@@ -122,6 +122,27 @@ def if_match_and_ius():
     t.eq("style.css br ETag with AE br -> 200 br", (r.status, r.h("Content-Encoding")),
          (200, "br"))
     check_412("style.css br ETag without AE", srv.get("/style.css", {"If-Match": br.h("ETag")}))
+    # a range is served in identity, so its preconditions name identity's
+    # ETag: a download resumed with the ETag of its 206 goes on
+    part = srv.get("/style.css", {"Accept-Encoding": "br", "Range": "bytes=0-9"})
+    t.eq("style.css AE br + Range -> 206 identity with identity's ETag",
+         (part.status, part.h("Content-Encoding"), part.h("ETag")), (206, None, ident))
+    r = srv.get("/style.css", {"Accept-Encoding": "br", "Range": "bytes=10-19",
+                               "If-Match": part.h("ETag")})
+    t.eq("style.css AE br + Range + If-Match identity ETag -> 206 (resumed)",
+         (r.status, r.body), (206, CSS[10:20]))
+    check_412("style.css AE br + Range + If-Match br ETag",
+              srv.get("/style.css", {"Accept-Encoding": "br", "Range": "bytes=10-19",
+                                     "If-Match": br.h("ETag")}))
+    r = srv.get("/style.css", {"Accept-Encoding": "br", "Range": "bytes=10-19",
+                               "If-None-Match": ident})
+    t.eq("style.css AE br + Range + If-None-Match identity ETag -> 304 with it",
+         (r.status, r.h("ETag")), (304, ident))
+    # an If-Range that fails: the whole 200 in br, whose ETag If-Match names
+    r = srv.get("/style.css", {"Accept-Encoding": "br", "Range": "bytes=10-19",
+                               "If-Range": '"other"', "If-Match": br.h("ETag")})
+    t.eq("style.css AE br + failing If-Range + If-Match br ETag -> 200 br",
+         (r.status, r.h("Content-Encoding")), (200, "br"))
     # curl, as in the report
     p = nwtest.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", 'If-Match: "nope"',
                      srv.url("/blob.bin")])
