@@ -870,7 +870,9 @@ static bool use_siblings(struct ent *ents, size_t n, const struct nw_config *cfg
 			memcpy(su + ul, sibling_ext[enc], xl + 1);
 			struct ent *s = find_ent(ents, n, su);
 			free(su);
-			if (!s || s->consumed || s->on_disk || s->mtime < b->mtime)
+			/* not by mtime: the bytes decide (a build may touch
+			 * the file after writing the sibling) */
+			if (!s || s->consumed || s->on_disk)
 				continue;
 			size_t dlen = 0;
 			uint8_t *dec = nw_decompress((enum nw_enc)enc, s->body, s->size,

@@ -128,7 +128,7 @@ struct nw_snapshot {
  * in HTML with the cfg->config_prefix variables from `envp`, compresses
  * compressible types with gzip/brotli/zstd in parallel on `threads` workers
  * (0: one per core), using sibling .gz/.br/.zst files instead when present
- * and newer or equal in mtime. Keeps a variant only when smaller.
+ * and decompressing to the same bytes. Keeps a variant only when smaller.
  * `progress`: show a progress line on stderr while compressing.
  * Returns NULL with a message in err when the root is missing or not a
  * directory, or on memory exhaustion.
@@ -200,9 +200,8 @@ uint64_t nw_hash64(const void *data, size_t len);
  *   templated, ETag hashed by streaming the file.
  * - Sibling "<file>.gz/.br/.zst" is used as a variant (and then not served
  *   under its own name) when <file> qualifies for compression, is not
- *   templated, the sibling's mtime >= the file's, and the sibling
- *   decompresses to exactly the identity bytes; otherwise it is an ordinary
- *   file.
+ *   templated, and the sibling decompresses to exactly the identity bytes
+ *   (whatever the two mtimes); otherwise it is an ordinary file.
  * - Start-up budget. gzip always uses level 9. Brotli 11 costs ~1.3-1.6 us
  *   per byte and zstd 19 ~0.2-0.5 us per byte on this project's 2-core
  *   machine, so 10,000 pages of 2 KB would take ~16 s to load at the best

@@ -676,6 +676,29 @@ def first_requests_race():
 
 
 @t.case
+def siblings_by_bytes_not_mtime():
+    """A sibling older than its file is used when it decompresses to the
+    file's bytes (a build that touches the file after compressing it), and
+    a stale one is logged and left alone, whatever its mtime."""
+    s = Site()
+    s.write("older.txt", PRE, mtime=MTIME)
+    s.write("older.txt.gz", make_pre_gz(), mtime=MTIME - 3600)
+    s.write("stale.txt", PRE.replace("a", "b"), mtime=MTIME)
+    s.write("stale.txt.gz", make_pre_gz(), mtime=MTIME + 3600)
+    srv = Server(s.root)
+    r = srv.get("/older.txt", headers={"Accept-Encoding": "gzip"})
+    t.eq("an older sibling with the same bytes is the gzip variant",
+         (r.h("Content-Encoding"), r.body), ("gzip", make_pre_gz()))
+    r = srv.get("/stale.txt", headers={"Accept-Encoding": "gzip"})
+    t.check("a newer but stale sibling is not used",
+            nwtest.safe_decode(r.body, r.h("Content-Encoding") or "identity")
+            == PRE.replace("a", "b").encode(), r.header_list)
+    t.check("... and the log says so",
+            "not using %s" % s.path("stale.txt.gz") in srv.stderr(), srv.stderr()[-500:])
+    srv.stop_checked(t)
+
+
+@t.case
 def precompressed_and_small():
     s, srv = start()
     r = srv.get("/pre.txt", headers={"Accept-Encoding": "gzip"})
