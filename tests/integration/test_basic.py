@@ -129,6 +129,9 @@ def paths_and_mime():
                       ("/a?", "/a/")):
         r = srv.get(path)
         t.eq("GET %s -> 301" % path, r.status, 301)
+        t.eq("GET %s 301 Cache-Control" % path, r.h("Cache-Control"), "public, max-age=3600")
+        t.eq("GET %s 301 has the security headers" % path,
+             r.h("X-Content-Type-Options"), "nosniff")
         got = r.h("Location") or ""
         # Accept an absolute URL as long as path+query match.
         m = re.match(r"^https?://[^/]+(/.*)$", got)

@@ -39,6 +39,10 @@ def check_304(label, r, ref, vary):
     t.eq(label + " 304 ETag", r.h("ETag"), ref.h("ETag"))
     t.eq(label + " 304 Cache-Control", r.h("Cache-Control"), ref.h("Cache-Control"))
     t.eq(label + " 304 Last-Modified", r.h("Last-Modified"), ref.h("Last-Modified"))
+    for h in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        t.eq(label + " 304 " + h + " as the 200's", r.h(h), ref.h(h))
+    t.check(label + " 304 has the security headers", r.h("X-Content-Type-Options") == "nosniff",
+            r.header_list)
     if vary:
         t.check(label + " 304 Vary: Accept-Encoding", "accept-encoding" in (r.h("Vary") or "").lower(),
                 r.h("Vary"))

@@ -223,6 +223,7 @@ def health_disabled_and_threads():
     s = Site(FILES)
     srv = Server(s.root, config="[server]\nhealth = false\n", wait_path="/", args=["--threads", "1"])
     t.eq("health=false: /_health -> 404", srv.get("/_health").status, 404)
+    t.eq("health=false: /_stats -> 404", srv.get("/_stats").status, 404)
     t.eq("--threads 1 serves", srv.get("/style.css").status, 200)
     srv.stop_checked(t)
     srv = Server(s.root, args=["--threads", "3", "--log-level", "error", "-d"])

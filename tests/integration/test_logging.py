@@ -289,6 +289,13 @@ def log_injection():
          fields[:3], [])
     t.check("console: DEL and C1 bytes escaped", "\x7f" not in out and "\u009b" not in out,
             repr(out[-300:]))
+    # the method is a field too: its bytes above 0x7f are escaped like the path's
+    srv = Server(s.root, args=["--log-requests"])
+    r = nwtest.parse_raw(srv.raw(b"G\xc3\x89T /m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    t.eq("a method that is not a token: 400", r[0], 400)
+    srv.stop_checked(t, "console server (method)")
+    t.check("console: the method's bytes above 0x7f escaped",
+            "G\\xc3\\x89T /m 400 " in srv.stdout(), srv.stdout()[-300:])
 
 
 def json_lines(text):

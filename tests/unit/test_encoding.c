@@ -91,6 +91,9 @@ static void test_qvalues(void)
 	/* duplicates: the highest mention wins */
 	CHECK_INT(neg("gzip;q=0, gzip", GZ), NW_ENC_GZIP);
 	CHECK_INT(neg("gzip;q=0, x-gzip;q=0.2, br;q=0.1", ALL), NW_ENC_GZIP);
+	/* ... also when it comes first */
+	CHECK_INT(neg("gzip, gzip;q=0", GZ), NW_ENC_GZIP);
+	CHECK_INT(neg("br;q=0.9, br;q=0.1, gzip;q=0.5", ALL), NW_ENC_BR);
 }
 
 static void test_malformed(void)

@@ -3,6 +3,57 @@
 
 #define OCTET "application/octet-stream"
 
+#define UTF8 "; charset=utf-8"
+
+/* Types the other checks do not name, each as IANA (or, where IANA has
+ * none, as browsers and nginx's mime.types) gives it. */
+static void test_more_types(void)
+{
+	static const struct { const char *path, *type; } want[] = {
+		{ "/a.text", "text/plain" UTF8 },
+		{ "/README.md", "text/markdown" UTF8 },
+		{ "/a.markdown", "text/markdown" UTF8 },
+		{ "/a.tsv", "text/tab-separated-values" UTF8 },
+		{ "/a.srt", "application/x-subrip" UTF8 },
+		{ "/a.xsl", "application/xslt+xml" UTF8 },
+		{ "/a.xslt", "application/xslt+xml" UTF8 },
+		{ "/a.xhtml", "application/xhtml+xml" UTF8 },
+		{ "/a.geojson", "application/geo+json" UTF8 },
+		{ "/a.mpd", "application/dash+xml" UTF8 },
+		{ "/a.apng", "image/apng" },
+		{ "/a.jpe", "image/jpeg" },
+		{ "/a.jfif", "image/jpeg" },
+		{ "/a.jxl", "image/jxl" },
+		{ "/a.heic", "image/heic" },
+		{ "/a.heif", "image/heif" },
+		{ "/a.cur", "image/x-icon" },
+		{ "/a.weba", "audio/webm" },
+		{ "/a.mid", "audio/midi" },
+		{ "/a.midi", "audio/midi" },
+		{ "/a.avi", "video/x-msvideo" },
+		{ "/a.mkv", "video/x-matroska" },
+		{ "/a.m3u8", "application/vnd.apple.mpegurl" },
+		{ "/a.tgz", "application/gzip" },
+		{ "/a.bz2", "application/x-bzip2" },
+		{ "/a.xz", "application/x-xz" },
+		{ "/a.7z", "application/x-7z-compressed" },
+		{ "/a.rar", "application/vnd.rar" },
+		{ "/a.jar", "application/java-archive" },
+		{ "/a.doc", "application/msword" },
+		{ "/a.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+		{ "/a.xls", "application/vnd.ms-excel" },
+		{ "/a.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+		{ "/a.ppt", "application/vnd.ms-powerpoint" },
+		{ "/a.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
+		{ "/a.odt", "application/vnd.oasis.opendocument.text" },
+		{ "/a.ods", "application/vnd.oasis.opendocument.spreadsheet" },
+		{ "/a.rtf", "application/rtf" },
+	};
+
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		CHECK_STR(nw_mime_type(want[i].path), want[i].type);
+}
+
 static void test_types(void)
 {
 	CHECK_STR(nw_mime_type("/index.html"), "text/html; charset=utf-8");
@@ -81,6 +132,8 @@ static void test_types(void)
 	CHECK_STR(nw_mime_type("/file."), OCTET);
 	CHECK_STR(nw_mime_type("/a.b/file"), OCTET);
 	CHECK_STR(nw_mime_type("/.htaccess"), OCTET);
+	CHECK_STR(nw_mime_type("/.html"), OCTET);      /* a dot file, not HTML */
+	CHECK_STR(nw_mime_type("/a/.css"), OCTET);
 	CHECK_STR(nw_mime_type("/x.unknownext"), OCTET);
 	CHECK_STR(nw_mime_type("/x.htmlx"), OCTET);
 	CHECK_STR(nw_mime_type("/x.ht"), OCTET);
@@ -196,6 +249,7 @@ static void test_hashed(void)
 int main(void)
 {
 	test_types();
+	test_more_types();
 	test_compressible();
 	test_is_html();
 	test_hashed();

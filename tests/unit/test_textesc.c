@@ -20,6 +20,19 @@ static const char *console(const char *s, bool field)
 	return out;
 }
 
+/* Escapes into a buffer of outsz bytes followed by guard bytes, which must
+ * stay untouched. */
+static const char *console_in(const char *s, size_t outsz, bool field)
+{
+	static char out[64];
+
+	memset(out, '#', sizeof out);
+	nw_console_escape(s, out, outsz, field);
+	for (size_t i = outsz; i < sizeof out; i++)
+		CHECK(out[i] == '#');
+	return out;
+}
+
 int main(void)
 {
 	CHECK_STR(json("a\"b\\c", 256), "a\\\"b\\\\c");
@@ -43,6 +56,14 @@ int main(void)
 	CHECK_STR(console("file a\n2026 error fake", false),
 		  "file a\\x0a2026 error fake");
 	CHECK_STR(console("caf\xc3\xa9", false), "caf\xc3\xa9");
+	/* cut where it fits, never inside an escape, never past outsz */
+	CHECK_STR(console_in("a\n", 4, true), "a");
+	CHECK_STR(console_in("a\n", 5, true), "a");
+	CHECK_STR(console_in("a\n", 6, true), "a\\x0a");
+	CHECK_STR(console_in("a\\", 3, true), "a");
+	CHECK_STR(console_in("a\\", 4, true), "a\\\\");
+	CHECK_STR(console_in("ab", 2, false), "a");
+	CHECK_STR(console_in("ab", 1, false), "");
 
 	CHECK_INT(nw_utf8_cut("ab\xc3\xa9", 3), 2);
 	CHECK_INT(nw_utf8_cut("ab\xc3\xa9", 4), 4);
