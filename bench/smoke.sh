@@ -105,7 +105,7 @@ if bad:
 print("OK: %d servers x %d scenarios, results in %s" % (len(ran), len(res["options"]["scenarios"]), d))
 PYEOF
 rc=$?
-echo "smoke took $(echo "$end - $start" | bc 2>/dev/null || echo '?') s"
+echo "smoke took $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
 
 # bench/dev/pair.sh, once for a second: nano-web against itself
 pair=$(ROUNDS=1 SECS=1 bash "$src/bench/dev/pair.sh" "$build" "$build" / 2>&1)
