@@ -18,10 +18,10 @@ PKGS="build-essential autoconf automake libtool pkg-config make
 # enables at boot when installed. The harness runs its own copies, so the
 # ones installed here are neither started nor enabled; a peer that was
 # already installed is left as it was.
-PEERS="nginx-light lighttpd h2o"
+PEERS="nginx lighttpd h2o"   # the packages with the services (and their names)
 NEW_PEERS=""
 if [ "${1:-}" = "--bench" ]; then
-  PKGS="$PKGS $PEERS libnginx-mod-http-brotli-static lighttpd-mod-deflate nghttp2-client gnuplot-nox"
+  PKGS="$PKGS nginx-light libnginx-mod-http-brotli-static lighttpd lighttpd-mod-deflate h2o nghttp2-client gnuplot-nox"
   for p in $PEERS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || NEW_PEERS="$NEW_PEERS $p"
   done
@@ -45,8 +45,7 @@ if [ -n "$OWN_POLICY" ]; then
 fi
 if [ -n "$NEW_PEERS" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   for p in $NEW_PEERS; do
-    unit=${p%-light}
-    $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now "$p" >/dev/null 2>&1 || true
   done
 fi
 echo "install-deps: done"
