@@ -474,6 +474,28 @@ def health_and_stats():
         b = json.loads(srv.get("/_stats").body)["bytes_sent"]
         t.eq("bytes_sent: HEAD %s adds no body bytes" % path,
              b - json.loads(a.body)["bytes_sent"], len(a.body))
+    # each answer is counted in its own class
+    before = json.loads(srv.get("/_stats").body)["status"]
+    t.eq("a malformed path -> 400", nwtest.raw_status(srv.raw(
+        b"GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), 400)
+    t.eq("a directory without its slash -> 301", srv.get("/a").status, 301)
+    after = json.loads(srv.get("/_stats").body)["status"]
+    t.eq("/_stats status: one more 4xx and one more 3xx",
+         (after["4xx"] - before["4xx"], after["3xx"] - before["3xx"]), (1, 1))
+    srv.stop_checked(t)
+
+
+@t.case
+def health_counts_what_the_load_left_out():
+    s = Site({"index.html": "<html>x</html>"})
+    os.symlink("/etc/hostname", s.path("outside.txt"))
+    os.symlink("nowhere.txt", s.path("dangling.txt"))
+    srv = Server(s.root)
+    h = json.loads(srv.get("/_health").body)
+    t.eq("/_health: 1 file, 2 left out (a link outside the root, a dangling one), ok",
+         (h.get("files"), h.get("skipped"), h.get("status")), (1, 2, "ok"))
+    t.eq("... the same count in /_stats",
+         json.loads(srv.get("/_stats").body)["snapshot"]["skipped"], 2)
     srv.stop_checked(t)
 
 

@@ -183,6 +183,11 @@ def long_urls_and_headers():
     st = nwtest.raw_status(srv.raw(b"GET /style.css HTTP/1.1\r\nHost: x\r\n" + ok +
                                    b"Connection: close\r\n\r\n"))
     t.eq("4 KB header within limit -> 200", st, 200)
+    # a list field joined from many lines beyond what nano-web joins (2 KB)
+    ae = b"".join(b"Accept-Encoding: x-%03d;q=0.5, %s\r\n" % (i, b"y" * 90) for i in range(30))
+    st = nwtest.raw_status(srv.raw(b"GET /style.css HTTP/1.1\r\nHost: x\r\n" + ae +
+                                   b"Connection: close\r\n\r\n"))
+    t.eq("Accept-Encoding on 30 lines of ~110 bytes (a 3 KB list) -> 431", st, 431)
     srv.stop_checked(t)
 
 

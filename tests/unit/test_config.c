@@ -724,6 +724,8 @@ static void test_cli(void)
 	CHECK(strstr(err, "completion: which shell?") != NULL);
 	CHECK_INT(cli(&c, &path, "completion", "zsh", "--port", "1"), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "completion", "fish", "x"), NW_CMD_ERROR);
+	CHECK_INT(cli(&c, &path, "completion", "bash", "--config", "x.ini"), NW_CMD_ERROR);
+	CHECK_INT(cli(&c, &path, "completion", "bash", "--dir", "/tmp"), NW_CMD_ERROR);
 	CHECK_INT(cli(&c, &path, "completion", "zsh", "--help"), NW_CMD_HELP);
 	CHECK_INT(cli(&c, &path, "--help"), NW_CMD_HELP);
 	CHECK_INT(cli(&c, &path, "-h"), NW_CMD_HELP);

@@ -47,6 +47,11 @@ int main(void)
 	CHECK(nw_query_bad(q));
 	take(q, "/?a=\x7f", "/?");
 	CHECK(nw_query_bad(q));
+	take(q, "/?a=\x1f", "/?");
+	CHECK(nw_query_bad(q));
+	/* a space is no control byte (libmicrohttpd passes one through) */
+	take(q, "/?a=b c", "/?");
+	CHECK(!nw_query_bad(q));
 	take(q, "/?a=b#c", "/?");
 	CHECK(nw_query_bad(q));
 	take(q, "/?a=%01+%23\x80", "/?");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char root[64];
 static char outside[64];
@@ -64,6 +65,32 @@ static int rm_entry(const char *p, const struct stat *sb, int type, struct FTW *
 static void rm_tree(const char *p)
 {
 	nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A gzip file of in[] at level 0 (stored): larger than in[], and it
+ * decompresses to exactly in[]. *outlen is its length. */
+static uint8_t *gzip_stored(const void *in, size_t len, size_t *outlen)
+{
+	z_stream z;
+	uint8_t *out = malloc(len + 1024);
+
+	memset(&z, 0, sizeof z);
+	if (!out || deflateInit2(&z, 0, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)(len + 1024);
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
 }
 
 static const struct nw_resource *L(const struct nw_snapshot *s, const char *k)
@@ -422,6 +449,16 @@ int main(void)
 	write_file("wrong.css", css, sizeof(css) - 1);
 	write_file("wrong.css.gz", gz, gzlen);
 	write_file("orphan.txt.gz", gz, gzlen);
+	/* a sibling larger than its file (stored, not compressed): not used */
+	size_t storedlen = 0;
+	uint8_t *stored = gzip_stored(css, sizeof(css), &storedlen);
+	CHECK(stored != NULL && storedlen > sizeof(css));
+	write_file("big-sibling.css", css, sizeof(css));
+	if (stored)
+		write_file("big-sibling.css.gz", stored, storedlen);
+	free(stored);
+	/* an index alias needs a '/' before the index name */
+	write_str("fooindex.html", html_pad);
 
 	/* Same length, different content. */
 	write_str("same1.txt", "aaaa");
@@ -435,6 +472,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (char)('a' + i % 26);
 	write_file("big.txt", big, sizeof(big));
+	/* max_memory_file (80000) is the largest size kept in memory */
+	write_file("edge-in.txt", big, 80000);
+	write_file("edge-out.txt", big, 80001);
 
 	nw_config_init(&cfg);
 	free(cfg.root);
@@ -549,12 +589,38 @@ int main(void)
 		CHECK(!cssr->var[NW_ENC_GZIP].borrowed);
 	}
 	CHECK(L(s, "/stale.css") != NULL);
-	CHECK(L(s, "/stale.css.gz") != NULL);  /* older than its base: its own file */
+	CHECK(L(s, "/stale.css.gz") != NULL);  /* a file of its own too */
 	CHECK(L(s, "/wrong.css.gz") != NULL);  /* different content: its own file */
 	CHECK(L(s, "/orphan.txt.gz") != NULL); /* no base file */
+	/* older than its file but the same bytes: used (the bytes decide) */
 	const struct nw_resource *stale = L(s, "/stale.css");
-	if (stale)
-		CHECK(stale->enc_mask & NW_ENC_BIT(NW_ENC_GZIP)); /* compressed by us */
+	if (stale) {
+		CHECK(stale->sibling_mask & NW_ENC_BIT(NW_ENC_GZIP));
+		CHECK(stale->var[NW_ENC_GZIP].len == gzlen &&
+		      memcmp(stale->var[NW_ENC_GZIP].body, gz, gzlen) == 0);
+	}
+	const struct nw_resource *wrong = L(s, "/wrong.css");
+	if (wrong) {
+		CHECK(!(wrong->sibling_mask & NW_ENC_BIT(NW_ENC_GZIP)));
+		CHECK(wrong->enc_mask & NW_ENC_BIT(NW_ENC_GZIP)); /* compressed by us */
+	}
+	/* a sibling larger than the file is not a variant; ours is smaller */
+	const struct nw_resource *bs = L(s, "/big-sibling.css");
+	CHECK(bs != NULL);
+	if (bs) {
+		CHECK_INT(bs->sibling_mask, 0);
+		CHECK(bs->enc_mask & NW_ENC_BIT(NW_ENC_GZIP));
+		CHECK(bs->var[NW_ENC_GZIP].len < sizeof(css));
+	}
+	CHECK(L(s, "/big-sibling.css.gz") != NULL);
+	/* /fooindex.html is no index of /foo */
+	CHECK(L(s, "/fooindex.html") != NULL);
+	CHECK(L(s, "/foo") == NULL);
+	CHECK(L(s, "/foo/") == NULL);
+	/* the max_memory_file boundary: larger than it is on disk */
+	const struct nw_resource *ein = L(s, "/edge-in.txt"), *eout = L(s, "/edge-out.txt");
+	CHECK(ein && !ein->on_disk);
+	CHECK(eout && eout->on_disk);
 
 	/* ETags. */
 	const struct nw_resource *s1 = L(s, "/same1.txt"), *s2 = L(s, "/same2.txt");
@@ -626,7 +692,7 @@ int main(void)
 		CHECK_STR(idx->cache_control, cfg.cache_html);
 
 	/* Stats. */
-	size_t want_files = 19 + (as_root ? 1 : 0); /* app.css.gz too */
+	size_t want_files = 24 + (as_root ? 1 : 0); /* app.css.gz too */
 	CHECK_INT(s->stats.files, want_files);
 	CHECK_INT(s->n_res, want_files);
 	/* link-out, outdir, self, dangling, a/loop, unreadable */
