@@ -13,6 +13,7 @@ nanoweb_xdpd_SOURCES = \
 	xdp/xdpd_sock.c \
 	xdp/xdpd_proto.c xdp/xdpd_proto.h \
 	xdp/xdpd_owner.c xdp/xdpd_owner.h \
+	xdp/xdpd_listen.c xdp/xdpd_listen.h \
 	xdp/xdpd_clsact.c xdp/xdpd_clsact.h \
 	xdp/xdpd_iflock.c xdp/xdpd_iflock.h \
 	common/nanoweb_xdp_proto.h
@@ -45,7 +46,8 @@ CLEANFILES += xdp/vmlinux.h xdp/nanoweb.bpf.o xdp/nanoweb.skel.h \
 	xdp/vmlinux.h.tmp xdp/nanoweb.skel.h.tmp
 
 # Unit tests of the helper's pure logic (message validation, checksums).
-XDP_UNIT_TESTS = tests/xdp-unit/test_xdpd_proto tests/xdp-unit/test_xdpd_owner
+XDP_UNIT_TESTS = tests/xdp-unit/test_xdpd_proto tests/xdp-unit/test_xdpd_owner \
+	tests/xdp-unit/test_xdpd_listen
 check_PROGRAMS += $(XDP_UNIT_TESTS)
 TESTS += $(XDP_UNIT_TESTS)
 tests_xdp_unit_test_xdpd_proto_SOURCES = tests/xdp-unit/test_xdpd_proto.c \
@@ -54,4 +56,7 @@ tests_xdp_unit_test_xdpd_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
 tests_xdp_unit_test_xdpd_owner_SOURCES = tests/xdp-unit/test_xdpd_owner.c \
 	xdp/xdpd_owner.c xdp/xdpd_owner.h common/nanoweb_xdp_proto.h
 tests_xdp_unit_test_xdpd_owner_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
+tests_xdp_unit_test_xdpd_listen_SOURCES = tests/xdp-unit/test_xdpd_listen.c \
+	xdp/xdpd_listen.c xdp/xdpd_listen.h
+tests_xdp_unit_test_xdpd_listen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
 endif

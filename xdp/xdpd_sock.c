@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "xdpd.h"
 #include "xdpd_proto.h"
+#include "xdpd_listen.h"
 
 #define MAX_CLIENTS 64
 #define MAX_RO_PER_UID 8    /* read-only connections of one uid */
@@ -52,6 +53,8 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	bool may_write;
+	bool listens;       /* not root: listens on every port its last
+			     * SET_PORTS claimed (checked, see ports_owned()) */
 	uint32_t staging;   /* 0: none */
 	unsigned staged;    /* responses in the staging generation */
 	uint16_t ports[NWX_MAX_PORTS];
@@ -421,6 +424,52 @@ static void reply_busy(struct xdpd *x, struct client *c, uint32_t seq)
 	busy_suppressed = 0;
 }
 
+/* A writer that is not root serves only ports it listens on itself: every
+ * SET_PORTS is checked against the process's sockets, and its other writing
+ * messages wait for one that passed, so that it cannot even take the write
+ * session from nano-web. False (and an E_PERM reply) otherwise. */
+static bool ports_owned(struct client *c, uint32_t seq, const void *body,
+			size_t n)
+{
+	uint16_t ports[NWX_MAX_PORTS];
+	unsigned cnt = 0;
+	char err[256];
+	int code;
+
+	if (c->uid == 0)
+		return true;
+	if (rx.h.type != NWX_MSG_SET_PORTS) {
+		if (c->listens)
+			return true;
+		snprintf(err, sizeof(err), "%s: uid %u must first claim, with "
+			 "SET_PORTS, ports it listens on",
+			 xdpd_msg_name(rx.h.type), (unsigned)c->uid);
+		reply_err(c, seq, NWX_E_PERM, err);
+		return false;
+	}
+	c->listens = false;
+	code = xdpd_check_ports(body, n, ports, &cnt, err, sizeof(err));
+	if (code) {
+		reply_err(c, seq, code, err);
+		return false;
+	}
+	for (unsigned i = 0; i < cnt; i++) {
+		char why[160] = "";
+		int r = xdpd_pid_listens(c->pid, ports[i], why, sizeof(why));
+
+		if (r == 1)
+			continue;
+		snprintf(err, sizeof(err), "SET_PORTS: port %u: client pid %d "
+			 "(uid %u) %s%s", ports[i], (int)c->pid, (unsigned)c->uid,
+			 r == 0 ? "does not listen on it" :
+			 "cannot be checked: ", why);
+		reply_err(c, seq, NWX_E_PERM, err);
+		return false;
+	}
+	c->listens = true;
+	return true;
+}
+
 /* Writing messages need the connection to be the single writer. False (and
  * an E_BUSY reply) if another connection is. */
 static bool claim_writer(struct xdpd *x, struct client *c, uint32_t seq)
@@ -599,7 +648,8 @@ static void handle_msg(struct xdpd *x, struct client *c, size_t n)
 		reply_err(c, seq, NWX_E_PERM, err);
 		return;
 	}
-	if (xdpd_owner_writes(rx.h.type) && !claim_writer(x, c, seq))
+	if (xdpd_owner_writes(rx.h.type) &&
+	    (!ports_owned(c, seq, rx.b, n) || !claim_writer(x, c, seq)))
 		return;
 	switch (rx.h.type) {
 	case NWX_MSG_HELLO: {

@@ -18,7 +18,10 @@ Any local user may connect to the helper's socket (HELLO, STATS). Checks:
     also through a symlink, and one reached through another user's symlink; a root 0700 one works; the socket is 0666 whatever the umask;
   - a second helper on a live helper's socket exits 1 and leaves it alone;
     a stale socket is replaced;
-  - a pinned cache map of an older layout is replaced.
+  - a pinned cache map of an older layout is replaced;
+  - a writer that is not root (nobody, which may write by default) claims
+    only ports it listens on itself: not another service's, and no writing
+    message before such a claim.
 Unprivileged peers: a child that switched uid connects and hands the
 sockets back (SCM_RIGHTS); SO_PEERCRED keeps naming the child's uid.
 """
@@ -436,6 +439,92 @@ def test_copy_active(h):
           "(%r %r)" % (new, c2))
 
 
+SET_PORTS = 7
+
+
+def ports_msg(*ports, seq=3):
+    return msg(SET_PORTS, seq, struct.pack("=HH", len(ports), 0) +
+               b"".join(struct.pack("=H", p) for p in ports))
+
+
+def as_nobody(listen, other):
+    """In a child running as nobody, which listens on a port of its own when
+    `listen`: the error codes (None: OK) of BEGIN before any claim, of
+    SET_PORTS for other_port (another process's), and of SET_PORTS for its
+    own port. Returns (its pid, {what: code})."""
+    other_port = other.getsockname()[1]
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        out = {}
+        try:
+            a.close()
+            other.close()   # a fork holds its parent's sockets: not ours
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            own = None
+            if listen:
+                own = socket.socket()
+                own.bind(("127.0.0.1", 0))
+                own.listen(4)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.connect(SOCK)
+            call(s, HELLO_MSG)
+            out["begin"] = call(s, msg(BEGIN, 2, struct.pack("=II", 0, 0)))[1]
+            out["other"] = call(s, ports_msg(other_port))[1]
+            out["begin_after_refusal"] = call(s, msg(BEGIN, 4, struct.pack("=II", 0, 0)))[1]
+            if own:
+                port = own.getsockname()[1]
+                out["own"] = call(s, ports_msg(port, seq=5))[1]
+                out["own_and_other"] = call(s, ports_msg(port, other_port, seq=6))[1]
+                out["own_again"] = call(s, ports_msg(port, seq=7))[1]
+            s.close()
+        except BaseException as e:  # noqa: B902 (report, whatever it is)
+            out["error"] = repr(e)
+        b.send(json.dumps(out).encode())
+        os._exit(0)
+    b.close()
+    data = a.recv(65536)
+    os.waitpid(pid, 0)
+    a.close()
+    return pid, json.loads(data or b"{}")
+
+
+def test_ports_owned(h):
+    """A writer that is not root serves only ports it listens on: a process
+    running as nobody (allowed to write by default, as nano-web runs as it)
+    cannot make XDP answer another service's port, nor take the write
+    session with anything but such a claim."""
+    other = socket.socket()          # another service's port (root's)
+    other.bind(("127.0.0.1", 0))
+    other.listen(4)
+    port = other.getsockname()[1]
+    m = h.mark()
+    try:
+        pid, got = as_nobody(True, other)
+        pid2, got2 = as_nobody(False, other)
+    finally:
+        other.close()
+    check("nobody: BEGIN before claiming a port it listens on -> E_PERM",
+          got.get("begin") == E_PERM and got2.get("begin") == E_PERM, "(%r %r)" % (got, got2))
+    check("nobody: SET_PORTS of another process's listening port -> E_PERM",
+          got.get("other") == E_PERM and got2.get("other") == E_PERM, "(%r %r)" % (got, got2))
+    check("nobody: still no writing after that refusal",
+          got.get("begin_after_refusal") == E_PERM, "(%r)" % got)
+    check("nobody: SET_PORTS of its own listening port -> OK",
+          "own" in got and got["own"] is None, "(%r)" % got)
+    check("nobody: its own port plus another's -> E_PERM; its own alone again -> OK",
+          got.get("own_and_other") == E_PERM and "own_again" in got and
+          got["own_again"] is None, "(%r)" % got)
+    log = h.since(m)
+    check("the refusals are logged, naming the port and the client",
+          ("SET_PORTS: port %d: client pid %d (uid %d) does not listen on it" %
+           (port, pid, NOBODY)) in log, "(%s)" % log[-600:])
+    check("the port of the other service was never served",
+          ("port %d: served" % port) not in log, "(%s)" % log[-600:])
+
+
 def test_ro_log(h):
     """Read-only peers connecting in a loop: their connect and disconnect
     lines are rate-limited (5, then one a second)."""
@@ -655,6 +744,7 @@ def main():
         test_ro_log(h)
         test_stats_budget(h)
         test_no_reader(h)
+        test_ports_owned(h)
         test_second_helper(h)
         test_socket_dirs()
         test_old_layout()
