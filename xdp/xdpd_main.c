@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pwd.h>
@@ -382,6 +383,16 @@ int main(int argc, char **argv)
 		}
 		close(ready[0]);
 		setsid();
+		/* Let go of the caller's input and output (out=$(nanoweb-xdpd)
+		 * or ssh would wait for the helper to exit); the log stays on
+		 * standard error. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			if (null > STDERR_FILENO)
+				close(null);
+		}
 	}
 
 	sigemptyset(&mask);

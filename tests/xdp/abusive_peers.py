@@ -608,6 +608,45 @@ def test_second_helper(h):
     b.stop()
 
 
+def test_background():
+    """Without --foreground the helper returns once it serves, and lets go
+    of the caller's standard output: out=$(nanoweb-xdpd ...) used to wait
+    for the helper's exit."""
+    sock = os.path.join(E.work, "run-bg", "xdpd.sock")
+    pin = E.pin_dir + "-bg"
+    errlog = os.path.join(E.work, "bg.log")
+    t0 = time.monotonic()
+    with open(errlog, "w") as err:
+        try:
+            p = subprocess.run([HELPER, "--iface", "nwxd0", "--mode", "generic",
+                                "--socket", sock, "--pin-dir", pin, "--flow-entries",
+                                "4096", "--cache-entries", "64"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=err, timeout=30)
+            rc, out = p.returncode, p.stdout
+        except subprocess.TimeoutExpired:
+            rc, out = None, b""
+    took = time.monotonic() - t0
+    check("background start: returns 0 once ready, its output read to the end",
+          rc == 0 and took < 25, "(rc %r after %.1f s: %s)" % (
+              rc, took, open(errlog, errors="replace").read()[-300:]))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = None
+    try:
+        s.connect(sock)
+        r = call(s, HELLO_MSG)
+        pid = struct.unpack_from("=I", r[2], 28)[0] if r and r[0] == HELLO_REPLY else None
+    except OSError:
+        pass
+    s.close()
+    check("background start: the helper serves its socket", pid is not None, "")
+    if pid:
+        os.kill(pid, 15)
+        check("background helper stops on SIGTERM",
+              xt.wait_until(lambda: not os.path.exists(sock), 20), "")
+    subprocess.run(["rm", "-rf", pin])
+
+
 def start_exit(name, sockdir):
     """A helper on sockdir/xdpd.sock that should exit: (rc, its log, info)."""
     b = Helper(name, os.path.join(sockdir, "xdpd.sock"), "nwxd0",
@@ -746,6 +785,7 @@ def main():
         test_no_reader(h)
         test_ports_owned(h)
         test_second_helper(h)
+        test_background()
         test_socket_dirs()
         test_old_layout()
         check("the helper is still running", h.p.poll() is None)
