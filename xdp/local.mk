@@ -57,6 +57,7 @@ tests_xdp_unit_test_xdpd_owner_SOURCES = tests/xdp-unit/test_xdpd_owner.c \
 	xdp/xdpd_owner.c xdp/xdpd_owner.h common/nanoweb_xdp_proto.h
 tests_xdp_unit_test_xdpd_owner_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
 tests_xdp_unit_test_xdpd_listen_SOURCES = tests/xdp-unit/test_xdpd_listen.c \
-	xdp/xdpd_listen.c xdp/xdpd_listen.h
-tests_xdp_unit_test_xdpd_listen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp
+	tests/unit/check.h xdp/xdpd_listen.c xdp/xdpd_listen.h
+tests_xdp_unit_test_xdpd_listen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/xdp \
+	-I$(srcdir)/tests/unit
 endif

@@ -7,9 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "xdpd_listen.h"
-
-static int fails;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); fails++; } } while (0)
+#include "check.h"
 
 static void test_lines(void)
 {
@@ -80,10 +78,5 @@ int main(void)
 {
 	test_lines();
 	test_own_socket();
-	if (fails) {
-		fprintf(stderr, "test_xdpd_listen: %d failed\n", fails);
-		return 1;
-	}
-	printf("test_xdpd_listen: all passed\n");
-	return 0;
+	return check_report();
 }
